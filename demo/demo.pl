@@ -1,0 +1,135 @@
+#!/usr/bin/perl
+# make demo: a private httpd on 127.0.0.1:8080 (DEMO_PORT to change it) with
+# two example vhosts and mod_proxyguard, answering the real attack lines
+# operators found in their logs.  The server is left running:
+# `make demo-stop` (this script with --stop) stops it.
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use IO::Socket::INET;
+use Time::HiRes qw(sleep time);
+use lib dirname(abs_path(__FILE__)) . '/../t/lib';
+use PGHttp;
+
+my $top  = abs_path(dirname(abs_path(__FILE__)) . '/..');
+my $dir  = "$top/build/demo";
+my $conf = "$dir/httpd.conf";
+my $port = $ENV{DEMO_PORT} || 8080;
+my $mods = '/usr/lib/apache2/modules';
+
+sub running_pid {
+    open my $fh, '<', "$dir/run/httpd.pid" or return;
+    chomp(my $pid = <$fh> // '');
+    return $pid && kill(0, $pid) ? $pid : undef;
+}
+
+sub stop {
+    my $pid = running_pid() or do { print "demo: no demo server running\n"; return };
+    system($ENV{APACHE2} || 'apache2', '-f', $conf, '-k', 'stop');
+    my $deadline = time + 15;
+    sleep 0.1 while kill(0, $pid) && time < $deadline;
+    print "demo: stopped httpd (pid $pid)\n";
+}
+
+if (grep { $_ eq '--stop' } @ARGV) {
+    stop();
+    exit 0;
+}
+stop() if running_pid();
+
+if (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1)) {
+    die "demo: 127.0.0.1:$port is in use; set DEMO_PORT to another port\n";
+}
+
+for my $d ("$dir/logs", "$dir/run", "$dir/htdocs/www", "$dir/htdocs/shop") {
+    make_path($d);
+    chmod 0755, $d;
+}
+for my $site (qw(www shop)) {
+    open my $fh, '>', "$dir/htdocs/$site/index.html" or die $!;
+    print $fh "<h1>$site.example.com</h1>\n";
+    close $fh;
+    chmod 0644, "$dir/htdocs/$site/index.html";
+}
+chmod 0755, "$top/build", $dir, "$dir/htdocs";
+
+my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
+open my $fh, '>', $conf or die "$conf: $!";
+print $fh <<"CONF";
+# Written by demo/demo.pl: a private httpd for the mod_proxyguard demo.
+ServerRoot "$dir"
+DefaultRuntimeDir "$dir/run"
+PidFile "$dir/run/httpd.pid"
+Mutex file:$dir/run default
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule mime_module $mods/mod_mime.so
+LoadModule dir_module $mods/mod_dir.so
+TypesConfig /etc/mime.types
+LoadModule proxyguard_module $top/build/.libs/mod_proxyguard.so
+$user
+Listen 127.0.0.1:$port
+ServerName localhost
+ErrorLog "$dir/logs/error.log"
+LogLevel warn proxyguard:info
+LogFormat "%a \\"%r\\" %>s %{PROXYGUARD}e" demo
+CustomLog "$dir/logs/access.log" demo
+# every hit, and nothing else, in a log of its own
+CustomLog "$dir/logs/abuse.log" demo env=PROXYGUARD
+<Directory />
+    Require all granted
+</Directory>
+
+# The first vhost is the default: names we don't serve land here.
+<VirtualHost *:$port>
+    ServerName www.example.com
+    ServerAlias example.com
+    DocumentRoot "$dir/htdocs/www"
+</VirtualHost>
+<VirtualHost *:$port>
+    ServerName shop.example.com
+    DocumentRoot "$dir/htdocs/shop"
+</VirtualHost>
+CONF
+close $fh;
+
+my $out = `apache2 -f $conf -k start 2>&1`;
+die "demo: apache2 failed to start:\n$out" if $?;
+my $deadline = time + 15;
+until (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1)) {
+    die "demo: httpd did not come up; see $dir/logs/error.log\n" if time > $deadline;
+    sleep 0.1;
+}
+
+print "mod_proxyguard demo: httpd on 127.0.0.1:$port, vhosts www.example.com (default) and shop.example.com\n\n";
+
+my @requests = (
+    [ 'spam relay probe (hhrz.org access log, 2009)', "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n" ],
+    [ 'spam relay probe (2004 log)', "CONNECT maila.microsoft.com:25 HTTP/1.0\r\n\r\n" ],
+    [ 'open-proxy probe, answered 200 by stock httpd', "GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n" ],
+    [ 'open-proxy probe to an IP', "GET http://207.36.18.60/cgi-bin/textenv.pl?80 HTTP/1.0\r\n\r\n" ],
+    [ 'honeypot capture', "GET http://6.example.cn/zc/chs/img/body.png HTTP/1.1\r\nHost: 6.example.cn\r\nProxy-Connection: keep-alive\r\n\r\n" ],
+    [ 'honeypot capture', "CONNECT mx0.example.com.tw:25 HTTP/1.0\r\n\r\n" ],
+    [ 'a visitor', "GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n" ],
+    [ 'a visitor using the absolute form for our own site', "GET http://SHOP.example.com/ HTTP/1.1\r\nHost: shop.example.com\r\n\r\n" ],
+    [ 'a scanner by IP address (counted, passed)', "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" ],
+);
+for my $r (@requests) {
+    my ($what, $raw) = @$r;
+    my $res = PGHttp::raw_request($port, $raw);
+    (my $shown = $raw) =~ s/\r\n\r\n$//;
+    $shown =~ s/\r\n/\n    /g;
+    printf "# %s\n    %s\n  -> %s\n\n", $what, $shown, $res->{status_line} || '(no answer)';
+}
+
+sleep 0.2;     # let the logs reach the disk
+print "What the module logged (error.log, tag PG0001):\n";
+open my $log, '<', "$dir/logs/error.log" or die $!;
+print "  $_" for grep { /PG0001/ } <$log>;
+print "\nThe abuse log (CustomLog ... env=PROXYGUARD):\n";
+open $log, '<', "$dir/logs/abuse.log" or die $!;
+print "  $_" for <$log>;
+print "\nThe demo server is still running on http://127.0.0.1:$port/ (logs in $dir/logs).\n";
+print "Stop it with: make demo-stop\n";

@@ -1,0 +1,426 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_proxyguard: reject proxy-style abuse of a web server inline.
+ *
+ * Every public server is probed as an open proxy ("CONNECT 1.2.3.4:25",
+ * "GET http://elsewhere/").  Stock httpd answers the absolute-URI probe
+ * with 200 and its default site, which scanners read as "open proxy".  This
+ * module decides in post_read_request, after vhost selection:
+ *
+ *   CONNECT, any target                        405, reason "connect"
+ *   absolute URI naming a host we don't serve  403, reason "absolute-uri"
+ *   Host naming none of our vhosts             counted, "unknown-host"
+ *   Proxy-Connection / Proxy-Authorization     counted, "proxy-header"
+ *
+ * Each hit is logged (tag PG0001) and published as PROXYGUARD in the
+ * request's environment and notes.  The decision itself is pg_decide()
+ * (pg_decide.c), which knows nothing of httpd.
+ *
+ * Directives (server config and virtual host):
+ *   ProxyGuard On|Off|DetectOnly           default On
+ *   ProxyGuardAllowHost name ...           extra names that are ours
+ *   ProxyGuardUnknownHost Allow|Detect|Deny  default Detect
+ *
+ * Example:
+ *   LoadModule proxyguard_module modules/mod_proxyguard.so
+ *   ProxyGuardAllowHost *.cdn.example.com 192.0.2.10
+ *   <VirtualHost *:80>
+ *       ServerName www.example.com
+ *       ProxyGuard DetectOnly
+ *   </VirtualHost>
+ *   CustomLog logs/abuse.log combined env=PROXYGUARD
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_vhost.h"
+#include "apr_strings.h"
+
+#include "pg_decide.h"
+
+module AP_MODULE_DECLARE_DATA proxyguard_module;
+
+/* Stable message tags: fail2ban filters and operators' greps match these,
+ * so a tag never changes meaning. */
+#define PG_TAG_HIT "PG0001"
+
+/* Attacker-controlled fields are cut to this many bytes before escaping. */
+#define PG_LOG_FIELD_MAX 200
+
+#define PG_UNSET (-1)
+
+typedef struct pg_server_conf {
+    int mode;                           /* pg_mode, or PG_UNSET */
+    int unknown_host;                   /* pg_unknown_host, or PG_UNSET */
+    apr_array_header_t *allow_hosts;    /* of pg_hostpat; NULL when unset */
+} pg_server_conf;
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+
+static void *pg_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    pg_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->mode = PG_UNSET;
+    conf->unknown_host = PG_UNSET;
+    conf->allow_hosts = NULL;
+    return conf;
+}
+
+static apr_array_header_t *pg_merge_lists(apr_pool_t *p,
+                                          const apr_array_header_t *base,
+                                          const apr_array_header_t *add)
+{
+    if (base == NULL || add == NULL) {
+        return (apr_array_header_t *)(add ? add : base);
+    }
+    return apr_array_append(p, base, add);
+}
+
+/* A vhost's own settings win; the main server's names add to a vhost's. */
+static void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const pg_server_conf *base = basev;
+    const pg_server_conf *add = addv;
+    pg_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->mode = add->mode != PG_UNSET ? add->mode : base->mode;
+    conf->unknown_host = add->unknown_host != PG_UNSET ? add->unknown_host
+                                                       : base->unknown_host;
+    conf->allow_hosts = pg_merge_lists(p, base->allow_hosts, add->allow_hosts);
+    return conf;
+}
+
+static pg_mode pg_effective_mode(const pg_server_conf *conf)
+{
+    return conf->mode == PG_UNSET ? PG_MODE_ON : (pg_mode)conf->mode;
+}
+
+static pg_unknown_host pg_effective_unknown_host(const pg_server_conf *conf)
+{
+    return conf->unknown_host == PG_UNSET ? PG_UNKNOWN_DETECT
+                                          : (pg_unknown_host)conf->unknown_host;
+}
+
+typedef struct pg_keyword {
+    const char *word;
+    int value;
+} pg_keyword;
+
+static const pg_keyword pg_mode_words[] = {
+    { "On", PG_MODE_ON },
+    { "Off", PG_MODE_OFF },
+    { "DetectOnly", PG_MODE_DETECT_ONLY },
+    { NULL, 0 }
+};
+
+static const pg_keyword pg_unknown_host_words[] = {
+    { "Allow", PG_UNKNOWN_ALLOW },
+    { "Detect", PG_UNKNOWN_DETECT },
+    { "Deny", PG_UNKNOWN_DENY },
+    { NULL, 0 }
+};
+
+/* One keyword from cmd->info's table, or an error naming the directive,
+ * the bad value and the accepted ones. */
+static const char *pg_set_keyword(cmd_parms *cmd, int *field, const char *arg)
+{
+    const pg_keyword *kw;
+    const char *expected = NULL;
+
+    for (kw = cmd->info; kw->word; kw++) {
+        if (!ap_cstr_casecmp(arg, kw->word)) {
+            *field = kw->value;
+            return NULL;
+        }
+        expected = expected ? apr_pstrcat(cmd->temp_pool, expected, kw[1].word
+                                          ? ", " : " or ", kw->word, NULL)
+                            : kw->word;
+    }
+    return apr_psprintf(cmd->pool, "%s: invalid value '%s' (expected %s)",
+                        cmd->cmd->name, arg, expected);
+}
+
+static pg_server_conf *pg_conf_of(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &proxyguard_module);
+}
+
+static const char *pg_cmd_mode(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    return pg_set_keyword(cmd, &pg_conf_of(cmd->server)->mode, arg);
+}
+
+static const char *pg_cmd_unknown_host(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    (void)dummy;
+    return pg_set_keyword(cmd, &pg_conf_of(cmd->server)->unknown_host, arg);
+}
+
+static const char *pg_cmd_allow_host(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    pg_server_conf *conf = pg_conf_of(cmd->server);
+    pg_hostpat *pat;
+    const char *err;
+
+    (void)dummy;
+    if (conf->allow_hosts == NULL) {
+        conf->allow_hosts = apr_array_make(cmd->pool, 4, sizeof(pg_hostpat));
+    }
+    pat = apr_array_push(conf->allow_hosts);
+    if ((err = pg_hostpat_parse(arg, pat)) != NULL) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
+                            err);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Is a host name one of ours?                                          */
+
+static int pg_array_has_name(const apr_array_header_t *names, pg_span host,
+                             int (*cmp)(const char *, pg_span))
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+
+        if (name && cmp(name, host)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The names httpd itself would select s for: ServerName, ServerAlias and
+ * the names on its <VirtualHost> line (vhost.c: matches_aliases and the
+ * virthost fallback). */
+static int pg_server_has_name(const server_rec *s, pg_span host)
+{
+    const server_addr_rec *sar;
+
+    if (pg_name_equals(s->server_hostname, host)
+        || pg_array_has_name(s->names, host, pg_name_equals)
+        || pg_array_has_name(s->wild_names, host, pg_name_matches)) {
+        return 1;
+    }
+    for (sar = s->addrs; sar; sar = sar->next) {
+        if (pg_name_equals(sar->virthost, host)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int pg_iterate_has_name(void *baton, conn_rec *c, server_rec *s)
+{
+    (void)c;
+    return pg_server_has_name(s, *(const pg_span *)baton);
+}
+
+/* pg_own_host_fn: the vhost httpd picked first (almost always the answer),
+ * then every other vhost serving this connection's address and port. */
+static int pg_is_own_host(void *baton, pg_span host)
+{
+    request_rec *r = baton;
+
+    return pg_server_has_name(r->server, host)
+           || ap_vhost_iterate_given_conn(r->connection, pg_iterate_has_name,
+                                          &host);
+}
+
+/* ------------------------------------------------------------------ */
+/* What a hit leaves behind                                             */
+
+/* An attacker-controlled field for the log line: cut to PG_LOG_FIELD_MAX
+ * bytes first (an escape sequence is never split, the line stays bounded),
+ * '"' written as %22 so that a raw quote in the line only ever delimits a
+ * field, then ap_escape_logitem for control bytes, bytes >= 0x80 and '\'.
+ * A stock httpd escapes the message once more when it writes the error log
+ * (backslashes doubled); builds with AP_UNSAFE_ERROR_LOG_UNESCAPED don't,
+ * and are safe all the same. */
+static const char *pg_log_field(apr_pool_t *p, const char *s)
+{
+    apr_size_t len, i;
+    char *copy;
+    const char *escaped;
+
+    if (s == NULL) {
+        return "";
+    }
+    len = strlen(s);
+    if (len > PG_LOG_FIELD_MAX) {
+        len = PG_LOG_FIELD_MAX;
+    }
+    copy = apr_palloc(p, len * 3 + 1);
+    for (i = 0; len > 0; s++, len--) {
+        if (*s == '"') {
+            memcpy(copy + i, "%22", 3);
+            i += 3;
+        }
+        else {
+            copy[i++] = *s;
+        }
+    }
+    copy[i] = '\0';
+    escaped = ap_escape_logitem(p, copy);
+    return s[0] ? apr_pstrcat(p, escaped, "...", NULL) : escaped;
+}
+
+static void pg_log_hit(request_rec *r, const pg_verdict *v)
+{
+    /* Rejections (and DetectOnly's would-be rejections) are warnings; hits
+     * that only count are info. */
+    int level = v->status ? APLOG_WARNING : APLOG_INFO;
+
+    if (!APLOG_R_IS_LEVEL(r, level)) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, level, 0, r,
+                  PG_TAG_HIT ": action=%s reason=%s vhost=%s "
+                  "method=\"%s\" uri=\"%s\" host=\"%s\"",
+                  pg_action_name(v->action), pg_reason_name(v->reason),
+                  r->server->server_hostname,
+                  pg_log_field(r->pool, r->method),
+                  pg_log_field(r->pool, r->unparsed_uri),
+                  pg_log_field(r->pool, apr_table_get(r->headers_in, "Host")));
+}
+
+/* PROXYGUARD=reason for mod_log_config (%{PROXYGUARD}e, env=PROXYGUARD),
+ * SetEnvIf and mod_rewrite; the same in r->notes for %{PROXYGUARD}n. */
+static void pg_publish_hit(request_rec *r, const pg_verdict *v)
+{
+    const char *reason = pg_reason_name(v->reason);
+    const char *action = pg_action_name(v->action);
+
+    apr_table_setn(r->subprocess_env, "PROXYGUARD", reason);
+    apr_table_setn(r->subprocess_env, "PROXYGUARD_ACTION", action);
+    apr_table_setn(r->notes, "PROXYGUARD", reason);
+    apr_table_setn(r->notes, "PROXYGUARD_ACTION", action);
+}
+
+/* ------------------------------------------------------------------ */
+/* The hook                                                             */
+
+static pg_span pg_span_of(const char *s)
+{
+    pg_span span;
+
+    span.ptr = s;
+    span.len = s ? strlen(s) : 0;
+    return span;
+}
+
+static void pg_request_from(request_rec *r, pg_request *req)
+{
+    req->method = pg_span_of(r->method);
+    req->uri = pg_span_of(r->unparsed_uri);
+    req->host = pg_span_of(apr_table_get(r->headers_in, "Host"));
+    req->has_proxy_header =
+        apr_table_get(r->headers_in, "Proxy-Connection") != NULL
+        || apr_table_get(r->headers_in, "Proxy-Authorization") != NULL;
+    req->local_port = r->connection->local_addr->port;
+    req->server_port = r->server->port;
+}
+
+static int pg_post_read_request(request_rec *r)
+{
+    const pg_server_conf *conf;
+    pg_request req;
+    pg_policy policy;
+    pg_verdict v;
+
+    /* Decide once, on the request as the client sent it: internal
+     * redirects (ErrorDocument among them) and subrequests run this hook
+     * again. */
+    if (r->prev || r->main) {
+        return DECLINED;
+    }
+    conf = pg_conf_of(r->server);
+    policy.mode = pg_effective_mode(conf);
+    if (policy.mode == PG_MODE_OFF) {
+        return DECLINED;
+    }
+    policy.unknown_host = pg_effective_unknown_host(conf);
+    policy.allow = conf->allow_hosts
+                   ? (const pg_hostpat *)conf->allow_hosts->elts : NULL;
+    policy.n_allow = conf->allow_hosts ? (size_t)conf->allow_hosts->nelts : 0;
+    policy.is_own_host = pg_is_own_host;
+    policy.baton = r;
+
+    pg_request_from(r, &req);
+    v = pg_decide(&req, &policy);
+    if (v.reason == PG_REASON_NONE) {
+        return DECLINED;
+    }
+    pg_publish_hit(r, &v);
+    pg_log_hit(r, &v);
+    if (v.action != PG_ACTION_DENY) {
+        return DECLINED;
+    }
+    if (v.status == HTTP_METHOD_NOT_ALLOWED) {
+        /* ap_send_error_response builds Allow from r->allowed_methods */
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", "OPTIONS",
+                         NULL);
+    }
+    return v.status;
+}
+
+static void pg_register_hooks(apr_pool_t *p)
+{
+    /* after mod_remoteip, so r->useragent_ip is the real client */
+    static const char *const pg_after[] = { "mod_remoteip.c", NULL };
+
+    (void)p;
+    ap_hook_post_read_request(pg_post_read_request, pg_after, NULL,
+                              APR_HOOK_FIRST);
+}
+
+static const command_rec pg_cmds[] = {
+    AP_INIT_TAKE1("ProxyGuard", pg_cmd_mode, (void *)pg_mode_words,
+                  RSRC_CONF,
+                  "On (reject proxy-style requests), Off, or DetectOnly "
+                  "(log and count, never reject)"),
+    AP_INIT_ITERATE("ProxyGuardAllowHost", pg_cmd_allow_host, NULL,
+                    RSRC_CONF,
+                    "host names treated as our own: names, *.suffix "
+                    "wildcards, IPv4 and IPv6 addresses"),
+    AP_INIT_TAKE1("ProxyGuardUnknownHost", pg_cmd_unknown_host,
+                  (void *)pg_unknown_host_words, RSRC_CONF,
+                  "what to do with a Host that names none of our vhosts: "
+                  "Allow, Detect (count and log) or Deny (403)"),
+    { NULL, { NULL }, NULL, 0, 0, NULL }
+};
+
+AP_DECLARE_MODULE(proxyguard) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                       /* create per-directory config */
+    NULL,                       /* merge per-directory config */
+    pg_create_server_conf,      /* create per-server config */
+    pg_merge_server_conf,       /* merge per-server config */
+    pg_cmds,                    /* directives */
+    pg_register_hooks,          /* hooks */
+    AP_MODULE_FLAG_ALWAYS_MERGE /* every vhost gets its own merged config */
+};

@@ -1,0 +1,65 @@
+#!/usr/bin/perl
+# A bad directive argument stops `apache2 -t` with a message naming the
+# directive and the value; good ones pass.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use PGTest;
+
+sub configtest {
+    my ($text) = @_;
+    my $srv = PGTest->new(name => 'config', conf => sub { $text });
+    return $srv->configtest;
+}
+
+my ($rc, $out) = configtest(<<'OK');
+ProxyGuard detectonly
+ProxyGuardUnknownHost DENY
+ProxyGuardAllowHost www.example.com *.example.net 192.0.2.1 2001:db8::1 [2001:db8::2] trailing.dot.
+<VirtualHost *:80>
+    ServerName v.test
+    ProxyGuard Off
+    ProxyGuardUnknownHost Allow
+    ProxyGuardAllowHost other.test
+</VirtualHost>
+OK
+is($rc, 0, 'valid directives (any case): apache2 -t succeeds') or diag $out;
+like($out, qr/Syntax OK/, 'valid directives: Syntax OK');
+
+my @bad = (
+    [ 'ProxyGuard Maybe',
+      qr/ProxyGuard: invalid value 'Maybe' \(expected On, Off or DetectOnly\)/ ],
+    [ 'ProxyGuardUnknownHost Block',
+      qr/ProxyGuardUnknownHost: invalid value 'Block' \(expected Allow, Detect or Deny\)/ ],
+    [ 'ProxyGuardAllowHost good.test bad/name',
+      qr/ProxyGuardAllowHost: 'bad\/name' is not a host name, \*\.suffix wildcard or IP address/ ],
+    [ 'ProxyGuardAllowHost *',
+      qr/ProxyGuardAllowHost: '\*' is not a host name/ ],
+    [ 'ProxyGuardAllowHost a*b.test',
+      qr/ProxyGuardAllowHost: 'a\*b\.test' is not a host name/ ],
+    [ 'ProxyGuardAllowHost *.',
+      qr/ProxyGuardAllowHost: '\*\.' is not/ ],
+    [ 'ProxyGuardAllowHost 10.0.0.0/8',
+      qr/ProxyGuardAllowHost: '10\.0\.0\.0\/8' is not a host name/ ],
+    [ 'ProxyGuardAllowHost 2001:db8::zz',
+      qr/ProxyGuardAllowHost: '2001:db8::zz' is not a valid IPv6 address/ ],
+    [ 'ProxyGuardAllowHost',
+      qr/ProxyGuardAllowHost requires at least one argument/ ],
+    [ 'ProxyGuard On Off',
+      qr/ProxyGuard takes one argument/ ],
+    [ "<Directory />\n    ProxyGuard Off\n</Directory>",
+      qr/ProxyGuard not allowed in <Directory> context/ ],
+    [ "<VirtualHost *:80>\n    ServerName x.test\n    ProxyGuardUnknownHost Sometimes\n</VirtualHost>",
+      qr/ProxyGuardUnknownHost: invalid value 'Sometimes'/ ],
+);
+for my $case (@bad) {
+    my ($text, $want) = @$case;
+    ($rc, $out) = configtest("$text\n");
+    (my $name = $text) =~ s/\s+/ /g;
+    isnt($rc, 0, "'$name': apache2 -t fails");
+    like($out, $want, "'$name': the message names directive and value") or diag $out;
+}
+
+done_testing;

@@ -1,0 +1,66 @@
+package PGHttp;
+
+# Raw HTTP over a socket to 127.0.0.1: HTTP client libraries rewrite or
+# refuse request lines such as "CONNECT host:25 HTTP/1.0", so the tests and
+# the demo write the bytes themselves.
+
+use strict;
+use warnings;
+use IO::Socket::INET;
+
+# raw_request(port, bytes [, local address]) -> { status, headers, body, raw }
+sub raw_request {
+    my ($port, $raw, $from) = @_;
+    my $s = IO::Socket::INET->new(
+        PeerAddr => '127.0.0.1',
+        PeerPort => $port,
+        Proto    => 'tcp',
+        Timeout  => 10,
+        ($from ? (LocalAddr => $from) : ()),
+    ) or die "connect to 127.0.0.1:$port: $!\n";
+    $s->autoflush(1);
+    print $s $raw;
+    shutdown($s, 1);        # no more requests: httpd closes after answering
+    my $data = '';
+    while (1) {
+        my $n = sysread($s, my $buf, 65536);
+        last unless $n;
+        $data .= $buf;
+    }
+    close $s;
+    return parse_response($data);
+}
+
+sub parse_response {
+    my ($data) = @_;
+    my %res = (raw => $data, status => 0, headers => {}, body => '');
+    my ($head, $body) = split /\r\n\r\n/, $data, 2;
+    return \%res unless defined $head;
+    my @lines = split /\r\n/, $head;
+    my $status_line = shift @lines // '';
+    ($res{status}) = $status_line =~ m{^HTTP/\d\.\d (\d{3})};
+    $res{status} //= 0;
+    $res{status_line} = $status_line;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $res{headers}{ lc $k } = $v;
+    }
+    $res{body} = $body // '';
+    $res{body} = dechunk($res{body})
+        if ($res{headers}{'transfer-encoding'} // '') =~ /chunked/i;
+    return \%res;
+}
+
+sub dechunk {
+    my ($data) = @_;
+    my $out = '';
+    while ($data =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+        my $len = hex $1;
+        last if $len == 0;
+        $out .= substr($data, 0, $len, '');
+        $data =~ s/^\r\n//;
+    }
+    return $out;
+}
+
+1;

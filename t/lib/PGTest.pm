@@ -1,0 +1,312 @@
+package PGTest;
+
+# Integration-test harness for mod_proxyguard: a private httpd on 127.0.0.1,
+# free ports, the freshly built module loaded by absolute path, a config
+# written here, raw request bytes over sockets.
+#
+#   my $srv = PGTest->new(name => 'core', ports => 1, conf => sub { ... });
+#   $srv->start;                  # asserts the MPM really loaded
+#   my $res = $srv->request("GET / HTTP/1.0\r\n\r\n");
+#   $srv->stop;                   # asserts no crash / sanitizer report
+#
+# The MPM comes from the first test argument or PG_MPM (default event).
+
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path remove_tree);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+use Test::More;
+use Time::HiRes qw(sleep time);
+use PGHttp;
+
+our $TOP = abs_path(dirname(__FILE__) . '/../..');
+our $MODULES = '/usr/lib/apache2/modules';
+
+# Every server started and not yet stopped, so that a test that dies still
+# stops its servers (END runs before File::Temp removes their directories).
+my %RUNNING;
+END {
+    local $?;
+    $_->stop for grep { defined } values %RUNNING;
+}
+
+sub mpm {
+    my $mpm = $ARGV[0] || $ENV{PG_MPM} || 'event';
+    die "unknown MPM '$mpm'\n" unless $mpm =~ /^(event|worker|prefork)$/;
+    return $mpm;
+}
+
+sub module_so {
+    my $so = $ENV{PG_MODULE_SO} || "$TOP/build/.libs/mod_proxyguard.so";
+    die "module not built: $so (run make)\n" unless -f $so;
+    return $so;
+}
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# new(name => ..., ports => N, conf => sub { my ($srv) = @_; return $text },
+#     loglevel => 'warn', load_module => 0 (the config loads it itself))
+sub new {
+    my ($class, %opt) = @_;
+    my $mpm = mpm();
+    my $dir = tempdir("pgt-$opt{name}-$mpm-XXXXXX", TMPDIR => 1,
+                      CLEANUP => !$ENV{PG_KEEP});
+    chmod 0755, $dir;       # children run as nobody
+    my $self = bless {
+        name  => $opt{name},
+        mpm   => $mpm,
+        dir   => $dir,
+        ports => [ map { free_port() } 1 .. ($opt{ports} || 1) ],
+        conf  => $opt{conf} || sub { '' },
+        loglevel => $opt{loglevel} || 'warn proxyguard:info',
+        load_module => $opt{load_module} // 1,
+    }, $class;
+    for my $d (qw(logs run htdocs)) {
+        make_path("$dir/$d");
+        chmod 0755, "$dir/$d";
+    }
+    $self->write_file('htdocs/index.html', "default-site-home\n");
+    return $self;
+}
+
+sub dir  { $_[0]{dir} }
+sub port { $_[0]{ports}[ $_[1] || 0 ] }
+
+sub write_file {
+    my ($self, $rel, $content, $mode) = @_;
+    my $path = "$self->{dir}/$rel";
+    make_path(dirname($path));
+    chmod 0755, dirname($path);
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $content;
+    close $fh;
+    chmod $mode // 0644, $path;
+    return $path;
+}
+
+# A document root of its own with an index.html saying who served it.
+sub docroot {
+    my ($self, $label) = @_;
+    $self->write_file("htdocs/$label/index.html", "site:$label\n");
+    return "$self->{dir}/htdocs/$label";
+}
+
+# A PHP-like catch-all: a CGI reached through FallbackResource that answers
+# 200 to every method and records each call in cgi-calls.log.
+sub catchall_docroot {
+    my ($self, $label) = @_;
+    my $calls = "$self->{dir}/logs/cgi-calls.log";
+    $self->write_file('logs/cgi-calls.log', '', 0666);
+    $self->write_file("htdocs/$label/catchall.cgi", <<"CGI", 0755);
+#!/usr/bin/perl
+open my \$fh, '>>', '$calls';
+print \$fh "\$ENV{REQUEST_METHOD} \$ENV{REQUEST_URI}\\n";
+close \$fh;
+print "Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\n";
+print "catchall:$label saw \$ENV{REQUEST_METHOD}\\n";
+CGI
+    return "$self->{dir}/htdocs/$label";
+}
+
+sub cgi_calls {
+    my ($self) = @_;
+    return $self->slurp('logs/cgi-calls.log');
+}
+
+sub config_text {
+    my ($self) = @_;
+    my $dir = $self->{dir};
+    my $mpm = $self->{mpm};
+    my $load = $self->{load_module}
+             ? 'LoadModule proxyguard_module ' . module_so() : '';
+    # mod_cgid for threaded MPMs, mod_cgi for prefork, as httpd recommends
+    my $cgi = $mpm eq 'prefork' ? 'cgi' : 'cgid';
+    my $script_sock = $cgi eq 'cgid' ? qq{ScriptSock "$dir/run/cgid.sock"\n} : '';
+    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
+    my $listen = join '', map { "Listen 127.0.0.1:$_\n" } @{ $self->{ports} };
+    my $extra = $self->{conf}->($self);
+    my $threads = $mpm eq 'prefork' ? ''
+        : "ThreadsPerChild 8\nThreadLimit 8\nMinSpareThreads 8\nMaxSpareThreads 16\n";
+    return <<"CONF";
+ServerRoot "$dir"
+DefaultRuntimeDir "$dir/run"
+PidFile "$dir/run/httpd.pid"
+Mutex file:$dir/run default
+LoadModule mpm_${mpm}_module $MODULES/mod_mpm_${mpm}.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule mime_module $MODULES/mod_mime.so
+LoadModule dir_module $MODULES/mod_dir.so
+LoadModule ${cgi}_module $MODULES/mod_${cgi}.so
+$script_sock$load
+TypesConfig /etc/mime.types
+$user$listen
+ServerName localhost
+ErrorLog "$dir/logs/error_log"
+LogLevel $self->{loglevel}
+LogFormat "%a \\"%r\\" %>s pg=%{PROXYGUARD}e/%{PROXYGUARD_ACTION}e note=%{PROXYGUARD}n" pg
+CustomLog "$dir/logs/access_log" pg
+CustomLog "$dir/logs/abuse_log" pg env=PROXYGUARD
+DocumentRoot "$dir/htdocs"
+KeepAliveTimeout 2
+Timeout 10
+StartServers 2
+MaxRequestWorkers 16
+ServerLimit 16
+$threads<Directory />
+    Require all granted
+</Directory>
+$extra
+CONF
+}
+
+sub conf_path { "$_[0]{dir}/httpd.conf" }
+
+sub write_config {
+    my ($self) = @_;
+    $self->write_file('httpd.conf', $self->config_text);
+}
+
+# apache2 -t on the current config: (exit status, output)
+sub configtest {
+    my ($self) = @_;
+    $self->write_config;
+    my $out = `apache2 -t -f @{[ $self->conf_path ]} 2>&1`;
+    return ($? >> 8, $out);
+}
+
+sub start {
+    my ($self) = @_;
+    $self->write_config;
+    my $out = `apache2 -f @{[ $self->conf_path ]} -k start 2>&1`;
+    die "apache2 -k start failed: $out\n" if $?;
+    my $pidfile = "$self->{dir}/run/httpd.pid";
+    my $deadline = time + 15;
+    # up = pid file, every port answering, and the MPM's start-up notice
+    # (written by the parent once its children are forked)
+    until (-s $pidfile && $self->_all_ports_up
+           && $self->slurp('logs/error_log') =~ /\[mpm_\w+:notice\].*resuming normal operations/) {
+        if (time > $deadline) {
+            diag($self->slurp('logs/error_log'));
+            die "httpd did not come up on @{ $self->{ports} }\n";
+        }
+        sleep 0.05;
+    }
+    chomp(my $pid = $self->slurp('run/httpd.pid'));
+    $self->{pid} = $pid;
+    $self->{running} = 1;
+    $RUNNING{"$self"} = $self;
+    like($self->slurp('logs/error_log'),
+         qr/\[mpm_$self->{mpm}:notice\].*resuming normal operations/,
+         "$self->{name}: httpd runs the $self->{mpm} MPM");
+    return $self;
+}
+
+sub _all_ports_up {
+    my ($self) = @_;
+    for my $port (@{ $self->{ports} }) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                      Proto => 'tcp', Timeout => 1) or return 0;
+        close $s;
+    }
+    return 1;
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{running};
+    $self->{running} = 0;
+    delete $RUNNING{"$self"};
+    kill 'TERM', $self->{pid};      # what apache2 -k stop sends
+    my $deadline = time + 15;
+    while (kill(0, $self->{pid})) {
+        if (time > $deadline) {
+            kill 'KILL', -$self->{pid}, $self->{pid};
+            diag("httpd $self->{pid} did not stop; killed");
+            last;
+        }
+        sleep 0.05;
+    }
+    $self->check_error_log;
+}
+
+# The suite fails on any crash or sanitizer report, whatever the tests said.
+sub check_error_log {
+    my ($self) = @_;
+    my $log = $self->slurp('logs/error_log');
+    my @bad = grep { /exit signal|AddressSanitizer|runtime error:|LeakSanitizer/ }
+              split /\n/, $log;
+    ok(!@bad, "$self->{name}: error_log shows no crash or sanitizer report")
+        or diag(join "\n", @bad[0 .. ($#bad < 20 ? $#bad : 20)]);
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    local $?;
+    $self->stop if $self->{running};
+}
+
+sub slurp {
+    my ($self, $rel) = @_;
+    my $path = "$self->{dir}/$rel";
+    open my $fh, '<', $path or return '';
+    local $/;
+    my $data = <$fh>;
+    return $data // '';
+}
+
+# Byte offset into a log, to look only at what comes after it.
+sub log_mark {
+    my ($self, $rel) = @_;
+    return -s "$self->{dir}/$rel" || 0;
+}
+
+sub log_since {
+    my ($self, $rel, $mark) = @_;
+    return substr($self->slurp($rel), $mark // 0);
+}
+
+# Send raw bytes, read the answer to EOF.  Options: port => index,
+# from => local address (e.g. 127.0.0.2).
+sub request {
+    my ($self, $raw, %opt) = @_;
+    return PGHttp::raw_request($self->port($opt{port} || 0), $raw, $opt{from});
+}
+
+# Two standard vhosts on every port: the first (default) and a named one.
+sub standard_vhosts {
+    my ($self, %opt) = @_;
+    $opt{$_} //= '' for qw(default_extra www_extra);
+    my $text = '';
+    for my $i (0 .. $#{ $self->{ports} }) {
+        my $port = $self->port($i);
+        my $default_root = $self->docroot("default$i");
+        my $www_root = $self->docroot("www$i");
+        $text .= <<"VH";
+<VirtualHost *:$port>
+    ServerName default.test
+    DocumentRoot "$default_root"
+    $opt{default_extra}
+</VirtualHost>
+<VirtualHost *:$port>
+    ServerName www.example.com
+    ServerAlias example.com *.example.org
+    DocumentRoot "$www_root"
+    $opt{www_extra}
+</VirtualHost>
+VH
+    }
+    return $text;
+}
+
+1;

@@ -1,0 +1,46 @@
+#!/usr/bin/perl
+# Runs the whole suite in one TAP::Harness: the C unit tests once, then every
+# integration test (t/*.t) under each MPM (event, worker, prefork), the MPM
+# passed as the test's argument.  The last line is the harness's
+# "Result: PASS" or "Result: FAIL".
+#
+#   perl t/run-suite.pl [--mpm event,worker,prefork] [unit-binary ...]
+use strict;
+use warnings;
+use FindBin;
+use Getopt::Long;
+use TAP::Harness;
+
+my $mpms = $ENV{PG_MPMS} || 'event,worker,prefork';
+GetOptions('mpm=s' => \$mpms) or die "usage: $0 [--mpm list] [unit-binary ...]\n";
+my @units = @ARGV;
+
+my (@tests, %args);
+for my $bin (@units) {
+    die "$bin: not an executable\n" unless -x $bin;
+    my $alias = "unit/" . ($bin =~ s{.*/}{}r);
+    push @tests, [ $bin, $alias ];
+    $args{$alias} = [];
+}
+my @files = sort glob("$FindBin::Bin/*.t");
+die "no tests in $FindBin::Bin\n" unless @files;
+for my $mpm (split /,/, $mpms) {
+    for my $file (@files) {
+        my $alias = "$mpm/" . ($file =~ s{.*/}{}r);
+        push @tests, [ $file, $alias ];
+        $args{$alias} = [ $mpm ];
+    }
+}
+
+my $harness = TAP::Harness->new({
+    verbosity => $ENV{PG_VERBOSE} ? 1 : 0,
+    lib       => [ "$FindBin::Bin/lib" ],
+    test_args => \%args,
+    # C unit tests are executables that print TAP; everything else is Perl.
+    exec      => sub {
+        my ($h, $file) = @_;
+        return $file =~ /\.t$/ ? undef : [ $file ];
+    },
+});
+my $aggregate = $harness->runtests(@tests);
+exit($aggregate->all_passed ? 0 : 1);

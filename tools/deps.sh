@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages given as arguments that are not installed
+# yet, saying which.  Used by `make`, `make test` and `make demo` so that a
+# fresh Debian 12 machine needs nothing but make and this tree.
+set -eu
+missing=""
+for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $pkg"
+    fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages:$missing" >&2
+    echo "install them as root: apt-get install$missing" >&2
+    exit 1
+fi
+echo "Installing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
