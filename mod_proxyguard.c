@@ -24,14 +24,18 @@
  *   Host naming none of our vhosts             counted, "unknown-host"
  *   Proxy-Connection / Proxy-Authorization     counted, "proxy-header"
  *
- * Each hit is logged (tag PG0001) and published as PROXYGUARD in the
- * request's environment and notes.  The decision itself is pg_decide()
+ * Each hit is logged (tag PG0001), published as PROXYGUARD in the
+ * request's environment and notes, and counted in a table in shared memory
+ * (pg_table.c) that the handler "proxyguard-status" shows as HTML, ?auto,
+ * ?json and ?prometheus (pg_status.c).  The decision itself is pg_decide()
  * (pg_decide.c), which knows nothing of httpd.
  *
  * Directives (server config and virtual host):
  *   ProxyGuard On|Off|DetectOnly           default On
  *   ProxyGuardAllowHost name ...           extra names that are ours
  *   ProxyGuardUnknownHost Allow|Detect|Deny  default Detect
+ * Server config only:
+ *   ProxyGuardTableSize n                  client addresses tracked, 4096
  *
  * Example:
  *   LoadModule proxyguard_module modules/mod_proxyguard.so
@@ -41,6 +45,10 @@
  *       ProxyGuard DetectOnly
  *   </VirtualHost>
  *   CustomLog logs/abuse.log combined env=PROXYGUARD
+ *   <Location "/proxyguard-status">
+ *       SetHandler proxyguard-status
+ *       Require local
+ *   </Location>
  */
 
 #include "httpd.h"
@@ -50,15 +58,31 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_vhost.h"
+#include "util_mutex.h"
+#include "mod_status.h"
+#include "apr_optional_hooks.h"
+#include "apr_shm.h"
+#include "apr_global_mutex.h"
 #include "apr_strings.h"
 
 #include "pg_decide.h"
+#include "pg_table.h"
+#include "pg_status.h"
 
 module AP_MODULE_DECLARE_DATA proxyguard_module;
 
 /* Stable message tags: fail2ban filters and operators' greps match these,
  * so a tag never changes meaning. */
-#define PG_TAG_HIT "PG0001"
+#define PG_TAG_HIT          "PG0001"   /* a request hit */
+#define PG_TAG_TABLE        "PG0002"   /* table created or kept at start-up */
+#define PG_TAG_TABLE_ERROR  "PG0003"   /* table or mutex unavailable */
+
+#define PG_HANDLER "proxyguard-status"
+#define PG_MUTEX_TYPE "proxyguard-shm"
+#define PG_VERSION "0.2.0"
+
+/* Spare vhost rows, so a restart that adds a vhost or two keeps the table. */
+#define PG_VHOST_ROWS_SPARE 16
 
 /* Attacker-controlled fields are cut to this many bytes before escaping. */
 #define PG_LOG_FIELD_MAX 200
@@ -69,7 +93,22 @@ typedef struct pg_server_conf {
     int mode;                           /* pg_mode, or PG_UNSET */
     int unknown_host;                   /* pg_unknown_host, or PG_UNSET */
     apr_array_header_t *allow_hosts;    /* of pg_hostpat; NULL when unset */
+    int table_size;                     /* main server only; or PG_UNSET */
+    int vhost_row;                      /* this vhost's row in the table */
 } pg_server_conf;
+
+/* The shared table and its mutex.  Both are made once, from the process
+ * pool, and found again through its userdata at every later start-up
+ * pass: so the counters live through graceful and full restarts. */
+typedef struct pg_shared {
+    apr_shm_t *shm;
+    pg_table *table;
+    apr_size_t bytes;
+    apr_global_mutex_t *mutex;
+} pg_shared;
+
+/* Set in post_config, before the children are forked. */
+static pg_shared *pg_shm;
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                        */
@@ -82,6 +121,8 @@ static void *pg_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->mode = PG_UNSET;
     conf->unknown_host = PG_UNSET;
     conf->allow_hosts = NULL;
+    conf->table_size = PG_UNSET;
+    conf->vhost_row = 0;
     return conf;
 }
 
@@ -106,6 +147,8 @@ static void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->unknown_host = add->unknown_host != PG_UNSET ? add->unknown_host
                                                        : base->unknown_host;
     conf->allow_hosts = pg_merge_lists(p, base->allow_hosts, add->allow_hosts);
+    conf->table_size = base->table_size;    /* global only */
+    conf->vhost_row = 0;                    /* assigned in post_config */
     return conf;
 }
 
@@ -196,6 +239,28 @@ static const char *pg_cmd_allow_host(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *pg_cmd_table_size(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    apr_int64_t n;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    n = apr_strtoi64(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || n < PG_TABLE_SIZE_MIN
+        || n > PG_TABLE_SIZE_MAX) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from %d to %d",
+                            cmd->cmd->name, arg, PG_TABLE_SIZE_MIN,
+                            PG_TABLE_SIZE_MAX);
+    }
+    pg_conf_of(cmd->server)->table_size = (int)n;
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* Is a host name one of ours?                                          */
 
@@ -249,6 +314,217 @@ static int pg_is_own_host(void *baton, pg_span host)
     return pg_server_has_name(r->server, host)
            || ap_vhost_iterate_given_conn(r->connection, pg_iterate_has_name,
                                           &host);
+}
+
+/* ------------------------------------------------------------------ */
+/* The shared table: made in post_config, inherited by the children     */
+
+static int pg_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    /* the Mutex directive can tune it: Mutex fcntl:/run/lock proxyguard-shm */
+    return ap_mutex_register(pconf, PG_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
+           == APR_SUCCESS ? OK : !OK;
+}
+
+static apr_uint32_t pg_count_servers(const server_rec *s)
+{
+    apr_uint32_t n = 0;
+
+    for (; s; s = s->next) {
+        n++;
+    }
+    return n;
+}
+
+/* Give every vhost its row (by ServerName: vhosts sharing a name share
+ * the row).  Returns 0 when the table has no row left. */
+static int pg_assign_vhost_rows(server_rec *s, pg_table *table)
+{
+    for (; s; s = s->next) {
+        int row = pg_table_vhost_row(table, s->server_hostname
+                                            ? s->server_hostname : "");
+
+        if (row < 0) {
+            return 0;
+        }
+        pg_conf_of(s)->vhost_row = row;
+    }
+    return 1;
+}
+
+static apr_status_t pg_table_create(pg_shared *shared, server_rec *s,
+                                    apr_uint32_t n_vhosts,
+                                    apr_uint32_t n_clients)
+{
+    apr_size_t bytes = pg_table_bytes(n_vhosts, n_clients);
+    apr_uint32_t seed = 0;
+    apr_status_t rv;
+
+    if (shared->shm) {
+        /* children of an earlier generation keep their own mapping */
+        apr_shm_destroy(shared->shm);
+        shared->shm = NULL;
+    }
+    rv = apr_shm_create(&shared->shm, bytes, NULL, s->process->pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
+    shared->table = apr_shm_baseaddr_get(shared->shm);
+    shared->bytes = bytes;
+    pg_table_init(shared->table, n_vhosts, n_clients, apr_time_now(), seed);
+    return APR_SUCCESS;
+}
+
+/* Keep the table across restarts when its layout still fits the
+ * configuration; otherwise start a new one (and say so). */
+static int pg_table_setup(pg_shared *shared, server_rec *s)
+{
+    int size = pg_conf_of(s)->table_size;
+    apr_uint32_t n_clients = size == PG_UNSET ? PG_TABLE_SIZE_DEFAULT
+                                              : (apr_uint32_t)size;
+    apr_uint32_t n_vhosts = pg_count_servers(s);
+    apr_status_t rv;
+
+    if (shared->table
+        && pg_table_fits(shared->table, shared->bytes, n_vhosts, n_clients)
+        && pg_assign_vhost_rows(s, shared->table)) {
+        shared->table->restarts++;
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PG_TAG_TABLE
+                     ": keeping the hit table across the restart (%u so far)",
+                     shared->table->restarts);
+        return OK;
+    }
+    rv = pg_table_create(shared, s, n_vhosts + PG_VHOST_ROWS_SPARE, n_clients);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, PG_TAG_TABLE_ERROR
+                     ": cannot create the shared hit table (%" APR_SIZE_T_FMT
+                     " bytes)", pg_table_bytes(n_vhosts, n_clients));
+        return !OK;
+    }
+    pg_assign_vhost_rows(s, shared->table);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PG_TAG_TABLE
+                 ": hit table of %" APR_SIZE_T_FMT " bytes: %u client "
+                 "addresses (ProxyGuardTableSize), %u vhost rows",
+                 shared->bytes, n_clients, shared->table->n_vhosts);
+    return OK;
+}
+
+static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    static const char *const key = "mod_proxyguard-shared";
+    pg_shared *shared = NULL;
+    apr_status_t rv;
+
+    (void)plog;
+    (void)ptemp;
+    (void)pconf;
+    /* the first pass only checks the configuration */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    apr_pool_userdata_get((void **)&shared, key, s->process->pool);
+    if (shared == NULL) {
+        shared = apr_pcalloc(s->process->pool, sizeof(*shared));
+        rv = ap_global_mutex_create(&shared->mutex, NULL, PG_MUTEX_TYPE, NULL,
+                                    s, s->process->pool, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, PG_TAG_TABLE_ERROR
+                         ": cannot create the mutex %s", PG_MUTEX_TYPE);
+            return !OK;
+        }
+        apr_pool_userdata_set(shared, key, apr_pool_cleanup_null,
+                              s->process->pool);
+    }
+    if (pg_table_setup(shared, s) != OK) {
+        return !OK;
+    }
+    pg_shm = shared;
+    return OK;
+}
+
+static void pg_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (pg_shm == NULL) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&pg_shm->mutex,
+                                     apr_global_mutex_lockfile(pg_shm->mutex),
+                                     p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, PG_TAG_TABLE_ERROR
+                     ": cannot reopen the mutex %s in a child", PG_MUTEX_TYPE);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Counting a hit                                                       */
+
+static void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr)
+{
+    memset(addr, 0, sizeof(*addr));
+    if (sa == NULL) {
+        return;
+    }
+#if APR_HAVE_IPV6
+    if (sa->family == APR_INET6) {
+        const unsigned char *b = sa->ipaddr_ptr;
+
+        /* an IPv4-mapped address (::ffff:a.b.c.d) is that IPv4 client */
+        if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)b)) {
+            addr->family = 4;
+            memcpy(addr->bytes, b + 12, 4);
+        }
+        else {
+            addr->family = 6;
+            memcpy(addr->bytes, b, 16);
+        }
+        return;
+    }
+#endif
+    if (sa->family == APR_INET) {
+        addr->family = 4;
+        memcpy(addr->bytes, sa->ipaddr_ptr, 4);
+    }
+}
+
+/* The exact counters need no lock; the per-client detail takes the mutex
+ * for a few hundred nanoseconds.  Only hits get here. */
+static void pg_count_hit(request_rec *r, const pg_verdict *v)
+{
+    pg_hit hit;
+    apr_status_t rv;
+
+    if (pg_shm == NULL) {
+        return;
+    }
+    hit.vhost = (apr_uint32_t)pg_conf_of(r->server)->vhost_row;
+    hit.reason = v->reason;
+    hit.action = v->action;
+    pg_addr_of(r->useragent_addr, &hit.addr);
+    hit.client = r->useragent_ip;
+    hit.connect_port = v->reason == PG_REASON_CONNECT && r->parsed_uri.port_str
+                       ? r->parsed_uri.port : 0;
+    hit.method = r->method;
+    hit.target = r->unparsed_uri;
+    hit.host = apr_table_get(r->headers_in, "Host");
+    hit.now = r->request_time;
+
+    pg_table_count(pg_shm->table, &hit);
+    if ((rv = apr_global_mutex_lock(pg_shm->mutex)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_TABLE_ERROR
+                      ": cannot lock %s; hit counted, details skipped",
+                      PG_MUTEX_TYPE);
+        return;
+    }
+    pg_table_record(pg_shm->table, &hit);
+    apr_global_mutex_unlock(pg_shm->mutex);
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,6 +653,7 @@ static int pg_post_read_request(request_rec *r)
     }
     pg_publish_hit(r, &v);
     pg_log_hit(r, &v);
+    pg_count_hit(r, &v);
     if (v.action != PG_ACTION_DENY) {
         return DECLINED;
     }
@@ -388,6 +665,112 @@ static int pg_post_read_request(request_rec *r)
     return v.status;
 }
 
+/* ------------------------------------------------------------------ */
+/* The status handler and the /server-status section                    */
+
+static void pg_write_to_request(void *baton, const char *data, apr_size_t len)
+{
+    ap_rwrite(data, (int)len, baton);
+}
+
+/* A private copy of the table, so rendering takes no lock and sees one
+ * consistent moment. */
+static const pg_table *pg_snapshot(apr_pool_t *p)
+{
+    pg_table *copy;
+
+    if (pg_shm == NULL) {
+        return NULL;
+    }
+    copy = apr_palloc(p, pg_shm->bytes);
+    if (apr_global_mutex_lock(pg_shm->mutex) != APR_SUCCESS) {
+        return NULL;
+    }
+    memcpy(copy, pg_shm->table, pg_shm->bytes);
+    apr_global_mutex_unlock(pg_shm->mutex);
+    return copy;
+}
+
+/* ?auto, ?json, ?prometheus, ?refresh=N, in any order, '&'-separated. */
+static pg_format pg_status_args(request_rec *r, int *refresh)
+{
+    pg_format format = PG_FORMAT_HTML;
+    char *args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
+    char *word, *state;
+
+    *refresh = 0;
+    for (word = args ? apr_strtok(args, "&", &state) : NULL; word;
+         word = apr_strtok(NULL, "&", &state)) {
+        if (!strcmp(word, "auto")) {
+            format = PG_FORMAT_AUTO;
+        }
+        else if (!strcmp(word, "json")) {
+            format = PG_FORMAT_JSON;
+        }
+        else if (!strcmp(word, "prometheus")) {
+            format = PG_FORMAT_PROMETHEUS;
+        }
+        else if (!strncmp(word, "refresh=", 8)) {
+            int n = atoi(word + 8);
+
+            *refresh = n < 1 ? 1 : n > 3600 ? 3600 : n;
+        }
+    }
+    return format;
+}
+
+static int pg_status_handler(request_rec *r)
+{
+    pg_status_opts opts;
+    pg_format format;
+    const pg_table *snap;
+    pg_out out;
+
+    if (strcmp(r->handler, PG_HANDLER)) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {            /* GET, and so HEAD */
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if ((snap = pg_snapshot(r->pool)) == NULL) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    format = pg_status_args(r, &opts.refresh);
+    ap_set_content_type(r, pg_status_content_type(format));
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only) {
+        return OK;
+    }
+    opts.now = apr_time_now();
+    opts.version = PG_VERSION;
+    opts.table_bytes = pg_shm->bytes;
+    out.write = pg_write_to_request;
+    out.baton = r;
+    pg_status_render(&out, r->pool, format, snap, &opts);
+    return OK;
+}
+
+/* mod_status's optional hook: a few lines in /server-status (and ?auto). */
+static int pg_server_status_hook(request_rec *r, int flags)
+{
+    const pg_table *snap = pg_snapshot(r->pool);
+    pg_out out;
+
+    if (snap == NULL) {
+        return OK;
+    }
+    out.write = pg_write_to_request;
+    out.baton = r;
+    if (flags & AP_STATUS_SHORT) {
+        pg_status_auto_lines(&out, snap);
+    }
+    else {
+        pg_status_html_summary(&out, snap);
+    }
+    return OK;
+}
+
 static void pg_register_hooks(apr_pool_t *p)
 {
     /* after mod_remoteip, so r->useragent_ip is the real client */
@@ -396,6 +779,12 @@ static void pg_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_post_read_request(pg_post_read_request, pg_after, NULL,
                               APR_HOOK_FIRST);
+    ap_hook_pre_config(pg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(pg_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pg_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(pg_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, pg_server_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 static const command_rec pg_cmds[] = {
@@ -411,6 +800,9 @@ static const command_rec pg_cmds[] = {
                   (void *)pg_unknown_host_words, RSRC_CONF,
                   "what to do with a Host that names none of our vhosts: "
                   "Allow, Detect (count and log) or Deny (403)"),
+    AP_INIT_TAKE1("ProxyGuardTableSize", pg_cmd_table_size, NULL, RSRC_CONF,
+                  "client addresses the shared hit table tracks (server "
+                  "config only)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 

@@ -65,6 +65,7 @@ PidFile "$dir/run/httpd.pid"
 Mutex file:$dir/run default
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_host_module $mods/mod_authz_host.so
 LoadModule mime_module $mods/mod_mime.so
 LoadModule dir_module $mods/mod_dir.so
 TypesConfig /etc/mime.types
@@ -81,6 +82,10 @@ CustomLog "$dir/logs/abuse.log" demo env=PROXYGUARD
 <Directory />
     Require all granted
 </Directory>
+<Location "/proxyguard-status">
+    SetHandler proxyguard-status
+    Require local
+</Location>
 
 # The first vhost is the default: names we don't serve land here.
 <VirtualHost *:$port>
@@ -131,5 +136,9 @@ print "  $_" for grep { /PG0001/ } <$log>;
 print "\nThe abuse log (CustomLog ... env=PROXYGUARD):\n";
 open $log, '<', "$dir/logs/abuse.log" or die $!;
 print "  $_" for <$log>;
+print "\nThe status page: http://127.0.0.1:$port/proxyguard-status "
+    . "(also ?auto, ?json, ?prometheus).  From ?auto:\n";
+my $auto = PGHttp::raw_request($port, "GET /proxyguard-status?auto HTTP/1.0\r\n\r\n");
+print "  $_\n" for grep { /^ProxyGuard(Total|Denied|Detected|Hits\w+):/ } split /\n/, $auto->{body};
 print "\nThe demo server is still running on http://127.0.0.1:$port/ (logs in $dir/logs).\n";
 print "Stop it with: make demo-stop\n";

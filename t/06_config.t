@@ -18,6 +18,7 @@ my ($rc, $out) = configtest(<<'OK');
 ProxyGuard detectonly
 ProxyGuardUnknownHost DENY
 ProxyGuardAllowHost www.example.com *.example.net 192.0.2.1 2001:db8::1 [2001:db8::2] trailing.dot.
+ProxyGuardTableSize 16
 <VirtualHost *:80>
     ServerName v.test
     ProxyGuard Off
@@ -49,6 +50,14 @@ my @bad = (
       qr/ProxyGuardAllowHost requires at least one argument/ ],
     [ 'ProxyGuard On Off',
       qr/ProxyGuard takes one argument/ ],
+    [ 'ProxyGuardTableSize 10',
+      qr/ProxyGuardTableSize: '10' is not a number from 16 to 1048576/ ],
+    [ 'ProxyGuardTableSize 4k',
+      qr/ProxyGuardTableSize: '4k' is not a number from 16 to 1048576/ ],
+    [ 'ProxyGuardTableSize 99999999999999999999',
+      qr/ProxyGuardTableSize: '99999999999999999999' is not a number/ ],
+    [ "<VirtualHost *:80>\n    ServerName x.test\n    ProxyGuardTableSize 64\n</VirtualHost>",
+      qr/ProxyGuardTableSize cannot occur within <VirtualHost> section/ ],
     [ "<Directory />\n    ProxyGuard Off\n</Directory>",
       qr/ProxyGuard not allowed in <Directory> context/ ],
     [ "<VirtualHost *:80>\n    ServerName x.test\n    ProxyGuardUnknownHost Sometimes\n</VirtualHost>",

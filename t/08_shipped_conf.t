@@ -37,6 +37,9 @@ is($srv->request("GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: x\r\n\r\n")->{s
    'shipped config: foreign absolute URI 403');
 is($srv->request("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")->{status}, 200,
    'shipped config: our site served');
+my $status = $srv->status('json');
+is($status->{status}, 200, 'shipped config: /proxyguard-status answers (Require local)');
+is($status->{json}{total}, 2, 'shipped config: ... and has counted the two hits');
 $srv->stop;
 
 # Every directive the module registers has its section in the reference.

@@ -60,6 +60,7 @@ sub free_port {
 sub new {
     my ($class, %opt) = @_;
     my $mpm = mpm();
+    # CLEANUP happens in the creating process only (File::Temp checks)
     my $dir = tempdir("pgt-$opt{name}-$mpm-XXXXXX", TMPDIR => 1,
                       CLEANUP => !$ENV{PG_KEEP});
     chmod 0755, $dir;       # children run as nobody
@@ -145,6 +146,7 @@ PidFile "$dir/run/httpd.pid"
 Mutex file:$dir/run default
 LoadModule mpm_${mpm}_module $MODULES/mod_mpm_${mpm}.so
 LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule authz_host_module $MODULES/mod_authz_host.so
 LoadModule mime_module $MODULES/mod_mime.so
 LoadModule dir_module $MODULES/mod_dir.so
 LoadModule ${cgi}_module $MODULES/mod_${cgi}.so
@@ -205,6 +207,7 @@ sub start {
     chomp(my $pid = $self->slurp('run/httpd.pid'));
     $self->{pid} = $pid;
     $self->{running} = 1;
+    $self->{owner} = $$;
     $RUNNING{"$self"} = $self;
     like($self->slurp('logs/error_log'),
          qr/\[mpm_$self->{mpm}:notice\].*resuming normal operations/,
@@ -224,7 +227,8 @@ sub _all_ports_up {
 
 sub stop {
     my ($self) = @_;
-    return unless $self->{running};
+    # only the process that started it: forked load generators exit too
+    return unless $self->{running} && $self->{owner} == $$;
     $self->{running} = 0;
     delete $RUNNING{"$self"};
     kill 'TERM', $self->{pid};      # what apache2 -k stop sends
@@ -281,6 +285,39 @@ sub log_since {
 sub request {
     my ($self, $raw, %opt) = @_;
     return PGHttp::raw_request($self->port($opt{port} || 0), $raw, $opt{from});
+}
+
+# The status handler, as conf/proxyguard.conf maps it.
+sub status_location {
+    return "<Location \"/proxyguard-status\">\n"
+         . "    SetHandler proxyguard-status\n    Require local\n</Location>\n";
+}
+
+# GET the status page in a format ('' for HTML); JSON comes back decoded.
+sub status {
+    my ($self, $format, %opt) = @_;
+    my $q = $format ? "?$format" : '';
+    my $res = $self->request("GET /proxyguard-status$q HTTP/1.0\r\n\r\n", %opt);
+    if (($format // '') eq 'json' && $res->{status} == 200) {
+        require JSON::PP;
+        $res->{json} = eval { JSON::PP->new->decode($res->{body}) };
+        $res->{json_error} = $@;
+    }
+    return $res;
+}
+
+# Send a graceful (USR1) or full (HUP) restart and wait until the new
+# generation answers.
+sub restart {
+    my ($self, $signal) = @_;
+    my $mark = $self->log_mark('logs/error_log');
+    kill $signal, $self->{pid};
+    my $deadline = time + 15;
+    until ($self->log_since('logs/error_log', $mark) =~ /resuming normal operations/
+           && $self->_all_ports_up) {
+        die "httpd did not come back after $signal\n" if time > $deadline;
+        sleep 0.05;
+    }
 }
 
 # Two standard vhosts on every port: the first (default) and a named one.

@@ -15,17 +15,7 @@
 
 #include "../../pg_decide.h"
 
-static int tests_run;
-static int tests_failed;
-
-static void ok(int cond, const char *name)
-{
-    tests_run++;
-    if (!cond) {
-        tests_failed++;
-    }
-    printf("%sok %d - %s\n", cond ? "" : "not ", tests_run, name);
-}
+#include "tap.h"
 
 static pg_span S(const char *s)
 {
@@ -442,7 +432,7 @@ static void test_agrees_with_apr(void)
 
 int main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    tap_start();
     apr_initialize();
     pg_hostpat_parse("*.example.net", &allow[0]);
     pg_hostpat_parse("2001:db8::1", &allow[1]);
@@ -454,7 +444,6 @@ int main(void)
     test_decide();
     test_agrees_with_apr();
 
-    printf("1..%d\n", tests_run);
     apr_terminate();
-    return tests_failed ? 1 : 0;
+    return tap_finish();
 }

@@ -1,0 +1,875 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * pg_status.c: the status page in four formats.  See pg_status.h.
+ *
+ * Numbers and our own labels go through pg_printf; anything that came from
+ * a request (method, target, Host) only ever through the escaper of the
+ * format being written.
+ */
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include "pg_status.h"
+
+/* ------------------------------------------------------------------ */
+/* Output                                                               */
+
+static void pg_write(const pg_out *out, const char *data, apr_size_t len)
+{
+    if (len) {
+        out->write(out->baton, data, len);
+    }
+}
+
+static void pg_puts(const pg_out *out, const char *s)
+{
+    pg_write(out, s, strlen(s));
+}
+
+/* For numbers and the module's own words only: never request text. */
+static void pg_printf(const pg_out *out, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    apr_size_t len;
+
+    va_start(ap, fmt);
+    len = (apr_size_t)apr_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    pg_write(out, buf, len);
+}
+
+static const char pg_hex[] = "0123456789abcdef";
+
+/* HTML text and attribute values: markup characters as entities, control
+ * bytes and bytes >= 0x80 as a visible \xNN (they are not text we trust to
+ * be in any charset). */
+static void pg_put_html(const pg_out *out, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        switch (c) {
+        case '&': pg_puts(out, "&amp;"); break;
+        case '<': pg_puts(out, "&lt;"); break;
+        case '>': pg_puts(out, "&gt;"); break;
+        case '"': pg_puts(out, "&quot;"); break;
+        case '\'': pg_puts(out, "&#39;"); break;
+        default:
+            if (c < 0x20 || c >= 0x7f) {
+                char esc[4] = { '\\', 'x', pg_hex[c >> 4], pg_hex[c & 15] };
+                pg_write(out, esc, 4);
+            }
+            else {
+                pg_write(out, (const char *)&c, 1);
+            }
+        }
+    }
+}
+
+/* A JSON string, quotes included.  Bytes >= 0x80 are read as Latin-1
+ * (\u00NN), so the document is valid JSON whatever the attacker sent. */
+static void pg_put_json(const pg_out *out, const char *s)
+{
+    pg_puts(out, "\"");
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            char esc[2] = { '\\', (char)c };
+            pg_write(out, esc, 2);
+        }
+        else if (c < 0x20 || c >= 0x7f) {
+            char esc[6] = { '\\', 'u', '0', '0', pg_hex[c >> 4], pg_hex[c & 15] };
+            pg_write(out, esc, 6);
+        }
+        else {
+            pg_write(out, (const char *)&c, 1);
+        }
+    }
+    pg_puts(out, "\"");
+}
+
+/* A Prometheus label value, quotes included: '\\', '"' and newline escaped
+ * as the text format says; other control or non-ASCII bytes as %NN so the
+ * value stays valid UTF-8. */
+static void pg_put_label(const pg_out *out, const char *s)
+{
+    pg_puts(out, "\"");
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '\\' || c == '"') {
+            char esc[2] = { '\\', (char)c };
+            pg_write(out, esc, 2);
+        }
+        else if (c == '\n') {
+            pg_puts(out, "\\n");
+        }
+        else if (c < 0x20 || c >= 0x7f) {
+            char esc[3] = { '%', pg_hex[c >> 4], pg_hex[c & 15] };
+            pg_write(out, esc, 3);
+        }
+        else {
+            pg_write(out, (const char *)&c, 1);
+        }
+    }
+    pg_puts(out, "\"");
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers over the snapshot                                            */
+
+static const char *pg_addr_text(char *buf, apr_size_t size, const pg_addr *a)
+{
+    if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf,
+                   (socklen_t)size)) {
+        apr_cpystrn(buf, "?", size);
+    }
+    return buf;
+}
+
+static const char *pg_network_text(char *buf, apr_size_t size,
+                                   const pg_addr *prefix)
+{
+    char addr[PG_CLIENT_TEXT_MAX];
+
+    apr_snprintf(buf, size, "%s/%d", pg_addr_text(addr, sizeof(addr), prefix),
+                 prefix->family == 6 ? 64 : 24);
+    return buf;
+}
+
+static const char *pg_time_text(char *buf, apr_size_t size, apr_time_t t)
+{
+    apr_time_exp_t tm;
+    apr_size_t len;
+
+    apr_time_exp_gmt(&tm, t);
+    apr_strftime(buf, &len, size, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+static const char *pg_vhost_name(const pg_table *t, apr_uint32_t row)
+{
+    return row < t->vhosts_used && row < t->n_vhosts
+           ? pg_table_vhosts_c(t)[row].name : "?";
+}
+
+static apr_uint64_t pg_vhost_total(const pg_vhost_row *row)
+{
+    apr_uint64_t sum = 0;
+    int r, a;
+
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        for (a = 0; a < PG_ACTIONS; a++) {
+            sum += row->hits[r][a];
+        }
+    }
+    return sum;
+}
+
+/* "absolute-uri" -> "AbsoluteUri", for ?auto keys */
+static const char *pg_camel(char *buf, apr_size_t size, const char *name)
+{
+    apr_size_t i = 0;
+    int upper = 1;
+
+    for (; *name && i + 1 < size; name++) {
+        if (*name == '-') {
+            upper = 1;
+            continue;
+        }
+        buf[i++] = upper && *name >= 'a' && *name <= 'z'
+                   ? (char)(*name - 'a' + 'A') : *name;
+        upper = 0;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+static int pg_cmp_clients(const void *a, const void *b)
+{
+    const pg_client_row *x = *(const pg_client_row *const *)a;
+    const pg_client_row *y = *(const pg_client_row *const *)b;
+
+    if (x->total != y->total) {
+        return x->total < y->total ? 1 : -1;
+    }
+    return x->last_seen < y->last_seen ? 1 : x->last_seen > y->last_seen ? -1 : 0;
+}
+
+static int pg_cmp_networks(const void *a, const void *b)
+{
+    const pg_network_row *x = *(const pg_network_row *const *)a;
+    const pg_network_row *y = *(const pg_network_row *const *)b;
+
+    if (x->hits != y->hits) {
+        return x->hits < y->hits ? 1 : -1;
+    }
+    return x->addresses < y->addresses ? 1 : x->addresses > y->addresses ? -1 : 0;
+}
+
+/* The used rows of a client or network array (both start with a pg_addr
+ * whose family is 0 when the slot is free), sorted by cmp. */
+static const void **pg_sorted_rows(apr_pool_t *p, const void *rows,
+                                   apr_uint32_t n, apr_size_t row_size,
+                                   int (*cmp)(const void *, const void *),
+                                   apr_uint32_t *used)
+{
+    const void **sorted = apr_palloc(p, sizeof(*sorted) * (n + 1));
+    apr_uint32_t i;
+
+    *used = 0;
+    for (i = 0; i < n; i++) {
+        const void *row = (const char *)rows + row_size * i;
+
+        if (((const pg_addr *)row)->family) {
+            sorted[(*used)++] = row;
+        }
+    }
+    qsort(sorted, *used, sizeof(*sorted), cmp);
+    return sorted;
+}
+
+static const pg_client_row **pg_top_clients(apr_pool_t *p, const pg_table *t,
+                                            apr_uint32_t *n)
+{
+    return (const pg_client_row **)pg_sorted_rows(
+        p, pg_table_clients_c(t), t->n_clients, sizeof(pg_client_row),
+        pg_cmp_clients, n);
+}
+
+static const pg_network_row **pg_top_networks(apr_pool_t *p, const pg_table *t,
+                                              apr_uint32_t *n)
+{
+    return (const pg_network_row **)pg_sorted_rows(
+        p, pg_table_networks_c(t), t->n_clients, sizeof(pg_network_row),
+        pg_cmp_networks, n);
+}
+
+/* Recent hits, newest first: *n rows into rows[]. */
+static apr_uint32_t pg_recent(const pg_table *t, const pg_recent_row **rows)
+{
+    apr_uint32_t n = t->recent_next < PG_RECENT_MAX ? t->recent_next
+                                                    : PG_RECENT_MAX;
+    apr_uint32_t i;
+
+    for (i = 0; i < n; i++) {
+        rows[i] = &t->recent[(t->recent_next - 1 - i) % PG_RECENT_MAX];
+    }
+    return n;
+}
+
+/* The count of one reason in the bucket for stamp, 0 if it has rolled. */
+static apr_uint32_t pg_bucket_hits(const pg_bucket *buckets, apr_uint32_t n,
+                                   apr_uint32_t stamp, int reason)
+{
+    const pg_bucket *b = &buckets[stamp % n];
+
+    return b->stamp == stamp ? b->hits[reason] : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* ?auto                                                                */
+
+void pg_status_auto_lines(const pg_out *out, const pg_table *snap)
+{
+    char key[32];
+    int r;
+
+    pg_printf(out, "ProxyGuardTotal: %" APR_UINT64_T_FMT "\n",
+              pg_table_total(snap));
+    pg_printf(out, "ProxyGuardDenied: %" APR_UINT64_T_FMT "\n",
+              pg_table_action_total(snap, PG_ACTION_DENY));
+    pg_printf(out, "ProxyGuardDetected: %" APR_UINT64_T_FMT "\n",
+              pg_table_action_total(snap, PG_ACTION_DETECT));
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        pg_printf(out, "ProxyGuardHits%s: %" APR_UINT64_T_FMT "\n",
+                  pg_camel(key, sizeof(key), pg_reason_name((pg_reason)r)),
+                  pg_table_reason_total(snap, (pg_reason)r));
+    }
+    pg_printf(out, "ProxyGuardClientsTracked: %u\n", snap->clients_used);
+    pg_printf(out, "ProxyGuardClientsCapacity: %u\n", snap->n_clients);
+    pg_printf(out, "ProxyGuardClientsEvicted: %u\n", snap->clients_evicted);
+    pg_printf(out, "ProxyGuardNetworksTracked: %u\n", snap->networks_used);
+    pg_printf(out, "ProxyGuardStartTime: %" APR_TIME_T_FMT "\n",
+              apr_time_sec(snap->started));
+    pg_printf(out, "ProxyGuardRestarts: %u\n", snap->restarts);
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                 */
+
+static void pg_json_reason_counts(const pg_out *out, const apr_uint64_t *v)
+{
+    int r;
+
+    pg_puts(out, "{");
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        pg_printf(out, "%s\"%s\": %" APR_UINT64_T_FMT, r > 1 ? ", " : "",
+                  pg_reason_name((pg_reason)r), v[r]);
+    }
+    pg_puts(out, "}");
+}
+
+static void pg_json_vhosts(const pg_out *out, const pg_table *t)
+{
+    const pg_vhost_row *rows = pg_table_vhosts_c(t);
+    apr_uint32_t i;
+    int r;
+
+    pg_puts(out, "  \"vhosts\": [");
+    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+        pg_puts(out, i ? ",\n    {\"vhost\": " : "\n    {\"vhost\": ");
+        pg_put_json(out, rows[i].name);
+        pg_printf(out, ", \"total\": %" APR_UINT64_T_FMT ", \"hits\": {",
+                  pg_vhost_total(&rows[i]));
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            pg_printf(out, "%s\"%s\": {\"deny\": %u, \"detect\": %u}",
+                      r > 1 ? ", " : "", pg_reason_name((pg_reason)r),
+                      rows[i].hits[r][0], rows[i].hits[r][1]);
+        }
+        pg_puts(out, "}}");
+    }
+    pg_puts(out, "\n  ],\n");
+}
+
+static void pg_json_clients(const pg_out *out, apr_pool_t *p,
+                            const pg_table *t)
+{
+    apr_uint32_t n, i;
+    const pg_client_row **top = pg_top_clients(p, t, &n);
+    char addr[PG_CLIENT_TEXT_MAX];
+    apr_uint64_t v[PG_REASON_COUNT];
+    int r;
+
+    pg_puts(out, "  \"clients\": [");
+    for (i = 0; i < n && i < PG_STATUS_TOP_JSON; i++) {
+        pg_printf(out, "%s\n    {\"address\": \"%s\", \"total\": %u, "
+                  "\"first_seen\": %u, \"last_seen\": %u, \"hits\": ",
+                  i ? "," : "", pg_addr_text(addr, sizeof(addr), &top[i]->addr),
+                  top[i]->total, top[i]->first_seen, top[i]->last_seen);
+        for (r = 0; r < PG_REASON_COUNT; r++) {
+            v[r] = top[i]->hits[r];
+        }
+        pg_json_reason_counts(out, v);
+        pg_puts(out, "}");
+    }
+    pg_puts(out, "\n  ],\n");
+}
+
+static void pg_json_networks(const pg_out *out, apr_pool_t *p,
+                             const pg_table *t)
+{
+    apr_uint32_t n, i;
+    const pg_network_row **top = pg_top_networks(p, t, &n);
+    char net[PG_CLIENT_TEXT_MAX + 4];
+
+    pg_puts(out, "  \"networks\": [");
+    for (i = 0; i < n && i < PG_STATUS_TOP_JSON; i++) {
+        pg_printf(out, "%s\n    {\"network\": \"%s\", \"hits\": %u, "
+                  "\"addresses\": %u, \"last_seen\": %u}",
+                  i ? "," : "", pg_network_text(net, sizeof(net), &top[i]->prefix),
+                  top[i]->hits, top[i]->addresses, top[i]->last_seen);
+    }
+    pg_puts(out, "\n  ],\n");
+}
+
+static void pg_json_ports(const pg_out *out, const pg_table *t)
+{
+    int i, first = 1;
+
+    pg_puts(out, "  \"ports\": {");
+    for (i = 0; i < PG_PORT_SLOTS; i++) {
+        if (t->ports[i].port) {
+            pg_printf(out, "%s\"%u\": %u", first ? "" : ", ", t->ports[i].port,
+                      t->ports[i].hits);
+            first = 0;
+        }
+    }
+    if (t->ports_other) {
+        pg_printf(out, "%s\"other\": %u", first ? "" : ", ", t->ports_other);
+    }
+    pg_puts(out, "},\n");
+}
+
+static void pg_json_recent(const pg_out *out, const pg_table *t)
+{
+    const pg_recent_row *rows[PG_RECENT_MAX];
+    apr_uint32_t n = pg_recent(t, rows), i;
+
+    pg_puts(out, "  \"recent\": [");
+    for (i = 0; i < n; i++) {
+        const pg_recent_row *row = rows[i];
+
+        pg_printf(out, "%s\n    {\"time\": %" APR_TIME_T_FMT ", \"client\": ",
+                  i ? "," : "", apr_time_sec(row->time));
+        pg_put_json(out, row->client);
+        pg_puts(out, ", \"vhost\": ");
+        pg_put_json(out, pg_vhost_name(t, row->vhost));
+        pg_printf(out, ", \"reason\": \"%s\", \"action\": \"%s\", \"method\": ",
+                  pg_reason_name((pg_reason)row->reason),
+                  pg_action_name((pg_action)row->action));
+        pg_put_json(out, row->method);
+        pg_puts(out, ", \"target\": ");
+        pg_put_json(out, row->target);
+        pg_puts(out, ", \"host\": ");
+        pg_put_json(out, row->host);
+        pg_puts(out, "}");
+    }
+    pg_puts(out, "\n  ],\n");
+}
+
+static void pg_json_series(const pg_out *out, const char *name,
+                           const pg_bucket *buckets, apr_uint32_t n,
+                           apr_uint32_t last, apr_uint32_t step)
+{
+    int r;
+    apr_uint32_t i;
+
+    pg_printf(out, "    \"%s\": {\"start\": %u, \"step\": %u, \"hits\": {",
+              name, (last - n + 1) * step, step);
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        pg_printf(out, "%s\"%s\": [", r > 1 ? ", " : "",
+                  pg_reason_name((pg_reason)r));
+        for (i = 0; i < n; i++) {
+            pg_printf(out, "%s%u", i ? "," : "",
+                      pg_bucket_hits(buckets, n, last - n + 1 + i, r));
+        }
+        pg_puts(out, "]");
+    }
+    pg_puts(out, "}}");
+}
+
+static void pg_render_json(const pg_out *out, apr_pool_t *p,
+                           const pg_table *t, const pg_status_opts *o)
+{
+    apr_uint64_t v[PG_REASON_COUNT];
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(o->now);
+    int r;
+
+    for (r = 0; r < PG_REASON_COUNT; r++) {
+        v[r] = pg_table_reason_total(t, (pg_reason)r);
+    }
+    pg_puts(out, "{\n  \"version\": ");
+    pg_put_json(out, o->version);
+    pg_printf(out, ",\n  \"now\": %u,\n  \"since\": %" APR_TIME_T_FMT
+              ",\n  \"restarts\": %u,\n  \"total\": %" APR_UINT64_T_FMT
+              ",\n  \"hits\": ", now, apr_time_sec(t->started), t->restarts,
+              pg_table_total(t));
+    pg_json_reason_counts(out, v);
+    pg_printf(out, ",\n  \"actions\": {\"deny\": %" APR_UINT64_T_FMT
+              ", \"detect\": %" APR_UINT64_T_FMT "},\n",
+              pg_table_action_total(t, PG_ACTION_DENY),
+              pg_table_action_total(t, PG_ACTION_DETECT));
+    pg_json_vhosts(out, t);
+    pg_json_clients(out, p, t);
+    pg_json_networks(out, p, t);
+    pg_json_ports(out, t);
+    pg_json_recent(out, t);
+    pg_puts(out, "  \"timeline\": {\n");
+    pg_json_series(out, "minutes", t->minutes, PG_MINUTES, now / 60, 60);
+    pg_puts(out, ",\n");
+    pg_json_series(out, "hours", t->hours, PG_HOURS, now / 3600, 3600);
+    pg_printf(out, "\n  },\n  \"table\": {\"capacity\": %u, \"clients\": %u, "
+              "\"networks\": %u, \"clients_evicted\": %u, "
+              "\"networks_evicted\": %u, \"bytes\": %" APR_SIZE_T_FMT "}\n}\n",
+              t->n_clients, t->clients_used, t->networks_used,
+              t->clients_evicted, t->networks_evicted, o->table_bytes);
+}
+
+/* ------------------------------------------------------------------ */
+/* Prometheus text format 0.0.4                                         */
+
+static void pg_prom_family(const pg_out *out, const char *name,
+                           const char *type, const char *help)
+{
+    pg_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void pg_render_prometheus(const pg_out *out, const pg_table *t,
+                                 const pg_status_opts *o)
+{
+    const pg_vhost_row *rows = pg_table_vhosts_c(t);
+    static const char *const actions[PG_ACTIONS] = { "deny", "detect" };
+    apr_uint32_t i;
+    int r, a;
+
+    pg_prom_family(out, "proxyguard_hits_total", "counter",
+                   "Requests mod_proxyguard counted, by vhost, reason and action.");
+    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            for (a = 0; a < PG_ACTIONS; a++) {
+                pg_puts(out, "proxyguard_hits_total{vhost=");
+                pg_put_label(out, rows[i].name);
+                pg_printf(out, ",reason=\"%s\",action=\"%s\"} %u\n",
+                          pg_reason_name((pg_reason)r), actions[a],
+                          rows[i].hits[r][a]);
+            }
+        }
+    }
+    pg_prom_family(out, "proxyguard_connect_port_hits_total", "counter",
+                   "CONNECT requests by target port (\"other\": beyond the tracked ports).");
+    for (i = 0; i < PG_PORT_SLOTS; i++) {
+        if (t->ports[i].port) {
+            pg_printf(out, "proxyguard_connect_port_hits_total{port=\"%u\"} %u\n",
+                      t->ports[i].port, t->ports[i].hits);
+        }
+    }
+    pg_printf(out, "proxyguard_connect_port_hits_total{port=\"other\"} %u\n",
+              t->ports_other);
+    pg_prom_family(out, "proxyguard_table_clients_capacity", "gauge",
+                   "Client addresses the table can track (ProxyGuardTableSize).");
+    pg_printf(out, "proxyguard_table_clients_capacity %u\n", t->n_clients);
+    pg_prom_family(out, "proxyguard_table_clients_used", "gauge",
+                   "Client addresses tracked now.");
+    pg_printf(out, "proxyguard_table_clients_used %u\n", t->clients_used);
+    pg_prom_family(out, "proxyguard_table_networks_used", "gauge",
+                   "Networks (/24, /64) tracked now.");
+    pg_printf(out, "proxyguard_table_networks_used %u\n", t->networks_used);
+    pg_prom_family(out, "proxyguard_table_evictions_total", "counter",
+                   "Rows given to a new address because the table was full.");
+    pg_printf(out, "proxyguard_table_evictions_total{table=\"clients\"} %u\n"
+              "proxyguard_table_evictions_total{table=\"networks\"} %u\n",
+              t->clients_evicted, t->networks_evicted);
+    pg_prom_family(out, "proxyguard_table_size_bytes", "gauge",
+                   "Size of the shared-memory table.");
+    pg_printf(out, "proxyguard_table_size_bytes %" APR_SIZE_T_FMT "\n",
+              o->table_bytes);
+    pg_prom_family(out, "proxyguard_start_time_seconds", "gauge",
+                   "When the table was created, seconds since the epoch.");
+    pg_printf(out, "proxyguard_start_time_seconds %" APR_TIME_T_FMT "\n",
+              apr_time_sec(t->started));
+    pg_prom_family(out, "proxyguard_table_restarts_total", "counter",
+                   "httpd restarts the table has lived through.");
+    pg_printf(out, "proxyguard_table_restarts_total %u\n", t->restarts);
+}
+
+/* ------------------------------------------------------------------ */
+/* HTML                                                                 */
+
+static const char *const pg_colors[PG_REASON_COUNT] = {
+    "#999", "#c0392b", "#e67e22", "#2e86c1", "#7f8c8d"
+};
+
+static void pg_html_head(const pg_out *out, const pg_status_opts *o)
+{
+    pg_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+            "<meta charset=\"utf-8\">\n<title>mod_proxyguard status</title>\n");
+    if (o->refresh > 0) {
+        pg_printf(out, "<meta http-equiv=\"refresh\" content=\"%d\">\n",
+                  o->refresh);
+    }
+    pg_puts(out, "<style>\n"
+            "body{font-family:sans-serif;margin:1.5em;color:#222}\n"
+            "table{border-collapse:collapse;margin-bottom:1.5em}\n"
+            "th,td{border:1px solid #ccc;padding:.2em .6em;text-align:left}\n"
+            "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+            "th{background:#eee}\n"
+            "code{word-break:break-all}\n"
+            ".swatch{display:inline-block;width:.8em;height:.8em;margin-right:.3em}\n"
+            "</style></head><body>\n");
+}
+
+static void pg_html_reason_table(const pg_out *out, const pg_table *t)
+{
+    int r;
+
+    pg_puts(out, "<h2>Hits by reason</h2>\n<table id=\"reasons\">"
+            "<tr><th>reason</th><th>deny</th><th>detect</th><th>total</th></tr>\n");
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        const pg_vhost_row *rows = pg_table_vhosts_c(t);
+        apr_uint64_t deny = 0, detect = 0;
+        apr_uint32_t i;
+
+        for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+            deny += rows[i].hits[r][0];
+            detect += rows[i].hits[r][1];
+        }
+        pg_printf(out, "<tr><td><span class=\"swatch\" style=\"background:%s\">"
+                  "</span>%s</td><td class=\"n\">%" APR_UINT64_T_FMT
+                  "</td><td class=\"n\">%" APR_UINT64_T_FMT
+                  "</td><td class=\"n\">%" APR_UINT64_T_FMT "</td></tr>\n",
+                  pg_colors[r], pg_reason_name((pg_reason)r), deny, detect,
+                  deny + detect);
+    }
+    pg_printf(out, "<tr><th>total</th><td class=\"n\">%" APR_UINT64_T_FMT
+              "</td><td class=\"n\">%" APR_UINT64_T_FMT
+              "</td><td class=\"n\" id=\"total\">%" APR_UINT64_T_FMT
+              "</td></tr>\n</table>\n",
+              pg_table_action_total(t, PG_ACTION_DENY),
+              pg_table_action_total(t, PG_ACTION_DETECT), pg_table_total(t));
+}
+
+/* A stacked bar chart of one timeline, inline SVG, no script. */
+static void pg_html_chart(const pg_out *out, const char *id, const char *title,
+                          const pg_bucket *buckets, apr_uint32_t n,
+                          apr_uint32_t last, const char *unit)
+{
+    const int width = 720, height = 150, top = 10, bottom = 20;
+    const int bar = width / (int)n;
+    apr_uint32_t max = 1, i;
+    int r;
+
+    for (i = 0; i < n; i++) {
+        apr_uint32_t sum = 0;
+
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            sum += pg_bucket_hits(buckets, n, last - n + 1 + i, r);
+        }
+        if (sum > max) {
+            max = sum;
+        }
+    }
+    pg_printf(out, "<h3>%s</h3>\n<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" "
+              "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n"
+              "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" "
+              "stroke=\"#ccc\"/>\n", title, id, width, height + top + bottom,
+              title, width, height + top);
+    for (i = 0; i < n; i++) {
+        double y = top + height;
+
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            apr_uint32_t v = pg_bucket_hits(buckets, n, last - n + 1 + i, r);
+            double h = (double)v * height / max;
+
+            if (!v) {
+                continue;
+            }
+            y -= h;
+            pg_printf(out, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
+                      "fill=\"%s\"><title>%u %s, %u %s ago</title></rect>\n",
+                      (int)i * bar, y, bar > 1 ? bar - 1 : 1, h, pg_colors[r],
+                      v, pg_reason_name((pg_reason)r), n - 1 - i, unit);
+        }
+    }
+    pg_printf(out, "<text x=\"2\" y=\"%d\" font-size=\"11\">-%u %s</text>"
+              "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">now</text>"
+              "<text x=\"4\" y=\"%d\" font-size=\"11\">max %u</text>\n</svg>\n",
+              height + top + 15, n, unit, width - 2, height + top + 15,
+              top + 12, max);
+}
+
+static void pg_html_vhosts(const pg_out *out, const pg_table *t)
+{
+    const pg_vhost_row *rows = pg_table_vhosts_c(t);
+    apr_uint32_t i;
+    int r;
+
+    pg_puts(out, "<h2>By vhost</h2>\n<table id=\"vhosts\"><tr><th>vhost</th>");
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        pg_printf(out, "<th>%s</th>", pg_reason_name((pg_reason)r));
+    }
+    pg_puts(out, "<th>total</th></tr>\n");
+    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+        pg_puts(out, "<tr><td>");
+        pg_put_html(out, rows[i].name);
+        pg_puts(out, "</td>");
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            pg_printf(out, "<td class=\"n\">%u</td>",
+                      rows[i].hits[r][0] + rows[i].hits[r][1]);
+        }
+        pg_printf(out, "<td class=\"n\">%" APR_UINT64_T_FMT "</td></tr>\n",
+                  pg_vhost_total(&rows[i]));
+    }
+    pg_puts(out, "</table>\n");
+}
+
+static void pg_html_clients(const pg_out *out, apr_pool_t *p, const pg_table *t)
+{
+    apr_uint32_t n, i;
+    const pg_client_row **top = pg_top_clients(p, t, &n);
+    char addr[PG_CLIENT_TEXT_MAX], first[32], last[32];
+    int r;
+
+    pg_printf(out, "<h2>Top offenders</h2>\n<p>%u addresses tracked of %u "
+              "(%u replaced when the table was full).</p>\n"
+              "<table id=\"clients\"><tr><th>address</th><th>hits</th>",
+              t->clients_used, t->n_clients, t->clients_evicted);
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        pg_printf(out, "<th>%s</th>", pg_reason_name((pg_reason)r));
+    }
+    pg_puts(out, "<th>first seen (UTC)</th><th>last seen (UTC)</th></tr>\n");
+    for (i = 0; i < n && i < PG_STATUS_TOP_HTML; i++) {
+        pg_printf(out, "<tr><td>%s</td><td class=\"n\">%u</td>",
+                  pg_addr_text(addr, sizeof(addr), &top[i]->addr),
+                  top[i]->total);
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            pg_printf(out, "<td class=\"n\">%u</td>", top[i]->hits[r]);
+        }
+        pg_printf(out, "<td>%s</td><td>%s</td></tr>\n",
+                  pg_time_text(first, sizeof(first),
+                               apr_time_from_sec(top[i]->first_seen)),
+                  pg_time_text(last, sizeof(last),
+                               apr_time_from_sec(top[i]->last_seen)));
+    }
+    pg_puts(out, "</table>\n");
+}
+
+static void pg_html_networks(const pg_out *out, apr_pool_t *p,
+                             const pg_table *t)
+{
+    apr_uint32_t n, i;
+    const pg_network_row **top = pg_top_networks(p, t, &n);
+    char net[PG_CLIENT_TEXT_MAX + 4], last[32];
+
+    pg_puts(out, "<h2>Top networks</h2>\n<table id=\"networks\"><tr><th>network</th>"
+            "<th>hits</th><th>addresses</th><th>last seen (UTC)</th></tr>\n");
+    for (i = 0; i < n && i < PG_STATUS_TOP_HTML; i++) {
+        pg_printf(out, "<tr><td>%s</td><td class=\"n\">%u</td><td class=\"n\">%u</td>"
+                  "<td>%s</td></tr>\n",
+                  pg_network_text(net, sizeof(net), &top[i]->prefix),
+                  top[i]->hits, top[i]->addresses,
+                  pg_time_text(last, sizeof(last),
+                               apr_time_from_sec(top[i]->last_seen)));
+    }
+    pg_puts(out, "</table>\n");
+}
+
+static void pg_html_ports(const pg_out *out, const pg_table *t)
+{
+    int i;
+
+    pg_puts(out, "<h2>CONNECT target ports</h2>\n<table id=\"ports\">"
+            "<tr><th>port</th><th>hits</th></tr>\n");
+    for (i = 0; i < PG_PORT_SLOTS; i++) {
+        if (t->ports[i].port) {
+            pg_printf(out, "<tr><td>%u</td><td class=\"n\">%u</td></tr>\n",
+                      t->ports[i].port, t->ports[i].hits);
+        }
+    }
+    if (t->ports_other) {
+        pg_printf(out, "<tr><td>other</td><td class=\"n\">%u</td></tr>\n",
+                  t->ports_other);
+    }
+    pg_puts(out, "</table>\n");
+}
+
+static void pg_html_recent(const pg_out *out, const pg_table *t)
+{
+    const pg_recent_row *rows[PG_RECENT_MAX];
+    apr_uint32_t n = pg_recent(t, rows), i;
+    char when[32];
+
+    pg_puts(out, "<h2>Recent hits</h2>\n<table id=\"recent\"><tr><th>time (UTC)</th>"
+            "<th>client</th><th>vhost</th><th>reason</th><th>action</th>"
+            "<th>method</th><th>target</th><th>Host</th></tr>\n");
+    for (i = 0; i < n; i++) {
+        pg_printf(out, "<tr><td>%s</td><td>",
+                  pg_time_text(when, sizeof(when), rows[i]->time));
+        pg_put_html(out, rows[i]->client);
+        pg_puts(out, "</td><td>");
+        pg_put_html(out, pg_vhost_name(t, rows[i]->vhost));
+        pg_printf(out, "</td><td>%s</td><td>%s</td><td><code>",
+                  pg_reason_name((pg_reason)rows[i]->reason),
+                  pg_action_name((pg_action)rows[i]->action));
+        pg_put_html(out, rows[i]->method);
+        pg_puts(out, "</code></td><td><code>");
+        pg_put_html(out, rows[i]->target);
+        pg_puts(out, "</code></td><td><code>");
+        pg_put_html(out, rows[i]->host);
+        pg_puts(out, "</code></td></tr>\n");
+    }
+    pg_puts(out, "</table>\n");
+}
+
+static void pg_render_html(const pg_out *out, apr_pool_t *p, const pg_table *t,
+                           const pg_status_opts *o)
+{
+    char since[32], now[32];
+    apr_uint32_t secs = (apr_uint32_t)apr_time_sec(o->now);
+
+    pg_html_head(out, o);
+    pg_puts(out, "<h1>mod_proxyguard status</h1>\n<p>Version ");
+    pg_put_html(out, o->version);
+    pg_printf(out, ". Now %s UTC; counting since %s UTC, through %u restart(s). "
+              "Also as <a href=\"?auto\">?auto</a>, <a href=\"?json\">?json</a>, "
+              "<a href=\"?prometheus\">?prometheus</a>.</p>\n",
+              pg_time_text(now, sizeof(now), o->now),
+              pg_time_text(since, sizeof(since), t->started), t->restarts);
+    pg_html_reason_table(out, t);
+    pg_puts(out, "<h2>Timeline</h2>\n");
+    pg_html_chart(out, "timeline-minutes", "Hits per minute, last hour",
+                  t->minutes, PG_MINUTES, secs / 60, "min");
+    pg_html_chart(out, "timeline-hours", "Hits per hour, last two days",
+                  t->hours, PG_HOURS, secs / 3600, "h");
+    pg_html_vhosts(out, t);
+    pg_html_clients(out, p, t);
+    pg_html_networks(out, p, t);
+    pg_html_ports(out, t);
+    pg_html_recent(out, t);
+    pg_puts(out, "</body></html>\n");
+}
+
+void pg_status_html_summary(const pg_out *out, const pg_table *snap)
+{
+    int r;
+
+    pg_printf(out, "<hr>\n<h2>mod_proxyguard</h2>\n<p>%" APR_UINT64_T_FMT
+              " hits (%" APR_UINT64_T_FMT " denied, %" APR_UINT64_T_FMT
+              " detected):", pg_table_total(snap),
+              pg_table_action_total(snap, PG_ACTION_DENY),
+              pg_table_action_total(snap, PG_ACTION_DETECT));
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        pg_printf(out, "%s %s %" APR_UINT64_T_FMT, r > 1 ? "," : "",
+                  pg_reason_name((pg_reason)r),
+                  pg_table_reason_total(snap, (pg_reason)r));
+    }
+    pg_printf(out, ". %u of %u client addresses tracked.</p>\n",
+              snap->clients_used, snap->n_clients);
+}
+
+/* ------------------------------------------------------------------ */
+
+const char *pg_status_content_type(pg_format format)
+{
+    switch (format) {
+    case PG_FORMAT_AUTO:
+        return "text/plain; charset=us-ascii";
+    case PG_FORMAT_JSON:
+        return "application/json";
+    case PG_FORMAT_PROMETHEUS:
+        return "text/plain; version=0.0.4; charset=utf-8";
+    default:
+        return "text/html; charset=utf-8";
+    }
+}
+
+void pg_status_render(const pg_out *out, apr_pool_t *p, pg_format format,
+                      const pg_table *snap, const pg_status_opts *opts)
+{
+    switch (format) {
+    case PG_FORMAT_AUTO:
+        pg_puts(out, "ProxyGuardVersion: ");
+        pg_puts(out, opts->version);    /* ours, a constant */
+        pg_puts(out, "\n");
+        pg_status_auto_lines(out, snap);
+        break;
+    case PG_FORMAT_JSON:
+        pg_render_json(out, p, snap, opts);
+        break;
+    case PG_FORMAT_PROMETHEUS:
+        pg_render_prometheus(out, snap, opts);
+        break;
+    default:
+        pg_render_html(out, p, snap, opts);
+    }
+}

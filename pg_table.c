@@ -1,0 +1,414 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * pg_table.c: the shared hit table.  See pg_table.h.
+ *
+ * Client and network rows live in fixed arrays addressed by a seeded hash.
+ * An address is looked for in the PG_PROBE slots from its hash position;
+ * when none holds it and none is free, the slot with the fewest hits among
+ * those PG_PROBE is given to the newcomer.  So memory never grows, a hit
+ * never fails, and a heavy hitter is only displaced when every other
+ * address in its window has more hits than it: the heavy hitters stay.
+ */
+
+#include <string.h>
+
+#include <apr_atomic.h>
+
+#include "pg_table.h"
+
+static apr_size_t pg_align8(apr_size_t n)
+{
+    return (n + 7) & ~(apr_size_t)7;
+}
+
+static apr_size_t pg_vhosts_offset(void)
+{
+    return pg_align8(sizeof(pg_table));
+}
+
+static apr_size_t pg_clients_offset(apr_uint32_t n_vhosts)
+{
+    return pg_vhosts_offset() + pg_align8(sizeof(pg_vhost_row) * n_vhosts);
+}
+
+static apr_size_t pg_networks_offset(apr_uint32_t n_vhosts,
+                                     apr_uint32_t n_clients)
+{
+    return pg_clients_offset(n_vhosts)
+           + pg_align8(sizeof(pg_client_row) * n_clients);
+}
+
+apr_size_t pg_table_bytes(apr_uint32_t n_vhosts, apr_uint32_t n_clients)
+{
+    return pg_networks_offset(n_vhosts, n_clients)
+           + pg_align8(sizeof(pg_network_row) * n_clients);
+}
+
+apr_size_t pg_table_bytes_per_client(void)
+{
+    return sizeof(pg_client_row) + sizeof(pg_network_row);
+}
+
+pg_vhost_row *pg_table_vhosts(pg_table *t)
+{
+    return (pg_vhost_row *)((char *)t + pg_vhosts_offset());
+}
+
+pg_client_row *pg_table_clients(pg_table *t)
+{
+    return (pg_client_row *)((char *)t + pg_clients_offset(t->n_vhosts));
+}
+
+pg_network_row *pg_table_networks(pg_table *t)
+{
+    return (pg_network_row *)((char *)t + pg_networks_offset(t->n_vhosts,
+                                                            t->n_clients));
+}
+
+const pg_vhost_row *pg_table_vhosts_c(const pg_table *t)
+{
+    return pg_table_vhosts((pg_table *)t);
+}
+
+const pg_client_row *pg_table_clients_c(const pg_table *t)
+{
+    return pg_table_clients((pg_table *)t);
+}
+
+const pg_network_row *pg_table_networks_c(const pg_table *t)
+{
+    return pg_table_networks((pg_table *)t);
+}
+
+void pg_table_init(pg_table *t, apr_uint32_t n_vhosts, apr_uint32_t n_clients,
+                   apr_time_t now, apr_uint32_t seed)
+{
+    memset(t, 0, pg_table_bytes(n_vhosts, n_clients));
+    t->magic = PG_TABLE_MAGIC;
+    t->version = PG_TABLE_VERSION;
+    t->reasons = PG_REASON_COUNT;
+    t->n_vhosts = n_vhosts;
+    t->n_clients = n_clients;
+    t->seed = seed;
+    t->started = now;
+}
+
+int pg_table_fits(const pg_table *t, apr_size_t bytes, apr_uint32_t n_vhosts,
+                  apr_uint32_t n_clients)
+{
+    return t->magic == PG_TABLE_MAGIC && t->version == PG_TABLE_VERSION
+           && t->reasons == PG_REASON_COUNT && t->n_clients == n_clients
+           && t->n_vhosts >= n_vhosts
+           && bytes >= pg_table_bytes(t->n_vhosts, t->n_clients);
+}
+
+int pg_table_vhost_row(pg_table *t, const char *name)
+{
+    pg_vhost_row *rows = pg_table_vhosts(t);
+    apr_uint32_t i;
+    apr_size_t len = strlen(name);
+
+    if (len >= PG_VHOST_NAME_MAX) {
+        len = PG_VHOST_NAME_MAX - 1;
+    }
+    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+        if (strncmp(rows[i].name, name, len) == 0 && rows[i].name[len] == '\0') {
+            return (int)i;
+        }
+    }
+    if (t->vhosts_used >= t->n_vhosts) {
+        return -1;
+    }
+    memcpy(rows[t->vhosts_used].name, name, len);
+    rows[t->vhosts_used].name[len] = '\0';
+    return (int)t->vhosts_used++;
+}
+
+static int pg_action_index(pg_action action)
+{
+    return action == PG_ACTION_DENY ? 0 : 1;
+}
+
+static int pg_reason_index(pg_reason reason)
+{
+    return (unsigned)reason < PG_REASON_COUNT ? (int)reason : PG_REASON_NONE;
+}
+
+/* Lock-free open addressing: a slot is claimed by a CAS of its port from 0;
+ * a racing claimer of the same port finds it there and counts in it. */
+static void pg_count_port(pg_table *t, unsigned port)
+{
+    apr_uint32_t i;
+
+    if (port == 0 || port > 65535) {
+        apr_atomic_inc32(&t->ports_other);
+        return;
+    }
+    for (i = 0; i < PG_PORT_SLOTS; i++) {
+        pg_port_row *slot = &t->ports[(port + i) % PG_PORT_SLOTS];
+        apr_uint32_t seen = apr_atomic_read32(&slot->port);
+
+        if (seen == 0) {
+            seen = apr_atomic_cas32(&slot->port, port, 0);
+            if (seen == 0) {
+                seen = port;
+            }
+        }
+        if (seen == port) {
+            apr_atomic_inc32(&slot->hits);
+            return;
+        }
+    }
+    apr_atomic_inc32(&t->ports_other);
+}
+
+void pg_table_count(pg_table *t, const pg_hit *hit)
+{
+    if (hit->vhost < t->n_vhosts) {
+        apr_atomic_inc32(&pg_table_vhosts(t)[hit->vhost]
+                             .hits[pg_reason_index(hit->reason)]
+                                  [pg_action_index(hit->action)]);
+    }
+    if (hit->reason == PG_REASON_CONNECT) {
+        pg_count_port(t, hit->connect_port);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Under the mutex                                                      */
+
+static apr_uint32_t pg_addr_hash(const pg_addr *a, apr_uint32_t seed)
+{
+    /* FNV-1a over the address, seeded per table */
+    apr_uint32_t h = 2166136261u ^ seed;
+    int i;
+
+    h = (h ^ a->family) * 16777619u;
+    for (i = 0; i < 16; i++) {
+        h = (h ^ a->bytes[i]) * 16777619u;
+    }
+    return h ^ (h >> 15);
+}
+
+static int pg_addr_equal(const pg_addr *a, const pg_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+pg_addr pg_addr_network(const pg_addr *addr)
+{
+    pg_addr net;
+
+    memset(&net, 0, sizeof(net));
+    net.family = addr->family;
+    memcpy(net.bytes, addr->bytes, addr->family == 6 ? 8 : 3);
+    return net;
+}
+
+/* The slot for key among the PG_PROBE from its hash: its own, else a free
+ * one (*fresh = 1), else the one with the fewest hits (*evicted = 1). */
+static apr_uint32_t pg_find_slot(const pg_addr *key, apr_uint32_t seed,
+                                 apr_uint32_t n, const void *rows,
+                                 apr_size_t row_size, apr_size_t hits_offset,
+                                 int *fresh, int *evicted)
+{
+    apr_uint32_t start = pg_addr_hash(key, seed) % n;
+    apr_uint32_t window = n < PG_PROBE ? n : PG_PROBE;
+    apr_uint32_t i, free_slot = n, weakest = start;
+    apr_uint32_t weakest_hits = 0xffffffffu;
+
+    *fresh = 0;
+    *evicted = 0;
+    for (i = 0; i < window; i++) {
+        apr_uint32_t slot = (start + i) % n;
+        const char *row = (const char *)rows + row_size * slot;
+        const pg_addr *addr = (const pg_addr *)row;
+        apr_uint32_t hits;
+
+        if (addr->family == 0) {
+            if (free_slot == n) {
+                free_slot = slot;
+            }
+            continue;
+        }
+        if (pg_addr_equal(addr, key)) {
+            return slot;
+        }
+        memcpy(&hits, row + hits_offset, sizeof(hits));
+        if (hits < weakest_hits) {
+            weakest_hits = hits;
+            weakest = slot;
+        }
+    }
+    *fresh = 1;
+    if (free_slot != n) {
+        return free_slot;
+    }
+    *evicted = 1;
+    return weakest;
+}
+
+static apr_uint32_t pg_seconds(apr_time_t t)
+{
+    return (apr_uint32_t)apr_time_sec(t);
+}
+
+/* Returns 1 when the address is new to the table. */
+static int pg_record_client(pg_table *t, const pg_hit *hit)
+{
+    pg_client_row *rows = pg_table_clients(t);
+    int fresh, evicted;
+    apr_uint32_t slot = pg_find_slot(&hit->addr, t->seed, t->n_clients, rows,
+                                     sizeof(*rows),
+                                     APR_OFFSETOF(pg_client_row, total),
+                                     &fresh, &evicted);
+    pg_client_row *row = &rows[slot];
+
+    if (fresh) {
+        memset(row, 0, sizeof(*row));
+        row->addr = hit->addr;
+        row->first_seen = pg_seconds(hit->now);
+        if (evicted) {
+            t->clients_evicted++;
+        }
+        else {
+            t->clients_used++;
+        }
+    }
+    row->hits[pg_reason_index(hit->reason)]++;
+    row->total++;
+    row->last_seen = pg_seconds(hit->now);
+    return fresh;
+}
+
+static void pg_record_network(pg_table *t, const pg_hit *hit, int new_client)
+{
+    pg_network_row *rows = pg_table_networks(t);
+    pg_addr prefix = pg_addr_network(&hit->addr);
+    int fresh, evicted;
+    apr_uint32_t slot = pg_find_slot(&prefix, t->seed, t->n_clients, rows,
+                                     sizeof(*rows),
+                                     APR_OFFSETOF(pg_network_row, hits),
+                                     &fresh, &evicted);
+    pg_network_row *row = &rows[slot];
+
+    if (fresh) {
+        memset(row, 0, sizeof(*row));
+        row->prefix = prefix;
+        if (evicted) {
+            t->networks_evicted++;
+        }
+        else {
+            t->networks_used++;
+        }
+    }
+    row->hits++;
+    if (new_client || fresh) {
+        row->addresses++;
+    }
+    row->last_seen = pg_seconds(hit->now);
+}
+
+/* Copies at most size-1 bytes and always terminates. */
+static void pg_copy_cut(char *dst, apr_size_t size, const char *src)
+{
+    apr_size_t len = src ? strlen(src) : 0;
+
+    if (len >= size) {
+        len = size - 1;
+    }
+    if (len) {
+        memcpy(dst, src, len);
+    }
+    dst[len] = '\0';
+}
+
+static void pg_record_recent(pg_table *t, const pg_hit *hit)
+{
+    pg_recent_row *row = &t->recent[t->recent_next++ % PG_RECENT_MAX];
+
+    row->time = hit->now;
+    row->vhost = hit->vhost;
+    row->reason = (apr_uint32_t)pg_reason_index(hit->reason);
+    row->action = (apr_uint32_t)hit->action;
+    pg_copy_cut(row->client, sizeof(row->client), hit->client);
+    pg_copy_cut(row->method, sizeof(row->method), hit->method);
+    pg_copy_cut(row->target, sizeof(row->target), hit->target);
+    pg_copy_cut(row->host, sizeof(row->host), hit->host);
+}
+
+static void pg_bucket_add(pg_bucket *buckets, apr_uint32_t n,
+                          apr_uint32_t stamp, pg_reason reason)
+{
+    pg_bucket *b = &buckets[stamp % n];
+
+    if (b->stamp != stamp) {
+        memset(b, 0, sizeof(*b));
+        b->stamp = stamp;
+    }
+    b->hits[pg_reason_index(reason)]++;
+}
+
+void pg_table_record(pg_table *t, const pg_hit *hit)
+{
+    apr_uint32_t now = pg_seconds(hit->now);
+    int new_client = 0;
+
+    if (hit->addr.family == 4 || hit->addr.family == 6) {
+        new_client = pg_record_client(t, hit);
+        pg_record_network(t, hit, new_client);
+    }
+    pg_record_recent(t, hit);
+    pg_bucket_add(t->minutes, PG_MINUTES, now / 60, hit->reason);
+    pg_bucket_add(t->hours, PG_HOURS, now / 3600, hit->reason);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sums                                                                 */
+
+/* Hits over every vhost row, of one reason and/or one action (-1: all). */
+static apr_uint64_t pg_sum(const pg_table *t, int reason, int action)
+{
+    const pg_vhost_row *rows = pg_table_vhosts_c(t);
+    apr_uint64_t sum = 0;
+    apr_uint32_t i;
+    int r, a;
+
+    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            for (a = 0; a < PG_ACTIONS; a++) {
+                if ((reason < 0 || r == reason) && (action < 0 || a == action)) {
+                    sum += rows[i].hits[r][a];
+                }
+            }
+        }
+    }
+    return sum;
+}
+
+apr_uint64_t pg_table_reason_total(const pg_table *t, pg_reason reason)
+{
+    return pg_sum(t, pg_reason_index(reason), -1);
+}
+
+apr_uint64_t pg_table_action_total(const pg_table *t, pg_action action)
+{
+    return pg_sum(t, -1, pg_action_index(action));
+}
+
+apr_uint64_t pg_table_total(const pg_table *t)
+{
+    return pg_sum(t, -1, -1);
+}

@@ -1,0 +1,181 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * pg_table.h: mod_proxyguard's hit table, one block of memory shared by
+ * every child process and thread.
+ *
+ * No httpd headers: the block is plain memory (apr_shm in the module,
+ * malloc in the unit tests), so the same code is tested without a server.
+ * Nothing in it is a pointer, and every index read from it is bounded
+ * before use, so a torn or stale value can skew a count, never crash.
+ *
+ * Two kinds of update:
+ *  - pg_table_count(): the exact counters (vhost x reason x action, CONNECT
+ *    ports).  apr_atomic_*32 only, no lock: no update is ever lost.
+ *  - pg_table_record(): the per-client and per-network rows, the recent
+ *    hits and the timeline.  The caller holds the table's global mutex.
+ * Requests that are not hits call neither.
+ */
+
+#ifndef PG_TABLE_H
+#define PG_TABLE_H
+
+#include <apr.h>
+#include <apr_time.h>
+
+#include "pg_decide.h"
+
+#define PG_TABLE_MAGIC      0x50475442u     /* "PGTB" */
+#define PG_TABLE_VERSION    1u
+
+#define PG_VHOST_NAME_MAX   96      /* ServerName, cut */
+#define PG_PORT_SLOTS       64      /* distinct CONNECT ports tracked */
+#define PG_RECENT_MAX       64      /* most recent hits kept */
+#define PG_RECENT_TARGET_MAX 120    /* request-target bytes kept */
+#define PG_RECENT_HOST_MAX  64      /* Host header bytes kept */
+#define PG_RECENT_METHOD_MAX 16
+#define PG_CLIENT_TEXT_MAX  48      /* longest IPv6 text + NUL */
+#define PG_MINUTES          60      /* timeline: per minute, last hour */
+#define PG_HOURS            48      /* timeline: per hour, last two days */
+#define PG_PROBE            16      /* slots searched per address */
+#define PG_ACTIONS          2       /* deny, detect */
+
+#define PG_TABLE_SIZE_DEFAULT 4096  /* ProxyGuardTableSize */
+#define PG_TABLE_SIZE_MIN     16
+#define PG_TABLE_SIZE_MAX     1048576
+
+/* A client address as the table keys it: family (4 or 6) and 16 bytes,
+ * IPv4 in the first 4. */
+typedef struct pg_addr {
+    apr_uint32_t family;
+    unsigned char bytes[16];
+} pg_addr;
+
+typedef struct pg_vhost_row {
+    volatile apr_uint32_t hits[PG_REASON_COUNT][PG_ACTIONS];
+    char name[PG_VHOST_NAME_MAX];
+} pg_vhost_row;
+
+typedef struct pg_port_row {
+    volatile apr_uint32_t port;     /* 0: free slot */
+    volatile apr_uint32_t hits;
+} pg_port_row;
+
+typedef struct pg_client_row {
+    pg_addr addr;                   /* family 0: free slot */
+    apr_uint32_t hits[PG_REASON_COUNT];
+    apr_uint32_t total;
+    apr_uint32_t first_seen;        /* seconds since the epoch */
+    apr_uint32_t last_seen;
+} pg_client_row;
+
+/* A /24 (IPv4) or /64 (IPv6): addr holds the prefix, the rest zero. */
+typedef struct pg_network_row {
+    pg_addr prefix;
+    apr_uint32_t hits;
+    apr_uint32_t addresses;         /* clients first seen in it */
+    apr_uint32_t last_seen;
+} pg_network_row;
+
+typedef struct pg_recent_row {
+    apr_time_t time;                /* 0: unused */
+    apr_uint32_t vhost;             /* row index */
+    apr_uint32_t reason;
+    apr_uint32_t action;
+    char client[PG_CLIENT_TEXT_MAX];
+    char method[PG_RECENT_METHOD_MAX];
+    char target[PG_RECENT_TARGET_MAX];
+    char host[PG_RECENT_HOST_MAX];
+} pg_recent_row;
+
+typedef struct pg_bucket {
+    apr_uint32_t stamp;             /* minute or hour since the epoch */
+    apr_uint32_t hits[PG_REASON_COUNT];
+} pg_bucket;
+
+/* The header; vhost, client and network rows follow it in the block. */
+typedef struct pg_table {
+    apr_uint32_t magic;
+    apr_uint32_t version;
+    apr_uint32_t reasons;           /* PG_REASON_COUNT when formatted */
+    apr_uint32_t n_vhosts;          /* vhost rows */
+    apr_uint32_t n_clients;         /* ProxyGuardTableSize */
+    apr_uint32_t vhosts_used;
+    apr_uint32_t seed;              /* hash seed: addresses can't aim at slots */
+    apr_uint32_t restarts;          /* restarts the table has lived through */
+    apr_time_t started;
+    volatile apr_uint32_t ports_other;  /* CONNECTs to ports beyond the slots */
+    apr_uint32_t clients_used;
+    apr_uint32_t clients_evicted;
+    apr_uint32_t networks_used;
+    apr_uint32_t networks_evicted;
+    apr_uint32_t recent_next;       /* total recorded; next slot = % MAX */
+    pg_bucket minutes[PG_MINUTES];
+    pg_bucket hours[PG_HOURS];
+    pg_port_row ports[PG_PORT_SLOTS];
+    pg_recent_row recent[PG_RECENT_MAX];
+} pg_table;
+
+/* One hit, as the module hands it over. */
+typedef struct pg_hit {
+    apr_uint32_t vhost;             /* from pg_table_vhost_row() */
+    pg_reason reason;
+    pg_action action;
+    pg_addr addr;
+    const char *client;             /* address as text */
+    unsigned connect_port;          /* CONNECT target port, 0 if none */
+    const char *method;
+    const char *target;
+    const char *host;               /* may be NULL */
+    apr_time_t now;
+} pg_hit;
+
+/* Bytes the block needs; and per ProxyGuardTableSize entry. */
+apr_size_t pg_table_bytes(apr_uint32_t n_vhosts, apr_uint32_t n_clients);
+apr_size_t pg_table_bytes_per_client(void);
+
+/* Formats a zeroed block of pg_table_bytes() bytes. */
+void pg_table_init(pg_table *t, apr_uint32_t n_vhosts, apr_uint32_t n_clients,
+                   apr_time_t now, apr_uint32_t seed);
+
+/* Can a block formatted earlier be reused for this configuration? */
+int pg_table_fits(const pg_table *t, apr_size_t bytes, apr_uint32_t n_vhosts,
+                  apr_uint32_t n_clients);
+
+/* The row for a vhost name, claimed if new; -1 when all rows are taken.
+ * Called by the parent at configuration time only. */
+int pg_table_vhost_row(pg_table *t, const char *name);
+
+pg_vhost_row *pg_table_vhosts(pg_table *t);
+pg_client_row *pg_table_clients(pg_table *t);
+pg_network_row *pg_table_networks(pg_table *t);
+const pg_vhost_row *pg_table_vhosts_c(const pg_table *t);
+const pg_client_row *pg_table_clients_c(const pg_table *t);
+const pg_network_row *pg_table_networks_c(const pg_table *t);
+
+/* Lock-free, exact: vhost x reason x action and the CONNECT port. */
+void pg_table_count(pg_table *t, const pg_hit *hit);
+
+/* Under the table's mutex: client, network, recent hits, timeline. */
+void pg_table_record(pg_table *t, const pg_hit *hit);
+
+/* The /24 or /64 an address belongs to. */
+pg_addr pg_addr_network(const pg_addr *addr);
+
+/* Sum of a vhost row, of one reason over all vhosts, of everything. */
+apr_uint64_t pg_table_reason_total(const pg_table *t, pg_reason reason);
+apr_uint64_t pg_table_action_total(const pg_table *t, pg_action action);
+apr_uint64_t pg_table_total(const pg_table *t);
+
+#endif /* PG_TABLE_H */
