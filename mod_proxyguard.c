@@ -64,6 +64,7 @@
 #include "apr_shm.h"
 #include "apr_global_mutex.h"
 #include "apr_strings.h"
+#include "mod_proxy.h"
 
 #include "pg_decide.h"
 #include "pg_table.h"
@@ -76,6 +77,8 @@ module AP_MODULE_DECLARE_DATA proxyguard_module;
 #define PG_TAG_HIT          "PG0001"   /* a request hit */
 #define PG_TAG_TABLE        "PG0002"   /* table created or kept at start-up */
 #define PG_TAG_TABLE_ERROR  "PG0003"   /* table or mutex unavailable */
+#define PG_TAG_OPEN_PROXY   "PG0004"   /* ProxyRequests On for everyone */
+#define PG_TAG_MAIL_PORT    "PG0005"   /* a mail port in ProxyGuardConnectPorts */
 
 #define PG_HANDLER "proxyguard-status"
 #define PG_MUTEX_TYPE "proxyguard-shm"
@@ -93,6 +96,8 @@ typedef struct pg_server_conf {
     int mode;                           /* pg_mode, or PG_UNSET */
     int unknown_host;                   /* pg_unknown_host, or PG_UNSET */
     apr_array_header_t *allow_hosts;    /* of pg_hostpat; NULL when unset */
+    apr_array_header_t *proxy_clients;  /* of apr_ipsubnet_t *; NULL unset */
+    apr_array_header_t *connect_ports;  /* of unsigned; NULL: just 443 */
     int table_size;                     /* main server only; or PG_UNSET */
     int vhost_row;                      /* this vhost's row in the table */
 } pg_server_conf;
@@ -121,6 +126,8 @@ static void *pg_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->mode = PG_UNSET;
     conf->unknown_host = PG_UNSET;
     conf->allow_hosts = NULL;
+    conf->proxy_clients = NULL;
+    conf->connect_ports = NULL;
     conf->table_size = PG_UNSET;
     conf->vhost_row = 0;
     return conf;
@@ -147,6 +154,12 @@ static void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->unknown_host = add->unknown_host != PG_UNSET ? add->unknown_host
                                                        : base->unknown_host;
     conf->allow_hosts = pg_merge_lists(p, base->allow_hosts, add->allow_hosts);
+    /* who may proxy, and where to: a vhost's own list replaces, so that
+     * one vhost can be stricter than the server */
+    conf->proxy_clients = add->proxy_clients ? add->proxy_clients
+                                             : base->proxy_clients;
+    conf->connect_ports = add->connect_ports ? add->connect_ports
+                                             : base->connect_ports;
     conf->table_size = base->table_size;    /* global only */
     conf->vhost_row = 0;                    /* assigned in post_config */
     return conf;
@@ -236,6 +249,62 @@ static const char *pg_cmd_allow_host(cmd_parms *cmd, void *dummy,
         return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
                             err);
     }
+    return NULL;
+}
+
+/* "192.0.2.0/24", "2001:db8::/32", "192.0.2.7": one apr_ipsubnet_t. */
+static const char *pg_parse_subnet(cmd_parms *cmd, const char *arg,
+                                   apr_ipsubnet_t **subnet)
+{
+    char *ip = apr_pstrdup(cmd->temp_pool, arg);
+    char *mask = ap_strchr(ip, '/');
+    apr_status_t rv;
+
+    if (mask) {
+        *mask++ = '\0';
+    }
+    rv = apr_ipsubnet_create(subnet, ip, mask, cmd->pool);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an IP address or "
+                            "CIDR range", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *pg_cmd_proxy_clients(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    pg_server_conf *conf = pg_conf_of(cmd->server);
+    apr_ipsubnet_t *subnet;
+    const char *err;
+
+    (void)dummy;
+    if ((err = pg_parse_subnet(cmd, arg, &subnet)) != NULL) {
+        return err;
+    }
+    if (conf->proxy_clients == NULL) {
+        conf->proxy_clients = apr_array_make(cmd->pool, 4, sizeof(subnet));
+    }
+    APR_ARRAY_PUSH(conf->proxy_clients, apr_ipsubnet_t *) = subnet;
+    return NULL;
+}
+
+static const char *pg_cmd_connect_ports(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    pg_server_conf *conf = pg_conf_of(cmd->server);
+    char *end;
+    apr_int64_t port = apr_strtoi64(arg, &end, 10);
+
+    (void)dummy;
+    if (*arg == '\0' || *end != '\0' || port < 1 || port > 65535) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a port number "
+                            "(1 to 65535)", cmd->cmd->name, arg);
+    }
+    if (conf->connect_ports == NULL) {
+        conf->connect_ports = apr_array_make(cmd->pool, 4, sizeof(unsigned));
+    }
+    APR_ARRAY_PUSH(conf->connect_ports, unsigned) = (unsigned)port;
     return NULL;
 }
 
@@ -413,6 +482,58 @@ static int pg_table_setup(pg_shared *shared, server_rec *s)
     return OK;
 }
 
+static const char *pg_vhost_label(const server_rec *s)
+{
+    return s->is_virtual ? apr_psprintf(s->process->pconf, "%s (%s:%d)",
+                                        s->server_hostname, s->defn_name,
+                                        s->defn_line_number)
+                         : "the main server";
+}
+
+/* A forward proxy for everyone is an open relay (one relayed SMTP for
+ * strangers for weeks): say so at every start.  mod_proxy's configuration
+ * is read only when it is loaded. */
+static void pg_warn_open_proxies(server_rec *main_server)
+{
+    module *proxy = ap_find_linked_module("mod_proxy.c");
+    const apr_array_header_t *main_ports = pg_conf_of(main_server)->connect_ports;
+    server_rec *s;
+
+    for (s = main_server; s; s = s->next) {
+        const pg_server_conf *conf = pg_conf_of(s);
+        int i;
+
+        if (proxy) {
+            const proxy_server_conf *pc = ap_get_module_config(s->module_config,
+                                                               proxy);
+
+            if (pc && pc->req && conf->proxy_clients == NULL) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PG_TAG_OPEN_PROXY
+                             ": ProxyRequests On in %s without "
+                             "ProxyGuardProxyClients: %s", pg_vhost_label(s),
+                             pg_effective_mode(conf) == PG_MODE_ON
+                             ? "mod_proxyguard rejects every proxy request "
+                               "there; list the clients that may use the proxy"
+                             : "this is an OPEN PROXY (ProxyGuard is not On "
+                               "there); list the clients that may use it");
+            }
+        }
+        if (s->is_virtual && conf->connect_ports == main_ports) {
+            continue;       /* inherited: warned about for the main server */
+        }
+        for (i = 0; conf->connect_ports && i < conf->connect_ports->nelts; i++) {
+            unsigned port = APR_ARRAY_IDX(conf->connect_ports, i, unsigned);
+
+            if (port == 25 || port == 465 || port == 587) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PG_TAG_MAIL_PORT
+                             ": ProxyGuardConnectPorts in %s allows the mail "
+                             "port %u: proxy clients can send mail through "
+                             "this server", pg_vhost_label(s), port);
+            }
+        }
+    }
+}
+
 static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
@@ -444,6 +565,7 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     pg_shm = shared;
+    pg_warn_open_proxies(s);
     return OK;
 }
 
@@ -600,6 +722,9 @@ static void pg_publish_hit(request_rec *r, const pg_verdict *v)
 /* ------------------------------------------------------------------ */
 /* The hook                                                             */
 
+/* ProxyGuardConnectPorts unset: HTTPS only. */
+static const unsigned pg_default_connect_ports[] = { 443 };
+
 static pg_span pg_span_of(const char *s)
 {
     pg_span span;
@@ -609,7 +734,22 @@ static pg_span pg_span_of(const char *s)
     return span;
 }
 
-static void pg_request_from(request_rec *r, pg_request *req)
+static int pg_is_proxy_client(request_rec *r, const pg_server_conf *conf)
+{
+    int i;
+
+    for (i = 0; conf->proxy_clients && i < conf->proxy_clients->nelts; i++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(conf->proxy_clients, i,
+                                            apr_ipsubnet_t *),
+                              r->useragent_addr)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void pg_request_from(request_rec *r, const pg_server_conf *conf,
+                            pg_request *req)
 {
     req->method = pg_span_of(r->method);
     req->uri = pg_span_of(r->unparsed_uri);
@@ -619,6 +759,7 @@ static void pg_request_from(request_rec *r, pg_request *req)
         || apr_table_get(r->headers_in, "Proxy-Authorization") != NULL;
     req->local_port = r->connection->local_addr->port;
     req->server_port = r->server->port;
+    req->proxy_client = pg_is_proxy_client(r, conf);
 }
 
 static int pg_post_read_request(request_rec *r)
@@ -646,7 +787,13 @@ static int pg_post_read_request(request_rec *r)
     policy.is_own_host = pg_is_own_host;
     policy.baton = r;
 
-    pg_request_from(r, &req);
+    policy.connect_ports = conf->connect_ports
+                           ? (const unsigned *)conf->connect_ports->elts
+                           : pg_default_connect_ports;
+    policy.n_connect_ports = conf->connect_ports
+                             ? (size_t)conf->connect_ports->nelts : 1;
+
+    pg_request_from(r, conf, &req);
     v = pg_decide(&req, &policy);
     if (v.reason == PG_REASON_NONE) {
         return DECLINED;
@@ -800,6 +947,14 @@ static const command_rec pg_cmds[] = {
                   (void *)pg_unknown_host_words, RSRC_CONF,
                   "what to do with a Host that names none of our vhosts: "
                   "Allow, Detect (count and log) or Deny (403)"),
+    AP_INIT_ITERATE("ProxyGuardProxyClients", pg_cmd_proxy_clients, NULL,
+                    RSRC_CONF,
+                    "addresses or CIDR ranges that may use this server as a "
+                    "forward proxy"),
+    AP_INIT_ITERATE("ProxyGuardConnectPorts", pg_cmd_connect_ports, NULL,
+                    RSRC_CONF,
+                    "the only ports proxy clients may CONNECT to (default "
+                    "443)"),
     AP_INIT_TAKE1("ProxyGuardTableSize", pg_cmd_table_size, NULL, RSRC_CONF,
                   "client addresses the shared hit table tracks (server "
                   "config only)"),

@@ -28,7 +28,8 @@
 #include "pg_decide.h"
 
 static const char *const pg_reason_names[PG_REASON_COUNT] = {
-    "none", "connect", "absolute-uri", "unknown-host", "proxy-header"
+    "none", "connect", "absolute-uri", "unknown-host", "proxy-header",
+    "connect-port", "banned"
 };
 
 const char *pg_reason_name(pg_reason reason)
@@ -191,6 +192,18 @@ int pg_parse_absolute_uri(pg_span uri, pg_absolute_uri *out)
     }
     out->valid = pg_parse_hostport(p + at, end - at, &out->host, &out->port);
     return 1;
+}
+
+unsigned pg_connect_port(pg_span target)
+{
+    pg_span host;
+    unsigned port;
+
+    if (target.ptr == NULL
+        || !pg_parse_hostport(target.ptr, target.len, &host, &port)) {
+        return 0;
+    }
+    return port;
 }
 
 int pg_parse_host_header(pg_span value, pg_span *name)
@@ -455,6 +468,18 @@ static int pg_is_connect(pg_span method)
            && memcmp(method.ptr, "CONNECT", 7) == 0;
 }
 
+static int pg_port_allowed(const pg_policy *policy, unsigned port)
+{
+    size_t i;
+
+    for (i = 0; port != 0 && i < policy->n_connect_ports; i++) {
+        if (policy->connect_ports[i] == port) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int pg_is_asterisk_form(pg_span uri)
 {
     return uri.ptr != NULL && uri.len == 1 && uri.ptr[0] == '*';
@@ -509,12 +534,22 @@ pg_verdict pg_decide(const pg_request *req, const pg_policy *policy)
         return pass;
     }
     if (pg_is_connect(req->method)) {
-        return pg_reject(policy, PG_REASON_CONNECT, 405);
+        if (!req->proxy_client) {
+            return pg_reject(policy, PG_REASON_CONNECT, 405);
+        }
+        /* before mod_proxy_connect opens anything */
+        if (!pg_port_allowed(policy, pg_connect_port(req->uri))) {
+            return pg_reject(policy, PG_REASON_CONNECT_PORT, 403);
+        }
+        return pass;
     }
     if (pg_parse_absolute_uri(req->uri, &abs)) {
         /* RFC 9112 3.2.2: the URI's host wins over the Host header */
         if (!pg_absolute_names_us(&abs, req, policy)) {
-            return pg_reject(policy, PG_REASON_ABSOLUTE_URI, 403);
+            /* a proxy client using us as its forward proxy, proxy
+             * headers and all: that is what it is allowed to do */
+            return req->proxy_client ? pass
+                                     : pg_reject(policy, PG_REASON_ABSOLUTE_URI, 403);
         }
     }
     else if (!pg_is_asterisk_form(req->uri) && pg_has_host(req->host)
@@ -525,7 +560,7 @@ pg_verdict pg_decide(const pg_request *req, const pg_policy *policy)
         }
         return pg_detect(PG_REASON_UNKNOWN_HOST);
     }
-    if (req->has_proxy_header) {
+    if (req->has_proxy_header && !req->proxy_client) {
         return pg_detect(PG_REASON_PROXY_HEADER);
     }
     return pass;

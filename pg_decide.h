@@ -41,6 +41,8 @@ typedef enum pg_reason {
     PG_REASON_ABSOLUTE_URI,     /* absolute-form request-URI for a foreign host */
     PG_REASON_UNKNOWN_HOST,     /* origin-form, Host names none of our vhosts */
     PG_REASON_PROXY_HEADER,     /* Proxy-Connection / Proxy-Authorization sent */
+    PG_REASON_CONNECT_PORT,     /* a proxy client's CONNECT to a port not allowed */
+    PG_REASON_BANNED,           /* any request from a banned address */
     PG_REASON_COUNT
 } pg_reason;
 
@@ -92,6 +94,8 @@ typedef struct pg_policy {
     pg_unknown_host unknown_host;
     const pg_hostpat *allow;            /* ProxyGuardAllowHost */
     size_t n_allow;
+    const unsigned *connect_ports;      /* ProxyGuardConnectPorts */
+    size_t n_connect_ports;
     pg_own_host_fn *is_own_host;        /* may be NULL: nothing is ours */
     void *baton;
 } pg_policy;
@@ -101,6 +105,7 @@ typedef struct pg_request {
     pg_span uri;                /* request-target exactly as received */
     pg_span host;               /* Host header; ptr NULL when absent */
     int has_proxy_header;       /* Proxy-Connection or Proxy-Authorization */
+    int proxy_client;           /* in ProxyGuardProxyClients */
     unsigned local_port;        /* port the request arrived on */
     unsigned server_port;       /* port of the vhost's ServerName, 0 if none */
 } pg_request;
@@ -132,6 +137,10 @@ typedef struct pg_absolute_uri {
 /* Returns 1 and fills *out when uri is in absolute form (scheme ":"),
  * 0 for origin-form, asterisk-form and anything else. */
 int pg_parse_absolute_uri(pg_span uri, pg_absolute_uri *out);
+
+/* The port of a CONNECT target (authority-form "host:port", "[v6]:port"),
+ * 0 when there is none or it is malformed. */
+unsigned pg_connect_port(pg_span target);
 
 /* Extracts the name from a Host header value ("name", "name:port",
  * "[v6]:port"), trailing dot removed.  Returns 0 when malformed. */

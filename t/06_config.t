@@ -19,6 +19,8 @@ ProxyGuard detectonly
 ProxyGuardUnknownHost DENY
 ProxyGuardAllowHost www.example.com *.example.net 192.0.2.1 2001:db8::1 [2001:db8::2] trailing.dot.
 ProxyGuardTableSize 16
+ProxyGuardProxyClients 127.0.0.1 10.0.0.0/8 2001:db8::/32 ::1
+ProxyGuardConnectPorts 443 8443
 <VirtualHost *:80>
     ServerName v.test
     ProxyGuard Off
@@ -50,6 +52,16 @@ my @bad = (
       qr/ProxyGuardAllowHost requires at least one argument/ ],
     [ 'ProxyGuard On Off',
       qr/ProxyGuard takes one argument/ ],
+    [ 'ProxyGuardProxyClients 10.0.0.0/33',
+      qr/ProxyGuardProxyClients: '10\.0\.0\.0\/33' is not an IP address or CIDR range/ ],
+    [ 'ProxyGuardProxyClients proxy.example.com',
+      qr/ProxyGuardProxyClients: 'proxy\.example\.com' is not an IP address or CIDR range/ ],
+    [ 'ProxyGuardConnectPorts 443 0',
+      qr/ProxyGuardConnectPorts: '0' is not a port number \(1 to 65535\)/ ],
+    [ 'ProxyGuardConnectPorts https',
+      qr/ProxyGuardConnectPorts: 'https' is not a port number/ ],
+    [ 'ProxyGuardConnectPorts 65536',
+      qr/ProxyGuardConnectPorts: '65536' is not a port number/ ],
     [ 'ProxyGuardTableSize 10',
       qr/ProxyGuardTableSize: '10' is not a number from 16 to 1048576/ ],
     [ 'ProxyGuardTableSize 4k',
@@ -70,5 +82,16 @@ for my $case (@bad) {
     isnt($rc, 0, "'$name': apache2 -t fails");
     like($out, $want, "'$name': the message names directive and value") or diag $out;
 }
+
+# Listing a mail port is allowed, and warned about at every start.
+my $srv = PGTest->new(name => 'config-mail', conf => sub {
+    "ProxyGuardProxyClients 127.0.0.1\nProxyGuardConnectPorts 443 587\n" . $_[0]->standard_vhosts;
+});
+$srv->start;
+$srv->stop;
+my @warnings = $srv->slurp('logs/error_log') =~ /(PG0005: .*)/g;
+is(scalar @warnings, 1, 'ProxyGuardConnectPorts 587: one start-up warning, not one per vhost');
+like($warnings[0] // '', qr/^PG0005: ProxyGuardConnectPorts in the main server allows the mail port 587/,
+     '... naming where and which port');
 
 done_testing;

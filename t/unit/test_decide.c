@@ -47,6 +47,7 @@ static int fake_own_host(void *baton, pg_span host)
 }
 
 static pg_hostpat allow[2];
+static const unsigned connect_ports[] = { 443, 8443 };
 
 static pg_policy policy(pg_mode mode, pg_unknown_host unknown)
 {
@@ -57,8 +58,16 @@ static pg_policy policy(pg_mode mode, pg_unknown_host unknown)
     p.unknown_host = unknown;
     p.allow = allow;
     p.n_allow = 2;
+    p.connect_ports = connect_ports;
+    p.n_connect_ports = 2;
     p.is_own_host = fake_own_host;
     return p;
+}
+
+static pg_request proxy_client(pg_request r)
+{
+    r.proxy_client = 1;
+    return r;
 }
 
 static pg_request request(const char *method, const char *uri,
@@ -376,6 +385,44 @@ static void test_decide(void)
     req.host = SN("www.example.com\0evil", 20);
     expect(req, on, PG_REASON_UNKNOWN_HOST, PG_ACTION_DETECT, 0,
            "NUL inside Host never matches our name");
+
+    /* forward-proxy clients (ProxyGuardProxyClients, ProxyGuardConnectPorts) */
+    expect(proxy_client(request("CONNECT", "mail.example.net:443", NULL, 1)), on,
+           PG_REASON_NONE, PG_ACTION_PASS, 0,
+           "proxy client: CONNECT to an allowed port passes, proxy headers and all");
+    expect(proxy_client(request("CONNECT", "[2001:db8::1]:8443", NULL, 0)), on,
+           PG_REASON_NONE, PG_ACTION_PASS, 0, "proxy client: IPv6 target, allowed port");
+    expect(proxy_client(request("CONNECT", "198.185.2.67:25", NULL, 0)), on,
+           PG_REASON_CONNECT_PORT, PG_ACTION_DENY, 403,
+           "proxy client: CONNECT to port 25 is connect-port, 403");
+    expect(proxy_client(request("CONNECT", "host:4430", NULL, 0)), on,
+           PG_REASON_CONNECT_PORT, PG_ACTION_DENY, 403,
+           "proxy client: port 4430 is not 443");
+    expect(proxy_client(request("CONNECT", "host", NULL, 0)), on,
+           PG_REASON_CONNECT_PORT, PG_ACTION_DENY, 403,
+           "proxy client: CONNECT without a port");
+    expect(proxy_client(request("CONNECT", "host:443x", NULL, 0)), on,
+           PG_REASON_CONNECT_PORT, PG_ACTION_DENY, 403,
+           "proxy client: malformed port");
+    expect(proxy_client(request("CONNECT", "198.185.2.67:25", NULL, 0)), detect_only,
+           PG_REASON_CONNECT_PORT, PG_ACTION_DETECT, 403,
+           "proxy client, DetectOnly: connect-port detected");
+    expect(proxy_client(request("GET", "http://www.online.sh.cn/", NULL, 1)), on,
+           PG_REASON_NONE, PG_ACTION_PASS, 0,
+           "proxy client: a foreign absolute URI passes to mod_proxy");
+    expect(proxy_client(request("GET", "/", "www.example.com", 1)), on,
+           PG_REASON_NONE, PG_ACTION_PASS, 0,
+           "proxy client: proxy headers are not a signal");
+    expect(proxy_client(request("GET", "/", "evil.test", 0)), on,
+           PG_REASON_UNKNOWN_HOST, PG_ACTION_DETECT, 0,
+           "proxy client: an unknown Host is still unknown-host");
+    expect(request("CONNECT", "mail.example.net:443", NULL, 0), on,
+           PG_REASON_CONNECT, PG_ACTION_DENY, 405,
+           "not a proxy client: CONNECT to 443 is still 405");
+    ok(pg_connect_port(S("h:25")) == 25 && pg_connect_port(S("[::1]:443")) == 443
+       && pg_connect_port(S("h")) == 0 && pg_connect_port(S("h:")) == 0
+       && pg_connect_port(S("h:70000")) == 0 && pg_connect_port(SN(NULL, 0)) == 0,
+       "pg_connect_port");
 
     huge = malloc(huge_len + 1);
     memset(huge, 'a', huge_len);
