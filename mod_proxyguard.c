@@ -63,8 +63,11 @@
 #include "apr_optional_hooks.h"
 #include "apr_shm.h"
 #include "apr_global_mutex.h"
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "mod_proxy.h"
+#include "ap_socache.h"
+#include "ap_provider.h"
 
 #include "pg_decide.h"
 #include "pg_table.h"
@@ -79,6 +82,11 @@ module AP_MODULE_DECLARE_DATA proxyguard_module;
 #define PG_TAG_TABLE_ERROR  "PG0003"   /* table or mutex unavailable */
 #define PG_TAG_OPEN_PROXY   "PG0004"   /* ProxyRequests On for everyone */
 #define PG_TAG_MAIL_PORT    "PG0005"   /* a mail port in ProxyGuardConnectPorts */
+#define PG_TAG_BAN          "PG0010"   /* a ban starts */
+#define PG_TAG_BAN_LIFTED   "PG0011"   /* an operator lifted a ban */
+#define PG_TAG_BAN_CACHE    "PG0012"   /* the ban cache failed: fail open */
+
+#define PG_BAN_KEY_PREFIX "pgban:"
 
 #define PG_HANDLER "proxyguard-status"
 #define PG_MUTEX_TYPE "proxyguard-shm"
@@ -100,6 +108,12 @@ typedef struct pg_server_conf {
     apr_array_header_t *connect_ports;  /* of unsigned; NULL: just 443 */
     int table_size;                     /* main server only; or PG_UNSET */
     int vhost_row;                      /* this vhost's row in the table */
+    /* ProxyGuardBan and friends: main server only */
+    int ban_hits;                       /* PG_UNSET: no bans */
+    int ban_window;                     /* seconds */
+    int ban_duration;                   /* seconds */
+    apr_array_header_t *ban_exempt;     /* of apr_ipsubnet_t * */
+    const char *ban_cache;              /* provider[:args]; NULL: shmcb */
 } pg_server_conf;
 
 /* The shared table and its mutex.  Both are made once, from the process
@@ -110,7 +124,14 @@ typedef struct pg_shared {
     pg_table *table;
     apr_size_t bytes;
     apr_global_mutex_t *mutex;
+    /* the ban store, an ap_socache provider; kept while its spec is */
+    const char *ban_spec;
+    const ap_socache_provider_t *ban_provider;
+    ap_socache_instance_t *ban_cache;
 } pg_shared;
+
+/* The main server's settings, for request-time use of the global ones. */
+static const struct pg_server_conf *pg_main_conf;
 
 /* Set in post_config, before the children are forked. */
 static pg_shared *pg_shm;
@@ -130,6 +151,11 @@ static void *pg_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->connect_ports = NULL;
     conf->table_size = PG_UNSET;
     conf->vhost_row = 0;
+    conf->ban_hits = PG_UNSET;
+    conf->ban_window = PG_UNSET;
+    conf->ban_duration = PG_UNSET;
+    conf->ban_exempt = NULL;
+    conf->ban_cache = NULL;
     return conf;
 }
 
@@ -160,7 +186,13 @@ static void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
                                              : base->proxy_clients;
     conf->connect_ports = add->connect_ports ? add->connect_ports
                                              : base->connect_ports;
-    conf->table_size = base->table_size;    /* global only */
+    /* global only: a vhost sees the main server's */
+    conf->table_size = base->table_size;
+    conf->ban_hits = base->ban_hits;
+    conf->ban_window = base->ban_window;
+    conf->ban_duration = base->ban_duration;
+    conf->ban_exempt = base->ban_exempt;
+    conf->ban_cache = base->ban_cache;
     conf->vhost_row = 0;                    /* assigned in post_config */
     return conf;
 }
@@ -252,6 +284,21 @@ static const char *pg_cmd_allow_host(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* A whole number in [min, max], or an error naming directive and value. */
+static const char *pg_parse_number(cmd_parms *cmd, const char *arg, int min,
+                                   int max, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || n < min || n > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from %d to %d",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
 /* "192.0.2.0/24", "2001:db8::/32", "192.0.2.7": one apr_ipsubnet_t. */
 static const char *pg_parse_subnet(cmd_parms *cmd, const char *arg,
                                    apr_ipsubnet_t **subnet)
@@ -271,35 +318,40 @@ static const char *pg_parse_subnet(cmd_parms *cmd, const char *arg,
     return NULL;
 }
 
-static const char *pg_cmd_proxy_clients(cmd_parms *cmd, void *dummy,
-                                        const char *arg)
+/* One more address or range for a list directive (created on first use). */
+static const char *pg_push_subnet(cmd_parms *cmd, apr_array_header_t **list,
+                                  const char *arg)
 {
-    pg_server_conf *conf = pg_conf_of(cmd->server);
     apr_ipsubnet_t *subnet;
     const char *err;
 
-    (void)dummy;
     if ((err = pg_parse_subnet(cmd, arg, &subnet)) != NULL) {
         return err;
     }
-    if (conf->proxy_clients == NULL) {
-        conf->proxy_clients = apr_array_make(cmd->pool, 4, sizeof(subnet));
+    if (*list == NULL) {
+        *list = apr_array_make(cmd->pool, 4, sizeof(subnet));
     }
-    APR_ARRAY_PUSH(conf->proxy_clients, apr_ipsubnet_t *) = subnet;
+    APR_ARRAY_PUSH(*list, apr_ipsubnet_t *) = subnet;
     return NULL;
+}
+
+static const char *pg_cmd_proxy_clients(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    (void)dummy;
+    return pg_push_subnet(cmd, &pg_conf_of(cmd->server)->proxy_clients, arg);
 }
 
 static const char *pg_cmd_connect_ports(cmd_parms *cmd, void *dummy,
                                         const char *arg)
 {
     pg_server_conf *conf = pg_conf_of(cmd->server);
-    char *end;
-    apr_int64_t port = apr_strtoi64(arg, &end, 10);
+    int port;
+    const char *err;
 
     (void)dummy;
-    if (*arg == '\0' || *end != '\0' || port < 1 || port > 65535) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a port number "
-                            "(1 to 65535)", cmd->cmd->name, arg);
+    if ((err = pg_parse_number(cmd, arg, 1, 65535, &port)) != NULL) {
+        return err;
     }
     if (conf->connect_ports == NULL) {
         conf->connect_ports = apr_array_make(cmd->pool, 4, sizeof(unsigned));
@@ -308,26 +360,56 @@ static const char *pg_cmd_connect_ports(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-static const char *pg_cmd_table_size(cmd_parms *cmd, void *dummy,
+static const char *pg_cmd_ban(cmd_parms *cmd, void *dummy, const char *hits,
+                              const char *seconds, const char *duration)
+{
+    pg_server_conf *conf = pg_conf_of(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err
+        || (err = pg_parse_number(cmd, hits, 1, 1000000, &conf->ban_hits))
+        || (err = pg_parse_number(cmd, seconds, 1, 86400 * 30,
+                                  &conf->ban_window))
+        || (err = pg_parse_number(cmd, duration, 1, 86400 * 365,
+                                  &conf->ban_duration))) {
+        return err;
+    }
+    return NULL;
+}
+
+static const char *pg_cmd_ban_exempt(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    char *end;
-    apr_int64_t n;
+
+    (void)dummy;
+    return err ? err : pg_push_subnet(cmd, &pg_conf_of(cmd->server)->ban_exempt,
+                                      arg);
+}
+
+static const char *pg_cmd_ban_cache(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     (void)dummy;
     if (err) {
         return err;
     }
-    n = apr_strtoi64(arg, &end, 10);
-    if (*arg == '\0' || *end != '\0' || n < PG_TABLE_SIZE_MIN
-        || n > PG_TABLE_SIZE_MAX) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from %d to %d",
-                            cmd->cmd->name, arg, PG_TABLE_SIZE_MIN,
-                            PG_TABLE_SIZE_MAX);
-    }
-    pg_conf_of(cmd->server)->table_size = (int)n;
+    pg_conf_of(cmd->server)->ban_cache = arg;
     return NULL;
+}
+
+static const char *pg_cmd_table_size(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    return err ? err : pg_parse_number(cmd, arg, PG_TABLE_SIZE_MIN,
+                                       PG_TABLE_SIZE_MAX,
+                                       &pg_conf_of(cmd->server)->table_size);
 }
 
 /* ------------------------------------------------------------------ */
@@ -534,6 +616,106 @@ static void pg_warn_open_proxies(server_rec *main_server)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* The ban store: an ap_socache provider (shmcb, memcache, redis ...)   */
+
+static int pg_bans_on(void)
+{
+    return pg_main_conf && pg_main_conf->ban_hits != PG_UNSET && pg_shm
+           && pg_shm->ban_cache;
+}
+
+/* "memcache:host:port" -> provider name "memcache", args "host:port". */
+static const ap_socache_provider_t *pg_ban_provider(apr_pool_t *p,
+                                                    const char *spec,
+                                                    const char **name,
+                                                    const char **args)
+{
+    char *copy = apr_pstrdup(p, spec);
+    char *colon = ap_strchr(copy, ':');
+
+    if (colon) {
+        *colon++ = '\0';
+    }
+    *name = copy;
+    *args = colon;
+    return ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, copy,
+                              AP_SOCACHE_PROVIDER_VERSION);
+}
+
+/* Runs for `apache2 -t` too: a missing provider or bad arguments stop the
+ * configuration test, not only the start. */
+static int pg_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    const pg_server_conf *conf = pg_conf_of(s);
+    const char *spec = conf->ban_cache ? conf->ban_cache : "shmcb";
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *probe;
+    const char *name, *args, *err;
+
+    (void)pconf;
+    (void)plog;
+    if (conf->ban_hits == PG_UNSET) {
+        return OK;
+    }
+    provider = pg_ban_provider(ptemp, spec, &name, &args);
+    if (provider == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PG_TAG_BAN_CACHE
+                     ": ProxyGuardBanCache: no shared object cache provider "
+                     "'%s' (LoadModule mod_socache_%s)", name, name);
+        return !OK;
+    }
+    if ((err = provider->create(&probe, args, ptemp, ptemp)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PG_TAG_BAN_CACHE
+                     ": ProxyGuardBanCache '%s': %s", spec, err);
+        return !OK;
+    }
+    return OK;
+}
+
+/* Made once per ProxyGuardBanCache value, from the process pool like the
+ * table, so bans in a local shmcb outlive restarts too. */
+static int pg_ban_cache_setup(pg_shared *shared, server_rec *s,
+                              apr_pool_t *ptemp)
+{
+    const pg_server_conf *conf = pg_conf_of(s);
+    const char *spec = conf->ban_cache ? conf->ban_cache : "shmcb";
+    struct ap_socache_hints hints = { 64, 16, 60 };
+    const char *name, *args, *err;
+    apr_status_t rv;
+
+    if (conf->ban_hits == PG_UNSET) {
+        return OK;
+    }
+    if (shared->ban_cache && !strcmp(shared->ban_spec, spec)) {
+        return OK;
+    }
+    if (shared->ban_cache) {
+        shared->ban_provider->destroy(shared->ban_cache, s);
+        shared->ban_cache = NULL;
+    }
+    /* pg_check_config has vouched for provider and arguments */
+    shared->ban_provider = pg_ban_provider(ptemp, spec, &name, &args);
+    err = shared->ban_provider->create(&shared->ban_cache, args, ptemp,
+                                       s->process->pool);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PG_TAG_BAN_CACHE
+                     ": ProxyGuardBanCache %s: %s", spec, err);
+        return !OK;
+    }
+    rv = shared->ban_provider->init(shared->ban_cache, "mod_proxyguard",
+                                    &hints, s, s->process->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, PG_TAG_BAN_CACHE
+                     ": ProxyGuardBanCache %s: cannot initialise", spec);
+        shared->ban_cache = NULL;
+        return !OK;
+    }
+    shared->ban_spec = apr_pstrdup(s->process->pool, spec);
+    return OK;
+}
+
 static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
@@ -542,7 +724,6 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     apr_status_t rv;
 
     (void)plog;
-    (void)ptemp;
     (void)pconf;
     /* the first pass only checks the configuration */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -561,10 +742,12 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         apr_pool_userdata_set(shared, key, apr_pool_cleanup_null,
                               s->process->pool);
     }
-    if (pg_table_setup(shared, s) != OK) {
+    if (pg_table_setup(shared, s) != OK
+        || pg_ban_cache_setup(shared, s, ptemp) != OK) {
         return !OK;
     }
     pg_shm = shared;
+    pg_main_conf = pg_conf_of(s);
     pg_warn_open_proxies(s);
     return OK;
 }
@@ -616,12 +799,184 @@ static void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Bans at request time                                                 */
+
+static apr_status_t pg_lock(void)
+{
+    return apr_global_mutex_lock(pg_shm->mutex);
+}
+
+static void pg_unlock(void)
+{
+    apr_global_mutex_unlock(pg_shm->mutex);
+}
+
+/* shmcb is not safe for concurrent use: it goes under our mutex. */
+static int pg_ban_cache_needs_lock(void)
+{
+    return (pg_shm->ban_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
+}
+
+static int pg_ban_exempt(request_rec *r)
+{
+    const apr_array_header_t *exempt = pg_main_conf->ban_exempt;
+    int i;
+
+    for (i = 0; exempt && i < exempt->nelts; i++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(exempt, i, apr_ipsubnet_t *),
+                              r->useragent_addr)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *pg_ban_key(apr_pool_t *p, const pg_addr *addr)
+{
+    char text[PG_CLIENT_TEXT_MAX];
+
+    return apr_pstrcat(p, PG_BAN_KEY_PREFIX,
+                       pg_addr_format(text, sizeof(text), addr), NULL);
+}
+
+/* A failing ban cache (memcached down ...) lets requests through: say so,
+ * but at most once a minute per process, not once per request. */
+static void pg_ban_cache_failed(request_rec *r, apr_status_t rv,
+                                const char *what)
+{
+    static apr_time_t last;
+
+    if (r->request_time - last > apr_time_from_sec(60)) {
+        last = r->request_time;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_BAN_CACHE
+                      ": ban cache %s: %s failed; failing open (requests pass)",
+                      pg_shm->ban_spec, what);
+    }
+}
+
+/* Is the client banned?  With a local store (shmcb) nothing to ask while
+ * no ban is listed; a shared store (memcache, redis) is asked every time,
+ * since another server may have banned the client. */
+static int pg_ban_lookup(request_rec *r, const pg_addr *addr)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(r->request_time);
+    const char *key;
+    unsigned char value[32];
+    unsigned int len = sizeof(value) - 1;
+    int locked = pg_ban_cache_needs_lock();
+    pg_ban_row *row;
+    apr_status_t rv;
+
+    if (locked && apr_atomic_read32(&pg_shm->table->ban_horizon) <= now) {
+        return 0;
+    }
+    key = pg_ban_key(r->pool, addr);
+    if (locked && pg_lock() != APR_SUCCESS) {
+        return 0;
+    }
+    rv = pg_shm->ban_provider->retrieve(pg_shm->ban_cache, r->server,
+                                        (const unsigned char *)key,
+                                        (unsigned int)strlen(key), value,
+                                        &len, r->pool);
+    if (locked) {
+        pg_unlock();
+    }
+    if (rv == APR_NOTFOUND) {
+        return 0;
+    }
+    if (rv != APR_SUCCESS) {
+        pg_ban_cache_failed(r, rv, "lookup");
+        return 0;
+    }
+    /* list it here too (a ban another server started shows up) */
+    if ((row = pg_table_ban_find(pg_shm->table, addr, now)) == NULL) {
+        value[len] = '\0';
+        if (pg_lock() == APR_SUCCESS) {
+            pg_table_ban_add(pg_shm->table, addr, 0,
+                             (apr_uint32_t)apr_atoi64((char *)value), 0);
+            pg_unlock();
+        }
+        row = pg_table_ban_find(pg_shm->table, addr, now);
+    }
+    if (row) {
+        apr_atomic_inc32(&row->blocked);
+    }
+    return 1;
+}
+
+static int pg_is_banned(request_rec *r)
+{
+    pg_addr addr;
+
+    if (!pg_bans_on() || pg_ban_exempt(r)) {
+        return 0;
+    }
+    pg_addr_of(r->useragent_addr, &addr);
+    return addr.family && pg_ban_lookup(r, &addr);
+}
+
+/* A client reached ProxyGuardBan's count: store the ban (the shared store
+ * makes it hold on every server using it) and log it, once. */
+static void pg_ban_start(request_rec *r, const pg_addr *addr, apr_uint32_t hits,
+                         apr_uint32_t until)
+{
+    const char *key = pg_ban_key(r->pool, addr);
+    const char *value = apr_psprintf(r->pool, "%u", until);
+    int locked = pg_ban_cache_needs_lock();
+    apr_status_t rv;
+
+    if (locked && pg_lock() != APR_SUCCESS) {
+        return;
+    }
+    rv = pg_shm->ban_provider->store(pg_shm->ban_cache, r->server,
+                                     (const unsigned char *)key,
+                                     (unsigned int)strlen(key),
+                                     apr_time_from_sec(until),
+                                     (unsigned char *)value,
+                                     (unsigned int)strlen(value), r->pool);
+    if (locked) {
+        pg_unlock();
+    }
+    if (rv != APR_SUCCESS) {
+        pg_ban_cache_failed(r, rv, "store");
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_BAN
+                  ": ban start: %u hits in %d s, banned for %d s",
+                  hits, pg_main_conf->ban_window, pg_main_conf->ban_duration);
+}
+
+/* Lifts a ban everywhere the store reaches; 0 if none was known here. */
+static int pg_ban_lift(request_rec *r, const pg_addr *addr)
+{
+    const char *key = pg_ban_key(r->pool, addr);
+    int found = 0, locked = pg_ban_cache_needs_lock();
+
+    if (pg_lock() != APR_SUCCESS) {
+        return 0;
+    }
+    found = pg_table_ban_lift(pg_shm->table, addr);
+    if (locked) {
+        pg_shm->ban_provider->remove(pg_shm->ban_cache, r->server,
+                                     (const unsigned char *)key,
+                                     (unsigned int)strlen(key), r->pool);
+    }
+    pg_unlock();
+    if (!locked) {
+        pg_shm->ban_provider->remove(pg_shm->ban_cache, r->server,
+                                     (const unsigned char *)key,
+                                     (unsigned int)strlen(key), r->pool);
+    }
+    return found;
+}
+
 /* The exact counters need no lock; the per-client detail takes the mutex
  * for a few hundred nanoseconds.  Only hits get here. */
 static void pg_count_hit(request_rec *r, const pg_verdict *v)
 {
     pg_hit hit;
     apr_status_t rv;
+    apr_uint32_t ban_hits, until = 0;
 
     if (pg_shm == NULL) {
         return;
@@ -637,16 +992,34 @@ static void pg_count_hit(request_rec *r, const pg_verdict *v)
     hit.target = r->unparsed_uri;
     hit.host = apr_table_get(r->headers_in, "Host");
     hit.now = r->request_time;
+    /* only rejections (or DetectOnly's would-be rejections) lead to bans:
+     * unknown-host under Detect and proxy-header are too weak a signal */
+    hit.ban_hits = hit.ban_window = 0;
+    if (v->status && pg_bans_on() && !pg_ban_exempt(r)) {
+        hit.ban_hits = (apr_uint32_t)pg_main_conf->ban_hits;
+        hit.ban_window = (apr_uint32_t)pg_main_conf->ban_window;
+    }
 
     pg_table_count(pg_shm->table, &hit);
-    if ((rv = apr_global_mutex_lock(pg_shm->mutex)) != APR_SUCCESS) {
+    if (v->reason == PG_REASON_BANNED) {
+        return;         /* a banned flood takes no lock */
+    }
+    if ((rv = pg_lock()) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_TABLE_ERROR
                       ": cannot lock %s; hit counted, details skipped",
                       PG_MUTEX_TYPE);
         return;
     }
-    pg_table_record(pg_shm->table, &hit);
-    apr_global_mutex_unlock(pg_shm->mutex);
+    ban_hits = pg_table_record(pg_shm->table, &hit);
+    if (ban_hits) {
+        until = (apr_uint32_t)apr_time_sec(hit.now) + pg_main_conf->ban_duration;
+        pg_table_ban_add(pg_shm->table, &hit.addr,
+                         (apr_uint32_t)apr_time_sec(hit.now), until, ban_hits);
+    }
+    pg_unlock();
+    if (ban_hits) {
+        pg_ban_start(r, &hit.addr, ban_hits, until);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -780,6 +1153,16 @@ static int pg_post_read_request(request_rec *r)
     if (policy.mode == PG_MODE_OFF) {
         return DECLINED;
     }
+    if (pg_is_banned(r)) {
+        /* before any other work; counted, never logged per request */
+        v.reason = PG_REASON_BANNED;
+        v.status = HTTP_FORBIDDEN;
+        v.action = policy.mode == PG_MODE_DETECT_ONLY ? PG_ACTION_DETECT
+                                                      : PG_ACTION_DENY;
+        pg_publish_hit(r, &v);
+        pg_count_hit(r, &v);
+        return v.action == PG_ACTION_DENY ? HTTP_FORBIDDEN : DECLINED;
+    }
     policy.unknown_host = pg_effective_unknown_host(conf);
     policy.allow = conf->allow_hosts
                    ? (const pg_hostpat *)conf->allow_hosts->elts : NULL;
@@ -866,6 +1249,61 @@ static pg_format pg_status_args(request_rec *r, int *refresh)
     return format;
 }
 
+/* The value of one field of a POSTed form, or NULL. */
+static const char *pg_form_field(request_rec *r, const char *name)
+{
+    apr_array_header_t *pairs = NULL;
+    int i;
+
+    if (ap_parse_form_data(r, NULL, &pairs, 16, 4096) != OK || !pairs) {
+        return NULL;
+    }
+    for (i = 0; i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        apr_off_t len;
+        apr_size_t size;
+        char *value;
+
+        if (strcmp(pair->name, name)
+            || apr_brigade_length(pair->value, 1, &len) != APR_SUCCESS
+            || len > 256) {
+            continue;
+        }
+        size = (apr_size_t)len;
+        value = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, value, &size);
+        value[size] = '\0';
+        return value;
+    }
+    return NULL;
+}
+
+/* POST unban=ADDRESS: lift a ban without a restart.  Who may do this is
+ * the Require of the location (see docs/bans.md). */
+static int pg_status_unban(request_rec *r)
+{
+    const char *text = pg_form_field(r, "unban");
+    pg_addr addr;
+    char shown[PG_CLIENT_TEXT_MAX];
+    int found;
+
+    if (!pg_bans_on()) {
+        return HTTP_NOT_FOUND;
+    }
+    if (text == NULL || !pg_addr_parse(text, &addr)) {
+        return HTTP_BAD_REQUEST;
+    }
+    found = pg_ban_lift(r, &addr);
+    pg_addr_format(shown, sizeof(shown), &addr);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_BAN_LIFTED
+                  ": ban on %s lifted by an operator%s", shown,
+                  found ? "" : " (none was listed here)");
+    ap_set_content_type(r, "text/plain; charset=us-ascii");
+    ap_rprintf(r, "ban on %s lifted%s\n", shown,
+               found ? "" : " (none was listed here; removed from the ban cache)");
+    return OK;
+}
+
 static int pg_status_handler(request_rec *r)
 {
     pg_status_opts opts;
@@ -876,8 +1314,11 @@ static int pg_status_handler(request_rec *r)
     if (strcmp(r->handler, PG_HANDLER)) {
         return DECLINED;
     }
+    if (r->method_number == M_POST) {
+        return pg_status_unban(r);
+    }
     if (r->method_number != M_GET) {            /* GET, and so HEAD */
-        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if ((snap = pg_snapshot(r->pool)) == NULL) {
@@ -927,6 +1368,7 @@ static void pg_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(pg_post_read_request, pg_after, NULL,
                               APR_HOOK_FIRST);
     ap_hook_pre_config(pg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(pg_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pg_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pg_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pg_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
@@ -955,6 +1397,14 @@ static const command_rec pg_cmds[] = {
                     RSRC_CONF,
                     "the only ports proxy clients may CONNECT to (default "
                     "443)"),
+    AP_INIT_TAKE3("ProxyGuardBan", pg_cmd_ban, NULL, RSRC_CONF,
+                  "hits seconds duration: ban an address with that many hits "
+                  "within that many seconds, for duration seconds"),
+    AP_INIT_ITERATE("ProxyGuardBanExempt", pg_cmd_ban_exempt, NULL, RSRC_CONF,
+                    "addresses or CIDR ranges that are never banned"),
+    AP_INIT_TAKE1("ProxyGuardBanCache", pg_cmd_ban_cache, NULL, RSRC_CONF,
+                  "where bans are kept: a socache provider[:args], e.g. "
+                  "shmcb (default), memcache:host:port, redis:host:port"),
     AP_INIT_TAKE1("ProxyGuardTableSize", pg_cmd_table_size, NULL, RSRC_CONF,
                   "client addresses the shared hit table tracks (server "
                   "config only)"),

@@ -22,7 +22,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -138,21 +137,12 @@ static void pg_put_label(const pg_out *out, const char *s)
 /* ------------------------------------------------------------------ */
 /* Helpers over the snapshot                                            */
 
-static const char *pg_addr_text(char *buf, apr_size_t size, const pg_addr *a)
-{
-    if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf,
-                   (socklen_t)size)) {
-        apr_cpystrn(buf, "?", size);
-    }
-    return buf;
-}
-
 static const char *pg_network_text(char *buf, apr_size_t size,
                                    const pg_addr *prefix)
 {
     char addr[PG_CLIENT_TEXT_MAX];
 
-    apr_snprintf(buf, size, "%s/%d", pg_addr_text(addr, sizeof(addr), prefix),
+    apr_snprintf(buf, size, "%s/%d", pg_addr_format(addr, sizeof(addr), prefix),
                  prefix->family == 6 ? 64 : 24);
     return buf;
 }
@@ -278,6 +268,32 @@ static apr_uint32_t pg_recent(const pg_table *t, const pg_recent_row **rows)
     return n;
 }
 
+/* Active bans, the one running out last first: *n rows into rows[]. */
+static int pg_cmp_bans(const void *a, const void *b)
+{
+    const pg_ban_row *x = *(const pg_ban_row *const *)a;
+    const pg_ban_row *y = *(const pg_ban_row *const *)b;
+
+    return x->until < y->until ? 1 : x->until > y->until ? -1 : 0;
+}
+
+static apr_uint32_t pg_active_bans(const pg_table *t, apr_uint32_t now,
+                                   const pg_ban_row **rows)
+{
+    apr_uint32_t n = 0;
+    int i;
+
+    for (i = 0; i < PG_BANS_MAX; i++) {
+        const pg_ban_row *row = &t->bans[i];
+
+        if (row->addr.family && row->until > now && !row->lifted) {
+            rows[n++] = row;
+        }
+    }
+    qsort(rows, n, sizeof(*rows), pg_cmp_bans);
+    return n;
+}
+
 /* The count of one reason in the bucket for stamp, 0 if it has rolled. */
 static apr_uint32_t pg_bucket_hits(const pg_bucket *buckets, apr_uint32_t n,
                                    apr_uint32_t stamp, int reason)
@@ -310,6 +326,9 @@ void pg_status_auto_lines(const pg_out *out, const pg_table *snap)
     pg_printf(out, "ProxyGuardClientsCapacity: %u\n", snap->n_clients);
     pg_printf(out, "ProxyGuardClientsEvicted: %u\n", snap->clients_evicted);
     pg_printf(out, "ProxyGuardNetworksTracked: %u\n", snap->networks_used);
+    pg_printf(out, "ProxyGuardBansActive: %u\n", pg_table_bans_active(
+                  snap, (apr_uint32_t)apr_time_sec(apr_time_now())));
+    pg_printf(out, "ProxyGuardBansStarted: %u\n", snap->bans_started);
     pg_printf(out, "ProxyGuardStartTime: %" APR_TIME_T_FMT "\n",
               apr_time_sec(snap->started));
     pg_printf(out, "ProxyGuardRestarts: %u\n", snap->restarts);
@@ -365,7 +384,7 @@ static void pg_json_clients(const pg_out *out, apr_pool_t *p,
     for (i = 0; i < n && i < PG_STATUS_TOP_JSON; i++) {
         pg_printf(out, "%s\n    {\"address\": \"%s\", \"total\": %u, "
                   "\"first_seen\": %u, \"last_seen\": %u, \"hits\": ",
-                  i ? "," : "", pg_addr_text(addr, sizeof(addr), &top[i]->addr),
+                  i ? "," : "", pg_addr_format(addr, sizeof(addr), &top[i]->addr),
                   top[i]->total, top[i]->first_seen, top[i]->last_seen);
         for (r = 0; r < PG_REASON_COUNT; r++) {
             v[r] = top[i]->hits[r];
@@ -438,6 +457,25 @@ static void pg_json_recent(const pg_out *out, const pg_table *t)
     pg_puts(out, "\n  ],\n");
 }
 
+static void pg_json_bans(const pg_out *out, const pg_table *t, apr_uint32_t now)
+{
+    const pg_ban_row *rows[PG_BANS_MAX];
+    apr_uint32_t n = pg_active_bans(t, now, rows), i;
+    char addr[PG_CLIENT_TEXT_MAX];
+
+    pg_printf(out, "  \"bans_started\": %u,\n  \"bans\": [", t->bans_started);
+    for (i = 0; i < n; i++) {
+        pg_printf(out, "%s\n    {\"address\": \"%s\", \"started\": %u, "
+                  "\"until\": %u, \"remaining\": %u, \"hits\": %u, "
+                  "\"blocked\": %u, \"origin\": \"%s\"}", i ? "," : "",
+                  pg_addr_format(addr, sizeof(addr), &rows[i]->addr),
+                  rows[i]->started, rows[i]->until, rows[i]->until - now,
+                  rows[i]->hits, rows[i]->blocked,
+                  rows[i]->started ? "here" : "shared");
+    }
+    pg_puts(out, "\n  ],\n");
+}
+
 static void pg_json_series(const pg_out *out, const char *name,
                            const pg_bucket *buckets, apr_uint32_t n,
                            apr_uint32_t last, apr_uint32_t step)
@@ -484,6 +522,7 @@ static void pg_render_json(const pg_out *out, apr_pool_t *p,
     pg_json_clients(out, p, t);
     pg_json_networks(out, p, t);
     pg_json_ports(out, t);
+    pg_json_bans(out, t, now);
     pg_json_recent(out, t);
     pg_puts(out, "  \"timeline\": {\n");
     pg_json_series(out, "minutes", t->minutes, PG_MINUTES, now / 60, 60);
@@ -536,6 +575,13 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
     }
     pg_printf(out, "proxyguard_connect_port_hits_total{port=\"other\"} %u\n",
               t->ports_other);
+    pg_prom_family(out, "proxyguard_bans_active", "gauge",
+                   "Addresses banned now (ProxyGuardBan), as this server knows them.");
+    pg_printf(out, "proxyguard_bans_active %u\n",
+              pg_table_bans_active(t, (apr_uint32_t)apr_time_sec(o->now)));
+    pg_prom_family(out, "proxyguard_bans_started_total", "counter",
+                   "Bans this server started.");
+    pg_printf(out, "proxyguard_bans_started_total %u\n", t->bans_started);
     pg_prom_family(out, "proxyguard_table_clients_capacity", "gauge",
                    "Client addresses the table can track (ProxyGuardTableSize).");
     pg_printf(out, "proxyguard_table_clients_capacity %u\n", t->n_clients);
@@ -710,7 +756,7 @@ static void pg_html_clients(const pg_out *out, apr_pool_t *p, const pg_table *t)
     pg_puts(out, "<th>first seen (UTC)</th><th>last seen (UTC)</th></tr>\n");
     for (i = 0; i < n && i < PG_STATUS_TOP_HTML; i++) {
         pg_printf(out, "<tr><td>%s</td><td class=\"n\">%u</td>",
-                  pg_addr_text(addr, sizeof(addr), &top[i]->addr),
+                  pg_addr_format(addr, sizeof(addr), &top[i]->addr),
                   top[i]->total);
         for (r = 1; r < PG_REASON_COUNT; r++) {
             pg_printf(out, "<td class=\"n\">%u</td>", top[i]->hits[r]);
@@ -759,6 +805,29 @@ static void pg_html_ports(const pg_out *out, const pg_table *t)
     if (t->ports_other) {
         pg_printf(out, "<tr><td>other</td><td class=\"n\">%u</td></tr>\n",
                   t->ports_other);
+    }
+    pg_puts(out, "</table>\n");
+}
+
+static void pg_html_bans(const pg_out *out, const pg_table *t, apr_uint32_t now)
+{
+    const pg_ban_row *rows[PG_BANS_MAX];
+    apr_uint32_t n = pg_active_bans(t, now, rows), i;
+    char addr[PG_CLIENT_TEXT_MAX], when[32];
+
+    pg_printf(out, "<h2>Active bans</h2>\n<p>%u active; %u started here since "
+              "the table was created.</p>\n<table id=\"bans\"><tr><th>address</th>"
+              "<th>started (UTC)</th><th>remaining</th><th>hits</th>"
+              "<th>requests blocked</th></tr>\n", n, t->bans_started);
+    for (i = 0; i < n; i++) {
+        pg_printf(out, "<tr><td>%s</td><td>%s</td><td class=\"n\">%u s</td>"
+                  "<td class=\"n\">%u</td><td class=\"n\">%u</td></tr>\n",
+                  pg_addr_format(addr, sizeof(addr), &rows[i]->addr),
+                  rows[i]->started
+                  ? pg_time_text(when, sizeof(when),
+                                 apr_time_from_sec(rows[i]->started))
+                  : "(another server)",
+                  rows[i]->until - now, rows[i]->hits, rows[i]->blocked);
     }
     pg_puts(out, "</table>\n");
 }
@@ -815,6 +884,7 @@ static void pg_render_html(const pg_out *out, apr_pool_t *p, const pg_table *t,
     pg_html_clients(out, p, t);
     pg_html_networks(out, p, t);
     pg_html_ports(out, t);
+    pg_html_bans(out, t, secs);
     pg_html_recent(out, t);
     pg_puts(out, "</body></html>\n");
 }

@@ -23,8 +23,10 @@
  */
 
 #include <string.h>
+#include <arpa/inet.h>
 
 #include <apr_atomic.h>
+#include <apr_strings.h>
 
 #include "pg_table.h"
 
@@ -265,8 +267,25 @@ static apr_uint32_t pg_seconds(apr_time_t t)
     return (apr_uint32_t)apr_time_sec(t);
 }
 
-/* Returns 1 when the address is new to the table. */
-static int pg_record_client(pg_table *t, const pg_hit *hit)
+/* The ban window: hits counted from the first one, for ban_window
+ * seconds.  Returns the count when this hit reaches ban_hits. */
+static apr_uint32_t pg_ban_window(pg_client_row *row, const pg_hit *hit)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(hit->now);
+
+    if (hit->ban_window == 0 || hit->ban_hits == 0) {
+        return 0;
+    }
+    if (row->ban_window_hits == 0
+        || now - row->ban_window_start >= hit->ban_window) {
+        row->ban_window_start = now;
+        row->ban_window_hits = 0;
+    }
+    return ++row->ban_window_hits == hit->ban_hits ? row->ban_window_hits : 0;
+}
+
+/* Returns 1 when the address is new to the table; *ban as pg_ban_window. */
+static int pg_record_client(pg_table *t, const pg_hit *hit, apr_uint32_t *ban)
 {
     pg_client_row *rows = pg_table_clients(t);
     int fresh, evicted;
@@ -290,6 +309,7 @@ static int pg_record_client(pg_table *t, const pg_hit *hit)
     row->hits[pg_reason_index(hit->reason)]++;
     row->total++;
     row->last_seen = pg_seconds(hit->now);
+    *ban = pg_ban_window(row, hit);
     return fresh;
 }
 
@@ -361,18 +381,152 @@ static void pg_bucket_add(pg_bucket *buckets, apr_uint32_t n,
     b->hits[pg_reason_index(reason)]++;
 }
 
-void pg_table_record(pg_table *t, const pg_hit *hit)
+apr_uint32_t pg_table_record(pg_table *t, const pg_hit *hit)
 {
     apr_uint32_t now = pg_seconds(hit->now);
-    int new_client = 0;
+    apr_uint32_t ban = 0;
+    int new_client;
 
     if (hit->addr.family == 4 || hit->addr.family == 6) {
-        new_client = pg_record_client(t, hit);
+        new_client = pg_record_client(t, hit, &ban);
         pg_record_network(t, hit, new_client);
     }
     pg_record_recent(t, hit);
     pg_bucket_add(t->minutes, PG_MINUTES, now / 60, hit->reason);
     pg_bucket_add(t->hours, PG_HOURS, now / 3600, hit->reason);
+    return ban;
+}
+
+/* ------------------------------------------------------------------ */
+/* Bans                                                                 */
+
+pg_ban_row *pg_table_ban_find(pg_table *t, const pg_addr *addr,
+                              apr_uint32_t now)
+{
+    int i;
+
+    if (apr_atomic_read32(&t->ban_horizon) <= now) {
+        return NULL;            /* every listed ban has run out */
+    }
+    for (i = 0; i < PG_BANS_MAX; i++) {
+        pg_ban_row *row = &t->bans[i];
+
+        if (row->until > now && !row->lifted
+            && pg_addr_equal(&row->addr, addr)) {
+            return row;
+        }
+    }
+    return NULL;
+}
+
+/* The row for addr if listed, else one that has run out, else the one
+ * that runs out first. */
+static pg_ban_row *pg_ban_slot(pg_table *t, const pg_addr *addr,
+                               apr_uint32_t now)
+{
+    pg_ban_row *best = &t->bans[0];
+    int i;
+
+    for (i = 0; i < PG_BANS_MAX; i++) {
+        pg_ban_row *row = &t->bans[i];
+
+        if (pg_addr_equal(&row->addr, addr)) {
+            return row;
+        }
+        if ((row->until < now || row->lifted)
+            && !(best->until < now || best->lifted)) {
+            best = row;
+        }
+        else if (row->until < best->until) {
+            best = row;
+        }
+    }
+    return best;
+}
+
+void pg_table_ban_add(pg_table *t, const pg_addr *addr, apr_uint32_t started,
+                      apr_uint32_t until, apr_uint32_t hits)
+{
+    pg_ban_row *row = pg_ban_slot(t, addr, started ? started : until);
+
+    memset(row, 0, sizeof(*row));
+    row->addr = *addr;
+    row->started = started;
+    row->until = until;
+    row->hits = hits;
+    if (started) {
+        t->bans_started++;
+    }
+    if (until > apr_atomic_read32(&t->ban_horizon)) {
+        apr_atomic_set32(&t->ban_horizon, until);
+    }
+}
+
+int pg_table_ban_lift(pg_table *t, const pg_addr *addr)
+{
+    pg_client_row *clients = pg_table_clients(t);
+    int i, found = 0;
+    apr_uint32_t c;
+
+    for (i = 0; i < PG_BANS_MAX; i++) {
+        if (pg_addr_equal(&t->bans[i].addr, addr) && !t->bans[i].lifted) {
+            t->bans[i].lifted = 1;
+            found = 1;
+        }
+    }
+    /* and the count towards the next ban starts again */
+    for (c = 0; c < t->n_clients; c++) {
+        if (pg_addr_equal(&clients[c].addr, addr)) {
+            clients[c].ban_window_hits = 0;
+        }
+    }
+    return found;
+}
+
+apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now)
+{
+    apr_uint32_t n = 0;
+    int i;
+
+    for (i = 0; i < PG_BANS_MAX; i++) {
+        n += t->bans[i].addr.family && t->bans[i].until > now
+             && !t->bans[i].lifted;
+    }
+    return n;
+}
+
+const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr)
+{
+    if (!inet_ntop(addr->family == 6 ? AF_INET6 : AF_INET, addr->bytes, buf,
+                   (socklen_t)size)) {
+        apr_cpystrn(buf, "?", size);
+    }
+    return buf;
+}
+
+int pg_addr_parse(const char *text, pg_addr *addr)
+{
+    memset(addr, 0, sizeof(*addr));
+    if (inet_pton(AF_INET, text, addr->bytes) == 1) {
+        addr->family = 4;
+        return 1;
+    }
+    if (inet_pton(AF_INET6, text, addr->bytes) == 1) {
+        /* ::ffff:a.b.c.d is that IPv4 address, as the module counts it */
+        static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                  0, 0xff, 0xff };
+
+        if (memcmp(addr->bytes, mapped, 12) == 0) {
+            memmove(addr->bytes, addr->bytes + 12, 4);
+            memset(addr->bytes + 4, 0, 12);
+            addr->family = 4;
+        }
+        else {
+            addr->family = 6;
+        }
+        return 1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

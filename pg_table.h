@@ -50,6 +50,7 @@
 #define PG_HOURS            48      /* timeline: per hour, last two days */
 #define PG_PROBE            16      /* slots searched per address */
 #define PG_ACTIONS          2       /* deny, detect */
+#define PG_BANS_MAX         256     /* bans listed (active or recent) */
 
 #define PG_TABLE_SIZE_DEFAULT 4096  /* ProxyGuardTableSize */
 #define PG_TABLE_SIZE_MIN     16
@@ -78,6 +79,8 @@ typedef struct pg_client_row {
     apr_uint32_t total;
     apr_uint32_t first_seen;        /* seconds since the epoch */
     apr_uint32_t last_seen;
+    apr_uint32_t ban_window_start;  /* ProxyGuardBan: the current window */
+    apr_uint32_t ban_window_hits;
 } pg_client_row;
 
 /* A /24 (IPv4) or /64 (IPv6): addr holds the prefix, the rest zero. */
@@ -98,6 +101,16 @@ typedef struct pg_recent_row {
     char target[PG_RECENT_TARGET_MAX];
     char host[PG_RECENT_HOST_MAX];
 } pg_recent_row;
+
+/* A ban this server started, or found in the shared ban cache. */
+typedef struct pg_ban_row {
+    pg_addr addr;                   /* family 0: free slot */
+    apr_uint32_t started;           /* 0 when started elsewhere */
+    apr_uint32_t until;
+    apr_uint32_t hits;              /* hits that started it */
+    volatile apr_uint32_t blocked;  /* requests answered 403 since */
+    apr_uint32_t lifted;            /* lifted by an operator */
+} pg_ban_row;
 
 typedef struct pg_bucket {
     apr_uint32_t stamp;             /* minute or hour since the epoch */
@@ -121,10 +134,13 @@ typedef struct pg_table {
     apr_uint32_t networks_used;
     apr_uint32_t networks_evicted;
     apr_uint32_t recent_next;       /* total recorded; next slot = % MAX */
+    apr_uint32_t bans_started;      /* bans this server started, ever */
+    volatile apr_uint32_t ban_horizon;  /* no ban listed lasts past this */
     pg_bucket minutes[PG_MINUTES];
     pg_bucket hours[PG_HOURS];
     pg_port_row ports[PG_PORT_SLOTS];
     pg_recent_row recent[PG_RECENT_MAX];
+    pg_ban_row bans[PG_BANS_MAX];
 } pg_table;
 
 /* One hit, as the module hands it over. */
@@ -139,6 +155,8 @@ typedef struct pg_hit {
     const char *target;
     const char *host;               /* may be NULL */
     apr_time_t now;
+    apr_uint32_t ban_hits;          /* ProxyGuardBan hits and seconds, when */
+    apr_uint32_t ban_window;        /* this hit counts towards a ban; else 0 */
 } pg_hit;
 
 /* Bytes the block needs; and per ProxyGuardTableSize entry. */
@@ -167,8 +185,23 @@ const pg_network_row *pg_table_networks_c(const pg_table *t);
 /* Lock-free, exact: vhost x reason x action and the CONNECT port. */
 void pg_table_count(pg_table *t, const pg_hit *hit);
 
-/* Under the table's mutex: client, network, recent hits, timeline. */
-void pg_table_record(pg_table *t, const pg_hit *hit);
+/* Under the mutex: client, network, recent hits, timeline.  Returns the
+ * client's hits in its ban window when this hit reaches ban_hits (it
+ * should start a ban), else 0. */
+apr_uint32_t pg_table_record(pg_table *t, const pg_hit *hit);
+
+/* Bans.  add and lift under the mutex; find without it (it only reads
+ * fixed-size rows and bumps an atomic counter). */
+void pg_table_ban_add(pg_table *t, const pg_addr *addr, apr_uint32_t started,
+                      apr_uint32_t until, apr_uint32_t hits);
+pg_ban_row *pg_table_ban_find(pg_table *t, const pg_addr *addr,
+                              apr_uint32_t now);
+int pg_table_ban_lift(pg_table *t, const pg_addr *addr);
+apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now);
+
+/* Address text, as inet_ntop writes it; and back (0 if not an address). */
+const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr);
+int pg_addr_parse(const char *text, pg_addr *addr);
 
 /* The /24 or /64 an address belongs to. */
 pg_addr pg_addr_network(const pg_addr *addr);

@@ -14,13 +14,16 @@ sub configtest {
     return $srv->configtest;
 }
 
-my ($rc, $out) = configtest(<<'OK');
+my ($rc, $out) = configtest(<<"OK");
+LoadModule socache_shmcb_module $PGTest::MODULES/mod_socache_shmcb.so
 ProxyGuard detectonly
 ProxyGuardUnknownHost DENY
 ProxyGuardAllowHost www.example.com *.example.net 192.0.2.1 2001:db8::1 [2001:db8::2] trailing.dot.
 ProxyGuardTableSize 16
 ProxyGuardProxyClients 127.0.0.1 10.0.0.0/8 2001:db8::/32 ::1
 ProxyGuardConnectPorts 443 8443
+ProxyGuardBan 10 60 3600
+ProxyGuardBanExempt 192.0.2.0/24 ::1
 <VirtualHost *:80>
     ServerName v.test
     ProxyGuard Off
@@ -57,11 +60,25 @@ my @bad = (
     [ 'ProxyGuardProxyClients proxy.example.com',
       qr/ProxyGuardProxyClients: 'proxy\.example\.com' is not an IP address or CIDR range/ ],
     [ 'ProxyGuardConnectPorts 443 0',
-      qr/ProxyGuardConnectPorts: '0' is not a port number \(1 to 65535\)/ ],
+      qr/ProxyGuardConnectPorts: '0' is not a number from 1 to 65535/ ],
     [ 'ProxyGuardConnectPorts https',
-      qr/ProxyGuardConnectPorts: 'https' is not a port number/ ],
+      qr/ProxyGuardConnectPorts: 'https' is not a number from 1 to 65535/ ],
     [ 'ProxyGuardConnectPorts 65536',
-      qr/ProxyGuardConnectPorts: '65536' is not a port number/ ],
+      qr/ProxyGuardConnectPorts: '65536' is not a number from 1 to 65535/ ],
+    [ 'ProxyGuardBan 10 60',
+      qr/ProxyGuardBan takes three arguments/ ],
+    [ 'ProxyGuardBan 0 60 3600',
+      qr/ProxyGuardBan: '0' is not a number from 1 to 1000000/ ],
+    [ 'ProxyGuardBan 10 1m 3600',
+      qr/ProxyGuardBan: '1m' is not a number from 1 to 2592000/ ],
+    [ 'ProxyGuardBanExempt 192.0.2.0/99',
+      qr/ProxyGuardBanExempt: '192\.0\.2\.0\/99' is not an IP address or CIDR range/ ],
+    [ "<VirtualHost *:80>\n    ServerName x.test\n    ProxyGuardBan 10 60 60\n</VirtualHost>",
+      qr/ProxyGuardBan cannot occur within <VirtualHost> section/ ],
+    [ "ProxyGuardBan 10 60 60\nProxyGuardBanCache nosuchcache:1",
+      qr/PG0012: ProxyGuardBanCache: no shared object cache provider 'nosuchcache'/ ],
+    [ "ProxyGuardBan 10 60 60",
+      qr/PG0012: ProxyGuardBanCache: no shared object cache provider 'shmcb' \(LoadModule mod_socache_shmcb\)/ ],
     [ 'ProxyGuardTableSize 10',
       qr/ProxyGuardTableSize: '10' is not a number from 16 to 1048576/ ],
     [ 'ProxyGuardTableSize 4k',

@@ -11,7 +11,7 @@ use PGTest;
 
 my $srv = PGTest->new(name => 'http2', conf => sub {
     "LoadModule http2_module $PGTest::MODULES/mod_http2.so\n"
-    . "Protocols h2c http/1.1\n"
+    . "Protocols h2c http/1.1\nH2WebSockets on\n"
     . $_[0]->standard_vhosts;
 });
 $srv->start;
@@ -50,6 +50,19 @@ is($status, 200, 'h2 GET with a foreign :authority passes (ProxyGuardUnknownHost
 like($srv->log_since('logs/error_log', $mark),
      qr/\[remote 127\.0\.0\.1:\d+\] PG0001: action=detect reason=unknown-host vhost=default\.test method="GET" uri="\/" host="www\.online\.sh\.cn"/,
      'h2 GET with a foreign :authority: counted as unknown-host');
+
+# RFC 8441: a WebSocket over extended CONNECT to our vhost is not rejected.
+# (mod_http2 hands it on as the GET it stands for; nothing here serves
+# WebSockets, so the answer is the site's 404, not a 405.)
+$mark = $srv->log_mark('logs/error_log');
+open my $ws, '-|', 'node', "$FindBin::Bin/h2websocket.js", $srv->port, 'www.example.com' or die $!;
+$out = do { local $/; <$ws> };
+close $ws;
+like($out, qr/^enableConnectProtocol true$/m, 'H2WebSockets on: the server offers extended CONNECT');
+($status) = $out =~ /^status (\d+)/m;
+isnt($status // 0, 405, "extended CONNECT (WebSocket) to our vhost is not rejected (status @{[ $status // 'none' ]})");
+ok(($status // 0) != 0, '... it got an answer');
+unlike($srv->log_since('logs/error_log', $mark), qr/PG0001/, '... and is no hit');
 
 $srv->stop;
 like($srv->slurp('logs/access_log'), qr/"CONNECT 59\.124\.98\.13:25 HTTP\/2\.0" 405 pg=connect\/deny/,

@@ -25,7 +25,8 @@ is($res->{headers}{'content-type'}, 'application/json', '?json: application/json
 ok($res->{json}, '?json parses') or diag $res->{json_error};
 is($res->{json}{total}, 0, '?json: total 0 before any hit');
 is_deeply($res->{json}{hits},
-          { connect => 0, 'absolute-uri' => 0, 'unknown-host' => 0, 'proxy-header' => 0 },
+          { connect => 0, 'absolute-uri' => 0, 'unknown-host' => 0, 'proxy-header' => 0,
+            'connect-port' => 0, banned => 0 },
           '?json: every reason present, 0');
 
 # Hits, with hostile bytes where the attacker controls them (a control byte
@@ -41,7 +42,8 @@ $res = $srv->status('json');
 ok($res->{json}, '?json parses with hostile strings inside') or diag $res->{json_error};
 my $j = $res->{json} || {};
 is($j->{total}, 7, '?json: total 7');
-is_deeply($j->{hits}, { connect => 4, 'absolute-uri' => 1, 'unknown-host' => 1, 'proxy-header' => 1 },
+is_deeply($j->{hits}, { connect => 4, 'absolute-uri' => 1, 'unknown-host' => 1, 'proxy-header' => 1,
+                        'connect-port' => 0, banned => 0 },
           '?json: hits by reason');
 is_deeply($j->{actions}, { deny => 5, detect => 2 }, '?json: deny 5, detect 2');
 my ($default) = grep { $_->{vhost} eq 'default.test' } @{ $j->{vhosts} || [] };
@@ -122,9 +124,12 @@ SKIP: {
 $res = $srv->request("HEAD /proxyguard-status?json HTTP/1.0\r\n\r\n");
 is($res->{status}, 200, 'HEAD: 200');
 is($res->{body}, '', 'HEAD: no body');
-$res = $srv->request("POST /proxyguard-status HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
-is($res->{status}, 405, 'POST: 405');
-like($res->{headers}{allow} // '', qr/GET/, 'POST: Allow names GET');
+$res = $srv->request("PUT /proxyguard-status HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+is($res->{status}, 405, 'PUT: 405');
+like($res->{headers}{allow} // '', qr/GET/, 'PUT: Allow names GET');
+$res = $srv->request("POST /proxyguard-status HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     . "Content-Length: 17\r\n\r\nunban=192.0.2.10\n");
+is($res->{status}, 404, 'POST unban with ProxyGuardBan off: 404');
 
 # mod_status's page carries our section.
 $res = $srv->request("GET /server-status?auto HTTP/1.0\r\n\r\n");
