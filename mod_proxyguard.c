@@ -82,6 +82,7 @@ module AP_MODULE_DECLARE_DATA proxyguard_module;
 #define PG_TAG_TABLE_ERROR  "PG0003"   /* table or mutex unavailable */
 #define PG_TAG_OPEN_PROXY   "PG0004"   /* ProxyRequests On for everyone */
 #define PG_TAG_MAIL_PORT    "PG0005"   /* a mail port in ProxyGuardConnectPorts */
+#define PG_TAG_SUPPRESSED   "PG0006"   /* hits counted but not logged */
 #define PG_TAG_BAN          "PG0010"   /* a ban starts */
 #define PG_TAG_BAN_LIFTED   "PG0011"   /* an operator lifted a ban */
 #define PG_TAG_BAN_CACHE    "PG0012"   /* the ban cache failed: fail open */
@@ -114,7 +115,14 @@ typedef struct pg_server_conf {
     int ban_duration;                   /* seconds */
     apr_array_header_t *ban_exempt;     /* of apr_ipsubnet_t * */
     const char *ban_cache;              /* provider[:args]; NULL: shmcb */
+    int log_lines;                      /* ProxyGuardLogLimit; PG_UNSET */
+    int log_window;
 } pg_server_conf;
+
+/* ProxyGuardLogLimit default: fail2ban's default (5 failures in 10 minutes)
+ * always sees enough lines, a flood never fills the disk. */
+#define PG_LOG_LINES_DEFAULT  10
+#define PG_LOG_WINDOW_DEFAULT 60
 
 /* The shared table and its mutex.  Both are made once, from the process
  * pool, and found again through its userdata at every later start-up
@@ -156,6 +164,8 @@ static void *pg_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->ban_duration = PG_UNSET;
     conf->ban_exempt = NULL;
     conf->ban_cache = NULL;
+    conf->log_lines = PG_UNSET;
+    conf->log_window = PG_UNSET;
     return conf;
 }
 
@@ -193,6 +203,8 @@ static void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->ban_duration = base->ban_duration;
     conf->ban_exempt = base->ban_exempt;
     conf->ban_cache = base->ban_cache;
+    conf->log_lines = base->log_lines;
+    conf->log_window = base->log_window;
     conf->vhost_row = 0;                    /* assigned in post_config */
     return conf;
 }
@@ -386,6 +398,21 @@ static const char *pg_cmd_ban_exempt(cmd_parms *cmd, void *dummy,
     (void)dummy;
     return err ? err : pg_push_subnet(cmd, &pg_conf_of(cmd->server)->ban_exempt,
                                       arg);
+}
+
+static const char *pg_cmd_log_limit(cmd_parms *cmd, void *dummy,
+                                    const char *lines, const char *seconds)
+{
+    pg_server_conf *conf = pg_conf_of(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err
+        || (err = pg_parse_number(cmd, lines, 0, 1000000, &conf->log_lines))
+        || (err = pg_parse_number(cmd, seconds, 1, 86400, &conf->log_window))) {
+        return err;
+    }
+    return NULL;
 }
 
 static const char *pg_cmd_ban_cache(cmd_parms *cmd, void *dummy,
@@ -972,12 +999,15 @@ static int pg_ban_lift(request_rec *r, const pg_addr *addr)
 
 /* The exact counters need no lock; the per-client detail takes the mutex
  * for a few hundred nanoseconds.  Only hits get here. */
-static void pg_count_hit(request_rec *r, const pg_verdict *v)
+static void pg_count_hit(request_rec *r, const pg_verdict *v,
+                         pg_record_result *res)
 {
     pg_hit hit;
     apr_status_t rv;
-    apr_uint32_t ban_hits, until = 0;
+    apr_uint32_t until = 0;
 
+    memset(res, 0, sizeof(*res));
+    res->log = 1;               /* unless the table says otherwise */
     if (pg_shm == NULL) {
         return;
     }
@@ -999,6 +1029,11 @@ static void pg_count_hit(request_rec *r, const pg_verdict *v)
         hit.ban_hits = (apr_uint32_t)pg_main_conf->ban_hits;
         hit.ban_window = (apr_uint32_t)pg_main_conf->ban_window;
     }
+    hit.log_lines = pg_main_conf->log_lines == PG_UNSET
+                    ? PG_LOG_LINES_DEFAULT : (apr_uint32_t)pg_main_conf->log_lines;
+    hit.log_window = pg_main_conf->log_window == PG_UNSET
+                     ? PG_LOG_WINDOW_DEFAULT
+                     : (apr_uint32_t)pg_main_conf->log_window;
 
     pg_table_count(pg_shm->table, &hit);
     if (v->reason == PG_REASON_BANNED) {
@@ -1010,15 +1045,16 @@ static void pg_count_hit(request_rec *r, const pg_verdict *v)
                       PG_MUTEX_TYPE);
         return;
     }
-    ban_hits = pg_table_record(pg_shm->table, &hit);
-    if (ban_hits) {
+    pg_table_record(pg_shm->table, &hit, res);
+    if (res->ban_hits) {
         until = (apr_uint32_t)apr_time_sec(hit.now) + pg_main_conf->ban_duration;
         pg_table_ban_add(pg_shm->table, &hit.addr,
-                         (apr_uint32_t)apr_time_sec(hit.now), until, ban_hits);
+                         (apr_uint32_t)apr_time_sec(hit.now), until,
+                         res->ban_hits);
     }
     pg_unlock();
-    if (ban_hits) {
-        pg_ban_start(r, &hit.addr, ban_hits, until);
+    if (res->ban_hits) {
+        pg_ban_start(r, &hit.addr, res->ban_hits, until);
     }
 }
 
@@ -1077,6 +1113,15 @@ static void pg_log_hit(request_rec *r, const pg_verdict *v)
                   pg_log_field(r->pool, r->method),
                   pg_log_field(r->pool, r->unparsed_uri),
                   pg_log_field(r->pool, apr_table_get(r->headers_in, "Host")));
+}
+
+/* The hits of this client that ProxyGuardLogLimit kept out of the log. */
+static void pg_log_suppressed(request_rec *r, const pg_record_result *res)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_SUPPRESSED
+                  ": %u more hits from this client in the last %u s were "
+                  "counted but not logged (ProxyGuardLogLimit)",
+                  res->suppressed, res->log_window);
 }
 
 /* PROXYGUARD=reason for mod_log_config (%{PROXYGUARD}e, env=PROXYGUARD),
@@ -1141,6 +1186,7 @@ static int pg_post_read_request(request_rec *r)
     pg_request req;
     pg_policy policy;
     pg_verdict v;
+    pg_record_result res;
 
     /* Decide once, on the request as the client sent it: internal
      * redirects (ErrorDocument among them) and subrequests run this hook
@@ -1160,7 +1206,7 @@ static int pg_post_read_request(request_rec *r)
         v.action = policy.mode == PG_MODE_DETECT_ONLY ? PG_ACTION_DETECT
                                                       : PG_ACTION_DENY;
         pg_publish_hit(r, &v);
-        pg_count_hit(r, &v);
+        pg_count_hit(r, &v, &res);
         return v.action == PG_ACTION_DENY ? HTTP_FORBIDDEN : DECLINED;
     }
     policy.unknown_host = pg_effective_unknown_host(conf);
@@ -1182,8 +1228,13 @@ static int pg_post_read_request(request_rec *r)
         return DECLINED;
     }
     pg_publish_hit(r, &v);
-    pg_log_hit(r, &v);
-    pg_count_hit(r, &v);
+    pg_count_hit(r, &v, &res);
+    if (res.suppressed) {
+        pg_log_suppressed(r, &res);
+    }
+    if (res.log) {
+        pg_log_hit(r, &v);
+    }
     if (v.action != PG_ACTION_DENY) {
         return DECLINED;
     }
@@ -1405,6 +1456,9 @@ static const command_rec pg_cmds[] = {
     AP_INIT_TAKE1("ProxyGuardBanCache", pg_cmd_ban_cache, NULL, RSRC_CONF,
                   "where bans are kept: a socache provider[:args], e.g. "
                   "shmcb (default), memcache:host:port, redis:host:port"),
+    AP_INIT_TAKE2("ProxyGuardLogLimit", pg_cmd_log_limit, NULL, RSRC_CONF,
+                  "lines seconds: log at most that many hits per client per "
+                  "that many seconds, then one summary (0 lines: no limit)"),
     AP_INIT_TAKE1("ProxyGuardTableSize", pg_cmd_table_size, NULL, RSRC_CONF,
                   "client addresses the shared hit table tracks (server "
                   "config only)"),

@@ -284,8 +284,34 @@ static apr_uint32_t pg_ban_window(pg_client_row *row, const pg_hit *hit)
     return ++row->ban_window_hits == hit->ban_hits ? row->ban_window_hits : 0;
 }
 
-/* Returns 1 when the address is new to the table; *ban as pg_ban_window. */
-static int pg_record_client(pg_table *t, const pg_hit *hit, apr_uint32_t *ban)
+/* The log budget: log_lines lines per log_window seconds per client. */
+static void pg_log_budget(pg_client_row *row, const pg_hit *hit,
+                          pg_record_result *res)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(hit->now);
+
+    if (hit->log_lines == 0) {
+        return;                 /* unlimited: res->log stays 1 */
+    }
+    if (row->log_lines == 0 || now - row->log_window_start >= hit->log_window) {
+        res->suppressed = row->log_suppressed;
+        res->log_window = now - row->log_window_start;
+        row->log_window_start = now;
+        row->log_lines = 0;
+        row->log_suppressed = 0;
+    }
+    if (row->log_lines < hit->log_lines) {
+        row->log_lines++;
+    }
+    else {
+        row->log_suppressed++;
+        res->log = 0;
+    }
+}
+
+/* Returns 1 when the address is new to the table. */
+static int pg_record_client(pg_table *t, const pg_hit *hit,
+                            pg_record_result *res)
 {
     pg_client_row *rows = pg_table_clients(t);
     int fresh, evicted;
@@ -309,7 +335,8 @@ static int pg_record_client(pg_table *t, const pg_hit *hit, apr_uint32_t *ban)
     row->hits[pg_reason_index(hit->reason)]++;
     row->total++;
     row->last_seen = pg_seconds(hit->now);
-    *ban = pg_ban_window(row, hit);
+    res->ban_hits = pg_ban_window(row, hit);
+    pg_log_budget(row, hit, res);
     return fresh;
 }
 
@@ -381,20 +408,20 @@ static void pg_bucket_add(pg_bucket *buckets, apr_uint32_t n,
     b->hits[pg_reason_index(reason)]++;
 }
 
-apr_uint32_t pg_table_record(pg_table *t, const pg_hit *hit)
+void pg_table_record(pg_table *t, const pg_hit *hit, pg_record_result *res)
 {
     apr_uint32_t now = pg_seconds(hit->now);
-    apr_uint32_t ban = 0;
     int new_client;
 
+    memset(res, 0, sizeof(*res));
+    res->log = 1;
     if (hit->addr.family == 4 || hit->addr.family == 6) {
-        new_client = pg_record_client(t, hit, &ban);
+        new_client = pg_record_client(t, hit, res);
         pg_record_network(t, hit, new_client);
     }
     pg_record_recent(t, hit);
     pg_bucket_add(t->minutes, PG_MINUTES, now / 60, hit->reason);
     pg_bucket_add(t->hours, PG_HOURS, now / 3600, hit->reason);
-    return ban;
 }
 
 /* ------------------------------------------------------------------ */

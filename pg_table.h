@@ -81,6 +81,9 @@ typedef struct pg_client_row {
     apr_uint32_t last_seen;
     apr_uint32_t ban_window_start;  /* ProxyGuardBan: the current window */
     apr_uint32_t ban_window_hits;
+    apr_uint32_t log_window_start;  /* ProxyGuardLogLimit: the current window */
+    apr_uint32_t log_lines;         /* lines logged in it */
+    apr_uint32_t log_suppressed;    /* hits not logged in it */
 } pg_client_row;
 
 /* A /24 (IPv4) or /64 (IPv6): addr holds the prefix, the rest zero. */
@@ -157,7 +160,18 @@ typedef struct pg_hit {
     apr_time_t now;
     apr_uint32_t ban_hits;          /* ProxyGuardBan hits and seconds, when */
     apr_uint32_t ban_window;        /* this hit counts towards a ban; else 0 */
+    apr_uint32_t log_lines;         /* ProxyGuardLogLimit; 0: log every hit */
+    apr_uint32_t log_window;
 } pg_hit;
+
+/* What pg_table_record decided for one hit. */
+typedef struct pg_record_result {
+    apr_uint32_t ban_hits;          /* > 0: this hit starts a ban */
+    int log;                        /* write this hit's log line */
+    apr_uint32_t suppressed;        /* > 0: report that many unlogged hits
+                                     * of the client's previous window */
+    apr_uint32_t log_window;        /* ... which lasted this many seconds */
+} pg_record_result;
 
 /* Bytes the block needs; and per ProxyGuardTableSize entry. */
 apr_size_t pg_table_bytes(apr_uint32_t n_vhosts, apr_uint32_t n_clients);
@@ -185,10 +199,11 @@ const pg_network_row *pg_table_networks_c(const pg_table *t);
 /* Lock-free, exact: vhost x reason x action and the CONNECT port. */
 void pg_table_count(pg_table *t, const pg_hit *hit);
 
-/* Under the mutex: client, network, recent hits, timeline.  Returns the
- * client's hits in its ban window when this hit reaches ban_hits (it
- * should start a ban), else 0. */
-apr_uint32_t pg_table_record(pg_table *t, const pg_hit *hit);
+/* Under the mutex: client, network, recent hits, timeline; and the two
+ * per-client decisions that need the client's row: does this hit start a
+ * ban, and is it logged (a client gets log_lines lines per log_window
+ * seconds; the rest are counted, then reported in one line). */
+void pg_table_record(pg_table *t, const pg_hit *hit, pg_record_result *res);
 
 /* Bans.  add and lift under the mutex; find without it (it only reads
  * fixed-size rows and bumps an atomic counter). */

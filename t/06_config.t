@@ -24,6 +24,7 @@ ProxyGuardProxyClients 127.0.0.1 10.0.0.0/8 2001:db8::/32 ::1
 ProxyGuardConnectPorts 443 8443
 ProxyGuardBan 10 60 3600
 ProxyGuardBanExempt 192.0.2.0/24 ::1
+ProxyGuardLogLimit 0 60
 <VirtualHost *:80>
     ServerName v.test
     ProxyGuard Off
@@ -79,6 +80,10 @@ my @bad = (
       qr/PG0012: ProxyGuardBanCache: no shared object cache provider 'nosuchcache'/ ],
     [ "ProxyGuardBan 10 60 60",
       qr/PG0012: ProxyGuardBanCache: no shared object cache provider 'shmcb' \(LoadModule mod_socache_shmcb\)/ ],
+    [ 'ProxyGuardLogLimit 10 0',
+      qr/ProxyGuardLogLimit: '0' is not a number from 1 to 86400/ ],
+    [ 'ProxyGuardLogLimit ten 60',
+      qr/ProxyGuardLogLimit: 'ten' is not a number from 0 to 1000000/ ],
     [ 'ProxyGuardTableSize 10',
       qr/ProxyGuardTableSize: '10' is not a number from 16 to 1048576/ ],
     [ 'ProxyGuardTableSize 4k',

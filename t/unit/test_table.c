@@ -58,10 +58,12 @@ static pg_hit hit_from(apr_uint32_t v4, pg_reason reason, apr_time_t now)
     return h;
 }
 
+static pg_record_result last;
+
 static void hit(pg_table *t, const pg_hit *h)
 {
     pg_table_count(t, h);
-    pg_table_record(t, h);
+    pg_table_record(t, h, &last);
 }
 
 static const pg_client_row *find_client(pg_table *t, apr_uint32_t v4)
@@ -241,6 +243,71 @@ static void test_recent_and_timeline(void)
     free(t);
 }
 
+static void test_log_budget_and_bans(void)
+{
+    pg_table *t = new_table_with_vhost(1, 16);
+    apr_time_t t0 = apr_time_from_sec(1700000000);
+    pg_hit h = hit_from(0x01020304u, PG_REASON_CONNECT, t0);
+    int i, logged = 0, suppressed = 0;
+
+    h.log_lines = 10;
+    h.log_window = 60;
+    for (i = 0; i < 1000; i++) {
+        hit(t, &h);
+        logged += last.log;
+        suppressed += last.suppressed;
+    }
+    ok(logged == 10 && suppressed == 0,
+       "log budget: 1000 hits in one window, 10 logged, no report yet");
+    h.now = t0 + apr_time_from_sec(61);
+    hit(t, &h);
+    ok(last.log == 1 && last.suppressed == 990 && last.log_window == 61,
+       "log budget: the next window's first hit is logged and reports 990");
+    hit(t, &h);
+    ok(last.suppressed == 0, "log budget: reported once");
+    h.log_lines = 0;
+    for (i = 0, logged = 0; i < 100; i++) {
+        hit(t, &h);
+        logged += last.log;
+    }
+    ok(logged == 100, "log budget 0: every hit logged");
+
+    h = hit_from(0x05060708u, PG_REASON_CONNECT, t0);
+    h.ban_hits = 3;
+    h.ban_window = 10;
+    hit(t, &h);
+    hit(t, &h);
+    ok(last.ban_hits == 0, "ban window: 2 of 3 hits, no ban");
+    h.now = t0 + apr_time_from_sec(11);
+    hit(t, &h);
+    ok(last.ban_hits == 0, "ban window: the third hit 11 s later starts a new window");
+    hit(t, &h);
+    hit(t, &h);
+    ok(last.ban_hits == 3, "ban window: 3 hits within 10 s start a ban");
+    pg_table_ban_add(t, &h.addr, 1700000011, 1700000071, 3);
+    ok(pg_table_ban_find(t, &h.addr, 1700000012) != NULL
+       && pg_table_ban_find(t, &h.addr, 1700000071) == NULL
+       && pg_table_bans_active(t, 1700000012) == 1, "bans: active until 'until'");
+    ok(pg_table_ban_lift(t, &h.addr) && pg_table_ban_find(t, &h.addr, 1700000012) == NULL,
+       "bans: lifted");
+    free(t);
+}
+
+static void test_addr_text(void)
+{
+    pg_addr a;
+    char buf[PG_CLIENT_TEXT_MAX];
+
+    ok(pg_addr_parse("::ffff:192.0.2.1", &a) && a.family == 4
+       && strcmp(pg_addr_format(buf, sizeof(buf), &a), "192.0.2.1") == 0,
+       "addr: an IPv4-mapped address is that IPv4 address");
+    ok(pg_addr_parse("2001:DB8::1", &a) && a.family == 6
+       && strcmp(pg_addr_format(buf, sizeof(buf), &a), "2001:db8::1") == 0,
+       "addr: IPv6 in canonical text");
+    ok(!pg_addr_parse("192.0.2.1/24", &a) && !pg_addr_parse("", &a),
+       "addr: not an address");
+}
+
 /* ------------------------------------------------------------------ */
 
 typedef struct buf {
@@ -339,6 +406,8 @@ int main(void)
     test_eviction_keeps_heavy_hitters();
     test_ports();
     test_recent_and_timeline();
+    test_log_budget_and_bans();
+    test_addr_text();
     test_render_escaping(p);
 
     apr_pool_destroy(p);
