@@ -5,6 +5,11 @@
 #   make demo       a private httpd on 127.0.0.1:8080 answering real attack lines
 #   make demo-stop  stop it
 #   make screenshot refresh docs/status.png from a real browser
+#   make fuzz       libFuzzer over the decision code (FUZZ_SECS=30)
+#   make test-asan  the integration suite against an ASan+UBSan module
+#   make soak       floods beside legitimate traffic (SOAK_SECS=10 per phase)
+#   make test-valgrind  the integration suite under prefork in valgrind
+#   make bench      benchmark table (BENCH_SECS=10 BENCH_ROUNDS=3)
 #   make clean
 #
 # Missing Debian packages are installed (as root) by tools/deps.sh.
@@ -26,7 +31,15 @@ DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table
 
-.PHONY: all deps-build deps-test deps-demo test unit demo demo-stop screenshot clean
+DEB_FUZZ  := clang libclang-rt-14-dev llvm libapr1-dev libaprutil1-dev
+FUZZ_SECS ?= 30
+
+ASAN_DIR    := $(BUILD)/asan
+ASAN_MODULE := $(ASAN_DIR)/.libs/mod_proxyguard.so
+SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer
+
+.PHONY: all deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
+        screenshot fuzz test-asan test-valgrind soak bench clean
 
 all: deps-build $(MODULE)
 
@@ -36,6 +49,8 @@ deps-test:
 	@./tools/deps.sh $(DEB_TEST)
 deps-demo:
 	@./tools/deps.sh $(DEB_DEMO)
+deps-fuzz:
+	@./tools/deps.sh $(DEB_FUZZ)
 
 $(MODULE): $(SOURCES) $(HEADERS)
 	@mkdir -p $(BUILD)
@@ -66,6 +81,53 @@ test: deps-test $(MODULE) $(UNIT_TESTS)
 screenshot: deps-test $(MODULE)
 	PG_REQUIRE_TOOLS=1 prove -I t/lib t/13_browser.t
 	cp $(BUILD)/status-event.png docs/status.png
+
+# An ASan+UBSan copy of the module, built from a copy of the sources so
+# that its objects never mix with the normal build's (apxs puts them
+# beside the sources), and the whole suite against it in the real httpd.
+$(ASAN_MODULE): $(SOURCES) $(HEADERS)
+	@mkdir -p $(ASAN_DIR)/src
+	cp $(SOURCES) $(HEADERS) $(ASAN_DIR)/src/
+	cd $(ASAN_DIR)/src && $(APXS) -S CC=clang -c -o ../mod_proxyguard.la \
+	    $(foreach f,$(STRICT) $(SANITIZE),-Wc$(comma)$(f)) $(SOURCES)
+
+test-asan: deps-test deps-fuzz $(ASAN_MODULE)
+	PG_ASAN=1 PG_MODULE_SO=$(abspath $(ASAN_MODULE)) PG_REQUIRE_TOOLS=1 \
+	    perl t/run-suite.pl
+
+# The integration suite under prefork with httpd in valgrind (memcheck).
+test-valgrind: deps-test $(MODULE)
+	@./tools/deps.sh valgrind
+	PG_VALGRIND=1 PG_REQUIRE_TOOLS=1 perl t/run-suite.pl --mpm prefork
+
+# Floods beside legitimate traffic under each MPM (t/soak/soak.t).
+SOAK_SECS ?= 10
+soak: deps-test $(MODULE)
+	SOAK_SECS=$(SOAK_SECS) PG_REQUIRE_TOOLS=1 perl t/run-suite.pl --dir t/soak
+
+# Stock httpd vs the module vs ModSecurity+CRS, and floods (bench/bench.pl).
+BENCH_SECS ?= 10
+BENCH_ROUNDS ?= 3
+bench: deps-test $(MODULE)
+	@./tools/deps.sh wrk valgrind
+	@./tools/deps.sh libapache2-mod-security2 modsecurity-crs || \
+	    echo "ModSecurity+CRS could not be installed: that column will be skipped"
+	BENCH_SECS=$(BENCH_SECS) BENCH_ROUNDS=$(BENCH_ROUNDS) perl bench/bench.pl
+
+# libFuzzer over the pure decision code (t/fuzz/), FUZZ_SECS seconds; the
+# corpus grows in build/fuzz-corpus, crashes land in build/.
+$(BUILD)/fuzz_decide: t/fuzz/fuzz_decide.c pg_decide.c pg_decide.h
+	@mkdir -p $(BUILD)
+	clang $(STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined $$(apr-1-config --cppflags --includes) \
+	    $$(apu-1-config --includes) -o $@ t/fuzz/fuzz_decide.c pg_decide.c \
+	    $$(apu-1-config --link-ld) $$(apr-1-config --link-ld)
+
+fuzz: deps-fuzz $(BUILD)/fuzz_decide
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz_decide -max_total_time=$(FUZZ_SECS) -max_len=4096 \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/ \
+	    $(BUILD)/fuzz-corpus t/fuzz/seeds
 
 demo: deps-demo $(MODULE)
 	perl demo/demo.pl

@@ -1180,6 +1180,8 @@ static void pg_request_from(request_rec *r, const pg_server_conf *conf,
     req->proxy_client = pg_is_proxy_client(r, conf);
 }
 
+static int pg_reject_later(request_rec *r, const pg_verdict *v);
+
 static int pg_post_read_request(request_rec *r)
 {
     const pg_server_conf *conf;
@@ -1207,7 +1209,7 @@ static int pg_post_read_request(request_rec *r)
                                                       : PG_ACTION_DENY;
         pg_publish_hit(r, &v);
         pg_count_hit(r, &v, &res);
-        return v.action == PG_ACTION_DENY ? HTTP_FORBIDDEN : DECLINED;
+        return pg_reject_later(r, &v);
     }
     policy.unknown_host = pg_effective_unknown_host(conf);
     policy.allow = conf->allow_hosts
@@ -1235,15 +1237,49 @@ static int pg_post_read_request(request_rec *r)
     if (res.log) {
         pg_log_hit(r, &v);
     }
-    if (v.action != PG_ACTION_DENY) {
+    return pg_reject_later(r, &v);
+}
+
+/* The answer to a rejected request is given by pg_quick_handler, the first
+ * thing httpd runs after post_read_request: before translate_name,
+ * map_to_storage, access control and any content or proxy handler.  Not
+ * returning it from post_read_request itself matters: a request that dies
+ * there makes httpd drop the connection, so every probe of a flood would
+ * cost a new TCP connection where stock httpd keeps it alive. */
+static int pg_reject_later(request_rec *r, const pg_verdict *v)
+{
+    const char *scheme = r->parsed_uri.scheme;
+
+    /* httpd itself answers 400 to a scheme other than http(s) right after
+     * post_read_request (protocol.c): such a rejection has to be given
+     * here to be ours */
+    if (v->action == PG_ACTION_DENY && scheme && ap_cstr_casecmp(scheme, "http")
+        && ap_cstr_casecmp(scheme, "https")) {
+        return v->status;
+    }
+    if (v->action == PG_ACTION_DENY) {
+        int *status = apr_palloc(r->pool, sizeof(*status));
+
+        *status = v->status;
+        ap_set_module_config(r->request_config, &proxyguard_module, status);
+    }
+    return DECLINED;
+}
+
+static int pg_quick_handler(request_rec *r, int lookup_uri)
+{
+    const int *status = ap_get_module_config(r->request_config,
+                                             &proxyguard_module);
+
+    if (status == NULL || lookup_uri) {
         return DECLINED;
     }
-    if (v.status == HTTP_METHOD_NOT_ALLOWED) {
+    if (*status == HTTP_METHOD_NOT_ALLOWED) {
         /* ap_send_error_response builds Allow from r->allowed_methods */
         ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", "OPTIONS",
                          NULL);
     }
-    return v.status;
+    return *status;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1418,6 +1454,8 @@ static void pg_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_post_read_request(pg_post_read_request, pg_after, NULL,
                               APR_HOOK_FIRST);
+    /* answers what pg_post_read_request rejected, before anything else */
+    ap_hook_quick_handler(pg_quick_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_pre_config(pg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(pg_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pg_post_config, NULL, NULL, APR_HOOK_MIDDLE);

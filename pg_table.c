@@ -22,6 +22,7 @@
  * address in its window has more hits than it: the heavy hitters stay.
  */
 
+#include <stddef.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -317,7 +318,7 @@ static int pg_record_client(pg_table *t, const pg_hit *hit,
     int fresh, evicted;
     apr_uint32_t slot = pg_find_slot(&hit->addr, t->seed, t->n_clients, rows,
                                      sizeof(*rows),
-                                     APR_OFFSETOF(pg_client_row, total),
+                                     offsetof(pg_client_row, total),
                                      &fresh, &evicted);
     pg_client_row *row = &rows[slot];
 
@@ -347,7 +348,7 @@ static void pg_record_network(pg_table *t, const pg_hit *hit, int new_client)
     int fresh, evicted;
     apr_uint32_t slot = pg_find_slot(&prefix, t->seed, t->n_clients, rows,
                                      sizeof(*rows),
-                                     APR_OFFSETOF(pg_network_row, hits),
+                                     offsetof(pg_network_row, hits),
                                      &fresh, &evicted);
     pg_network_row *row = &rows[slot];
 

@@ -70,12 +70,24 @@ req_is("GET / HTTP/1.0\r\n\r\n", 200, qr/^site:default0$/,
 unlike($srv->log_since('logs/error_log', $mark), qr/PG0001/,
        'requests that pass untouched leave no log line');
 
+# A rejection keeps the connection as httpd would for any 403: a probe and
+# a real request pipelined on one HTTP/1.1 connection get both answers.
+my $two = $srv->request("GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n"
+                        . "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+my @statuses = $two->{raw} =~ m{^HTTP/1\.1 (\d{3})}mg;
+is("@statuses", '403 200', 'pipelined on one connection: the probe 403, then the page 200');
+like($two->{raw}, qr/site:www0/, '... and the page is served on the same connection');
+my $con = $srv->request("CONNECT 59.124.98.13:25 HTTP/1.1\r\nHost: 59.124.98.13:25\r\n\r\n"
+                        . "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+@statuses = $con->{raw} =~ m{^HTTP/1\.1 (\d{3})}mg;
+is("@statuses", '405 200', 'CONNECT over HTTP/1.1 then a GET on the same connection: 405, 200');
+
 $srv->stop;
 my $log = $srv->slurp('logs/error_log');
 like($log, qr/\[client 127\.0\.0\.1:\d+\] PG0001: action=deny reason=absolute-uri vhost=default\.test method="GET" uri="http:\/\/www\.online\.sh\.cn\/" host="www\.online\.sh\.cn"/,
      'deny line for the absolute-URI probe');
 my $denies = () = $log =~ /reason=absolute-uri/g;
-is($denies, 7, 'each rejected absolute URI logged once');
+is($denies, 8, 'each rejected absolute URI logged once');
 
 # Under HttpProtocolOptions Unsafe userinfo reaches us: the host is what
 # follows the last '@', as httpd (and mod_proxy) read it.

@@ -4,7 +4,7 @@
 # passed as the test's argument.  The last line is the harness's
 # "Result: PASS" or "Result: FAIL".
 #
-#   perl t/run-suite.pl [--mpm event,worker,prefork] [unit-binary ...]
+#   perl t/run-suite.pl [--mpm event,worker,prefork] [--dir t/soak] [unit-binary ...]
 use strict;
 use warnings;
 use FindBin;
@@ -12,7 +12,9 @@ use Getopt::Long;
 use TAP::Harness;
 
 my $mpms = $ENV{PG_MPMS} || 'event,worker,prefork';
-GetOptions('mpm=s' => \$mpms) or die "usage: $0 [--mpm list] [unit-binary ...]\n";
+my $dir = $FindBin::Bin;
+GetOptions('mpm=s' => \$mpms, 'dir=s' => \$dir)
+    or die "usage: $0 [--mpm list] [--dir tests] [unit-binary ...]\n";
 my @units = @ARGV;
 
 my (@tests, %args);
@@ -22,8 +24,8 @@ for my $bin (@units) {
     push @tests, [ $bin, $alias ];
     $args{$alias} = [];
 }
-my @files = sort glob("$FindBin::Bin/*.t");
-die "no tests in $FindBin::Bin\n" unless @files;
+my @files = sort glob("$dir/*.t");
+die "no tests in $dir\n" unless @files;
 for my $mpm (split /,/, $mpms) {
     for my $file (@files) {
         my $alias = "$mpm/" . ($file =~ s{.*/}{}r);

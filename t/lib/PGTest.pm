@@ -46,17 +46,30 @@ sub module_so {
     return $so;
 }
 
+# A port nothing listens on now, never handed out before in this process
+# (servers are often built before any of them starts), and below Linux's
+# ephemeral range (32768-60999), so no client connection can hold it.
+# Random, because binding port 0 right after a close may give the same
+# port again.
+my %PORT_GIVEN;
 sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
-        or die "no free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    for (1 .. 200) {
+        my $port = 20000 + int(rand(12000));
+        next if $PORT_GIVEN{$port};
+        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                      LocalPort => $port, Proto => 'tcp')
+            or next;
+        close $s;
+        $PORT_GIVEN{$port} = 1;
+        return $port;
+    }
+    die "no free port in 20000-31999\n";
 }
 
 # new(name => ..., ports => N, conf => sub { my ($srv) = @_; return $text },
-#     loglevel => 'warn', load_module => 0 (the config loads it itself))
+#     loglevel => 'warn', load_module => 0 (the config loads it itself),
+#     mpm_conf => MPM sizing instead of the small default,
+#     user => 0 (no User/Group lines: a root-run httpd keeps root))
 sub new {
     my ($class, %opt) = @_;
     my $mpm = mpm();
@@ -72,6 +85,8 @@ sub new {
         conf  => $opt{conf} || sub { '' },
         loglevel => $opt{loglevel} || 'warn proxyguard:info',
         load_module => $opt{load_module} // 1,
+        mpm_conf => $opt{mpm_conf},
+        user => $opt{user} // 1,
     }, $class;
     for my $d (qw(logs run htdocs)) {
         make_path("$dir/$d");
@@ -134,11 +149,13 @@ sub config_text {
     # mod_cgid for threaded MPMs, mod_cgi for prefork, as httpd recommends
     my $cgi = $mpm eq 'prefork' ? 'cgi' : 'cgid';
     my $script_sock = $cgi eq 'cgid' ? qq{ScriptSock "$dir/run/cgid.sock"\n} : '';
-    my $user = $> == 0 ? "User nobody\nGroup nogroup\n" : '';
+    my $user = $> == 0 && $self->{user} ? "User nobody\nGroup nogroup\n" : '';
     my $listen = join '', map { "Listen 127.0.0.1:$_\n" } @{ $self->{ports} };
     my $extra = $self->{conf}->($self);
     my $threads = $mpm eq 'prefork' ? ''
         : "ThreadsPerChild 8\nThreadLimit 8\nMinSpareThreads 8\nMaxSpareThreads 16\n";
+    my $mpm_conf = $self->{mpm_conf}
+        // "StartServers 2\nMaxRequestWorkers 16\nServerLimit 16\n$threads";
     return <<"CONF";
 ServerRoot "$dir"
 DefaultRuntimeDir "$dir/run"
@@ -162,10 +179,7 @@ CustomLog "$dir/logs/abuse_log" pg env=PROXYGUARD
 DocumentRoot "$dir/htdocs"
 KeepAliveTimeout 2
 Timeout 10
-StartServers 2
-MaxRequestWorkers 16
-ServerLimit 16
-$threads<Directory />
+$mpm_conf<Directory />
     Require all granted
 </Directory>
 $extra
@@ -173,6 +187,38 @@ CONF
 }
 
 sub conf_path { "$_[0]{dir}/httpd.conf" }
+
+# How apache2 is run: plain, or (PG_ASAN=1) with the sanitizer runtime
+# preloaded for an ASan+UBSan build of the module (PG_MODULE_SO).
+sub apache2_env {
+    return () unless $ENV{PG_ASAN};
+    chomp(my $rt = `clang -print-file-name=libclang_rt.asan-x86_64.so`);
+    die "no ASan runtime ($rt)\n" unless -f $rt;
+    return (LD_PRELOAD => $rt,
+            ASAN_OPTIONS => 'detect_leaks=0:abort_on_error=0',
+            UBSAN_OPTIONS => 'print_stacktrace=1');
+}
+
+# PG_VALGRIND=1: httpd and every child under valgrind (memcheck), one log
+# per process in the server's directory, checked at stop.
+sub valgrind_prefix {
+    my ($self) = @_;
+    return () unless $ENV{PG_VALGRIND};
+    return ('valgrind', '--vgdb=no', '--trace-children=yes',
+            '--trace-children-skip=*/perl,*/sh,*/bash',
+            '--child-silent-after-fork=no', '--num-callers=30',
+            "--log-file=$self->{dir}/logs/valgrind.%p");
+}
+
+sub run_apache2 {
+    my ($self, @args) = @_;
+    my %env = apache2_env();
+    local @ENV{ keys %env } = values %env;
+    my @prefix = $args[0] eq '-k' && $args[1] eq 'start' ? $self->valgrind_prefix : ();
+    my $cmd = join ' ', map { "'$_'" } @prefix, 'apache2', '-f', $self->conf_path, @args;
+    my $out = `$cmd 2>&1`;
+    return ($? >> 8, $out);
+}
 
 sub write_config {
     my ($self) = @_;
@@ -183,15 +229,14 @@ sub write_config {
 sub configtest {
     my ($self) = @_;
     $self->write_config;
-    my $out = `apache2 -t -f @{[ $self->conf_path ]} 2>&1`;
-    return ($? >> 8, $out);
+    return $self->run_apache2('-t');
 }
 
 sub start {
     my ($self) = @_;
     $self->write_config;
-    my $out = `apache2 -f @{[ $self->conf_path ]} -k start 2>&1`;
-    die "apache2 -k start failed: $out\n" if $?;
+    my ($rc, $out) = $self->run_apache2('-k', 'start');
+    die "apache2 -k start failed: $out\n" if $rc;
     my $pidfile = "$self->{dir}/run/httpd.pid";
     my $deadline = time + 15;
     # up = pid file, every port answering, and the MPM's start-up notice
@@ -212,6 +257,13 @@ sub start {
     like($self->slurp('logs/error_log'),
          qr/\[mpm_$self->{mpm}:notice\].*resuming normal operations/,
          "$self->{name}: httpd runs the $self->{mpm} MPM");
+    if ($ENV{PG_ASAN}) {
+        # a sanitizer run that sanitized nothing would pass: look
+        my $maps = $self->slurp_abs("/proc/$pid/maps");
+        my $so = module_so();
+        ok($maps =~ /libclang_rt\.asan/ && $maps =~ /\Q$so\E/,
+           "$self->{name}: httpd runs with the ASan runtime and the ASan module");
+    }
     return $self;
 }
 
@@ -232,7 +284,7 @@ sub stop {
     $self->{running} = 0;
     delete $RUNNING{"$self"};
     kill 'TERM', $self->{pid};      # what apache2 -k stop sends
-    my $deadline = time + 15;
+    my $deadline = time + ($ENV{PG_VALGRIND} ? 120 : 15);
     while (kill(0, $self->{pid})) {
         if (time > $deadline) {
             kill 'KILL', -$self->{pid}, $self->{pid};
@@ -247,11 +299,30 @@ sub stop {
 # The suite fails on any crash or sanitizer report, whatever the tests said.
 sub check_error_log {
     my ($self) = @_;
+    $self->check_valgrind if $ENV{PG_VALGRIND};
     my $log = $self->slurp('logs/error_log');
     my @bad = grep { /exit signal|AddressSanitizer|runtime error:|LeakSanitizer/ }
               split /\n/, $log;
     ok(!@bad, "$self->{name}: error_log shows no crash or sanitizer report")
         or diag(join "\n", @bad[0 .. ($#bad < 20 ? $#bad : 20)]);
+}
+
+# Every valgrind log of this server: "ERROR SUMMARY: 0 errors", and there
+# must be logs at all (a run that traced nothing would pass).
+sub check_valgrind {
+    my ($self) = @_;
+    my @logs = glob("$self->{dir}/logs/valgrind.*");
+    my (@bad, $clean);
+    for my $log (@logs) {
+        my $text = $self->slurp_abs($log);
+        if ($text =~ /ERROR SUMMARY: [1-9]/ || $text =~ /Invalid (read|write|free)|uninitialised/) {
+            push @bad, $log;
+        }
+        $clean++ if $text =~ /ERROR SUMMARY: 0 errors/;
+    }
+    ok(@logs >= 2 && $clean && !@bad, "$self->{name}: valgrind: " . scalar(@logs)
+                                      . " process logs, $clean with ERROR SUMMARY: 0 errors, none with errors")
+        or diag(join "\n", map { $self->slurp_abs($_) } @bad[0 .. ($#bad < 2 ? $#bad : 2)]);
 }
 
 sub DESTROY {
@@ -262,7 +333,11 @@ sub DESTROY {
 
 sub slurp {
     my ($self, $rel) = @_;
-    my $path = "$self->{dir}/$rel";
+    return $self->slurp_abs("$self->{dir}/$rel");
+}
+
+sub slurp_abs {
+    my ($self, $path) = @_;
     open my $fh, '<', $path or return '';
     local $/;
     my $data = <$fh>;

@@ -1,0 +1,168 @@
+/* Licensed under the Apache License, Version 2.0.  See LICENSE.
+ *
+ * libFuzzer target over the pure decision code, fed what an attacker
+ * controls.  Input: one flag byte, then method, request-target and Host
+ * separated by '\n' (a missing Host field means no Host header); the flag
+ * byte picks the mode, ProxyGuardUnknownHost, proxy headers and whether the
+ * client is a proxy client.
+ *
+ * Besides crashes and sanitizer reports it stops on:
+ *  - a verdict outside the contract (status, action and reason that do not
+ *    go together);
+ *  - a disagreement with apr_uri_parse, the parser httpd and mod_proxy route
+ *    on, about the host or port of an absolute URI both accept.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "../../pg_decide.h"
+
+static apr_pool_t *pool;
+static pg_hostpat allow[3];
+static const unsigned ports[] = { 443, 8443 };
+
+static int own_host(void *baton, pg_span host)
+{
+    (void)baton;
+    return pg_name_equals("www.example.com", host)
+           || pg_name_matches("*.example.org", host)
+           || pg_name_matches("w?w.*.test", host);
+}
+
+static void check(int cond, const char *what)
+{
+    if (!cond) {
+        fprintf(stderr, "invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+static void check_verdict(const pg_request *req, const pg_policy *pol,
+                          pg_verdict v)
+{
+    check((unsigned)v.reason < PG_REASON_COUNT, "reason in range");
+    check(v.status == 0 || v.status == 403 || v.status == 405, "status");
+    if (v.reason == PG_REASON_NONE) {
+        check(v.action == PG_ACTION_PASS && v.status == 0, "a pass is a pass");
+        return;
+    }
+    check(pol->mode != PG_MODE_OFF, "Off decides nothing");
+    check(v.action != PG_ACTION_PASS, "a hit has an action");
+    check(v.action != PG_ACTION_DENY || v.status != 0, "deny has a status");
+    check(v.action != PG_ACTION_DENY || pol->mode == PG_MODE_ON,
+          "only On denies");
+    check(v.reason != PG_REASON_CONNECT || v.status == 405, "connect is 405");
+    check(v.reason != PG_REASON_CONNECT || !req->proxy_client,
+          "proxy clients' CONNECTs are connect-port or pass");
+    check(v.reason != PG_REASON_PROXY_HEADER || req->has_proxy_header,
+          "proxy-header needs the header");
+    check(v.reason != PG_REASON_BANNED, "bans are not decided here");
+}
+
+/* Both parsers accept it: the same host and port, or we have a bug. */
+static void check_against_apr(pg_span uri)
+{
+    pg_absolute_uri ours;
+    apr_uri_t theirs;
+    char *text;
+    size_t len = 0;
+
+    if (!pg_parse_absolute_uri(uri, &ours) || !ours.valid) {
+        return;
+    }
+    while (len < uri.len && uri.ptr[len] != '\0') {
+        len++;          /* httpd sees the C string */
+    }
+    text = apr_pstrmemdup(pool, uri.ptr, len);
+    if (apr_uri_parse(pool, text, &theirs) != APR_SUCCESS) {
+        return;
+    }
+    if (theirs.hostname) {
+        check(ours.host.len == strlen(theirs.hostname)
+              && memcmp(ours.host.ptr, theirs.hostname, ours.host.len) == 0,
+              "same host as apr_uri_parse");
+    }
+    else {
+        check(ours.host.len == 0, "no host where apr_uri_parse has none");
+    }
+    if (theirs.port_str && *theirs.port_str) {
+        check(ours.port == theirs.port, "same port as apr_uri_parse");
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    pg_hostpat_parse("*.cdn.example.net", &allow[0]);
+    pg_hostpat_parse("192.0.2.10", &allow[1]);
+    pg_hostpat_parse("2001:db8::10", &allow[2]);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    pg_request req;
+    pg_policy pol;
+    pg_span field[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+    const char *p = (const char *)data + 1, *end = (const char *)data + size;
+    pg_hostpat pat;
+    pg_span name;
+    int i;
+
+    if (size < 1) {
+        return 0;
+    }
+    for (i = 0; i < 3 && p <= end; i++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+        field[i].ptr = p;
+        field[i].len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        p += field[i].len + 1;
+    }
+
+    memset(&pol, 0, sizeof(pol));
+    pol.mode = (pg_mode)(data[0] % 3);
+    pol.unknown_host = (pg_unknown_host)((data[0] >> 2) % 3);
+    pol.allow = allow;
+    pol.n_allow = 3;
+    pol.connect_ports = ports;
+    pol.n_connect_ports = 2;
+    pol.is_own_host = own_host;
+
+    memset(&req, 0, sizeof(req));
+    req.method = field[0];
+    req.uri = field[1];
+    req.host = field[2];
+    req.has_proxy_header = (data[0] >> 4) & 1;
+    req.proxy_client = (data[0] >> 5) & 1;
+    req.local_port = 8080;
+    req.server_port = (data[0] >> 6) & 1 ? 80 : 0;
+
+    check_verdict(&req, &pol, pg_decide(&req, &pol));
+    check_against_apr(field[1]);
+
+    /* the helpers on hostile text too */
+    pg_parse_host_header(field[2], &name);
+    (void)pg_connect_port(field[1]);
+    if (field[2].ptr && field[2].len < 300) {
+        char *arg = apr_pstrmemdup(pool, field[2].ptr, field[2].len);
+
+        if (pg_hostpat_parse(arg, &pat) == NULL) {
+            (void)pg_hostpat_matches(&pat, field[1]);
+        }
+        (void)pg_name_matches(arg, field[1]);
+    }
+    apr_pool_clear(pool);
+    return 0;
+}
