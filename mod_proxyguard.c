@@ -17,9 +17,13 @@
  * Every public server is probed as an open proxy ("CONNECT 1.2.3.4:25",
  * "GET http://elsewhere/").  Stock httpd answers the absolute-URI probe
  * with 200 and its default site, which scanners read as "open proxy".  This
- * module decides in post_read_request, after vhost selection:
+ * module decides in post_read_request, after vhost selection, and answers
+ * from a quick handler run right after it:
  *
+ *   a banned address (ProxyGuardBan)           403, reason "banned"
  *   CONNECT, any target                        405, reason "connect"
+ *   ... from a ProxyGuardProxyClients client   passes if the port is
+ *                                              allowed, else 403 "connect-port"
  *   absolute URI naming a host we don't serve  403, reason "absolute-uri"
  *   Host naming none of our vhosts             counted, "unknown-host"
  *   Proxy-Connection / Proxy-Authorization     counted, "proxy-header"
@@ -34,8 +38,14 @@
  *   ProxyGuard On|Off|DetectOnly           default On
  *   ProxyGuardAllowHost name ...           extra names that are ours
  *   ProxyGuardUnknownHost Allow|Detect|Deny  default Detect
+ *   ProxyGuardProxyClients cidr ...        who may use us as a forward proxy
+ *   ProxyGuardConnectPorts port ...        where they may CONNECT, 443
  * Server config only:
  *   ProxyGuardTableSize n                  client addresses tracked, 4096
+ *   ProxyGuardBan hits seconds duration    ban persistent probers
+ *   ProxyGuardBanExempt cidr ...           never banned
+ *   ProxyGuardBanCache provider[:args]     ban store (ap_socache), shmcb
+ *   ProxyGuardLogLimit lines seconds       log lines per client, 10 60
  *
  * Example:
  *   LoadModule proxyguard_module modules/mod_proxyguard.so
@@ -117,6 +127,11 @@ typedef struct pg_server_conf {
     const char *ban_cache;              /* provider[:args]; NULL: shmcb */
     int log_lines;                      /* ProxyGuardLogLimit; PG_UNSET */
     int log_window;
+    /* this vhost's names, made once in post_config for the request path:
+     * ServerName, exact ServerAliases and <VirtualHost> names through
+     * pg_name_canon; wildcard ServerAliases as they are */
+    apr_array_header_t *own_names;      /* of pg_span */
+    apr_array_header_t *own_wild;       /* of const char * */
 } pg_server_conf;
 
 /* ProxyGuardLogLimit default: fail2ban's default (5 failures in 10 minutes)
@@ -442,35 +457,60 @@ static const char *pg_cmd_table_size(cmd_parms *cmd, void *dummy,
 /* ------------------------------------------------------------------ */
 /* Is a host name one of ours?                                          */
 
-static int pg_array_has_name(const apr_array_header_t *names, pg_span host,
-                             int (*cmp)(const char *, pg_span))
+/* The names httpd itself would select s for: ServerName, ServerAlias and
+ * the names on its <VirtualHost> line (vhost.c: matches_aliases and the
+ * virthost fallback), canonical, collected once per start. */
+static void pg_add_name(apr_pool_t *p, apr_array_header_t *names,
+                        const char *name)
 {
+    char buf[PG_HOSTNAME_MAX + 4];
+    pg_span *canon;
+    size_t len = name ? pg_name_canon(name, buf, sizeof(buf)) : 0;
+
+    if (len) {
+        canon = apr_array_push(names);
+        canon->ptr = apr_pstrmemdup(p, buf, len);
+        canon->len = len;
+    }
+}
+
+static void pg_collect_names(apr_pool_t *p, server_rec *s)
+{
+    pg_server_conf *conf = pg_conf_of(s);
+    const server_addr_rec *sar;
     int i;
 
-    for (i = 0; names && i < names->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(names, i, const char *);
+    conf->own_names = apr_array_make(p, 4, sizeof(pg_span));
+    conf->own_wild = apr_array_make(p, 1, sizeof(const char *));
+    pg_add_name(p, conf->own_names, s->server_hostname);
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        pg_add_name(p, conf->own_names, APR_ARRAY_IDX(s->names, i, const char *));
+    }
+    for (sar = s->addrs; sar; sar = sar->next) {
+        pg_add_name(p, conf->own_names, sar->virthost);
+    }
+    for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(s->wild_names, i, const char *);
 
-        if (name && cmp(name, host)) {
+        if (w) {
+            APR_ARRAY_PUSH(conf->own_wild, const char *) = w;
+        }
+    }
+}
+
+static int pg_server_has_name(const server_rec *s, pg_span host)
+{
+    const pg_server_conf *conf = pg_conf_of(s);
+    int i;
+
+    for (i = 0; i < conf->own_names->nelts; i++) {
+        if (pg_name_is(APR_ARRAY_IDX(conf->own_names, i, pg_span), host)) {
             return 1;
         }
     }
-    return 0;
-}
-
-/* The names httpd itself would select s for: ServerName, ServerAlias and
- * the names on its <VirtualHost> line (vhost.c: matches_aliases and the
- * virthost fallback). */
-static int pg_server_has_name(const server_rec *s, pg_span host)
-{
-    const server_addr_rec *sar;
-
-    if (pg_name_equals(s->server_hostname, host)
-        || pg_array_has_name(s->names, host, pg_name_equals)
-        || pg_array_has_name(s->wild_names, host, pg_name_matches)) {
-        return 1;
-    }
-    for (sar = s->addrs; sar; sar = sar->next) {
-        if (pg_name_equals(sar->virthost, host)) {
+    for (i = 0; i < conf->own_wild->nelts; i++) {
+        if (pg_name_matches(APR_ARRAY_IDX(conf->own_wild, i, const char *),
+                            host)) {
             return 1;
         }
     }
@@ -748,10 +788,10 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     static const char *const key = "mod_proxyguard-shared";
     pg_shared *shared = NULL;
+    server_rec *vhost;
     apr_status_t rv;
 
     (void)plog;
-    (void)pconf;
     /* the first pass only checks the configuration */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
@@ -775,6 +815,9 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     pg_shm = shared;
     pg_main_conf = pg_conf_of(s);
+    for (vhost = s; vhost; vhost = vhost->next) {
+        pg_collect_names(pconf, vhost);
+    }
     pg_warn_open_proxies(s);
     return OK;
 }
@@ -1166,18 +1209,62 @@ static int pg_is_proxy_client(request_rec *r, const pg_server_conf *conf)
     return 0;
 }
 
+/* Host (the first, as apr_table_get gives it) and whether a proxy header
+ * came: one pass over the request headers instead of three lookups, since
+ * this runs for every request. */
+static void pg_scan_headers(request_rec *r, pg_request *req)
+{
+    const apr_array_header_t *hdrs = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)hdrs->elts;
+    const char *host = NULL;
+    int i;
+
+    req->has_proxy_header = 0;
+    for (i = 0; i < hdrs->nelts; i++) {
+        const char *key = e[i].key;
+
+        if (key == NULL) {
+            continue;
+        }
+        if ((key[0] == 'H' || key[0] == 'h') && host == NULL
+            && !ap_cstr_casecmp(key, "Host")) {
+            host = e[i].val;
+        }
+        else if ((key[0] == 'P' || key[0] == 'p')
+                 && (!ap_cstr_casecmp(key, "Proxy-Connection")
+                     || !ap_cstr_casecmp(key, "Proxy-Authorization"))) {
+            req->has_proxy_header = 1;
+        }
+    }
+    req->host = pg_span_of(host);
+}
+
 static void pg_request_from(request_rec *r, const pg_server_conf *conf,
                             pg_request *req)
 {
     req->method = pg_span_of(r->method);
     req->uri = pg_span_of(r->unparsed_uri);
-    req->host = pg_span_of(apr_table_get(r->headers_in, "Host"));
-    req->has_proxy_header =
-        apr_table_get(r->headers_in, "Proxy-Connection") != NULL
-        || apr_table_get(r->headers_in, "Proxy-Authorization") != NULL;
+    pg_scan_headers(r, req);
     req->local_port = r->connection->local_addr->port;
     req->server_port = r->server->port;
     req->proxy_client = pg_is_proxy_client(r, conf);
+}
+
+/* The vhost's settings, as pg_decide wants them (mode already set). */
+static void pg_policy_from(request_rec *r, const pg_server_conf *conf,
+                           pg_policy *policy)
+{
+    policy->unknown_host = pg_effective_unknown_host(conf);
+    policy->allow = conf->allow_hosts
+                    ? (const pg_hostpat *)conf->allow_hosts->elts : NULL;
+    policy->n_allow = conf->allow_hosts ? (size_t)conf->allow_hosts->nelts : 0;
+    policy->connect_ports = conf->connect_ports
+                            ? (const unsigned *)conf->connect_ports->elts
+                            : pg_default_connect_ports;
+    policy->n_connect_ports = conf->connect_ports
+                              ? (size_t)conf->connect_ports->nelts : 1;
+    policy->is_own_host = pg_is_own_host;
+    policy->baton = r;
 }
 
 static int pg_reject_later(request_rec *r, const pg_verdict *v);
@@ -1211,19 +1298,7 @@ static int pg_post_read_request(request_rec *r)
         pg_count_hit(r, &v, &res);
         return pg_reject_later(r, &v);
     }
-    policy.unknown_host = pg_effective_unknown_host(conf);
-    policy.allow = conf->allow_hosts
-                   ? (const pg_hostpat *)conf->allow_hosts->elts : NULL;
-    policy.n_allow = conf->allow_hosts ? (size_t)conf->allow_hosts->nelts : 0;
-    policy.is_own_host = pg_is_own_host;
-    policy.baton = r;
-
-    policy.connect_ports = conf->connect_ports
-                           ? (const unsigned *)conf->connect_ports->elts
-                           : pg_default_connect_ports;
-    policy.n_connect_ports = conf->connect_ports
-                             ? (size_t)conf->connect_ports->nelts : 1;
-
+    pg_policy_from(r, conf, &policy);
     pg_request_from(r, conf, &req);
     v = pg_decide(&req, &policy);
     if (v.reason == PG_REASON_NONE) {
@@ -1398,7 +1473,9 @@ static int pg_status_handler(request_rec *r)
     const pg_table *snap;
     pg_out out;
 
-    if (strcmp(r->handler, PG_HANDLER)) {
+    /* every request of the server passes here: the first byte settles
+     * almost all of them */
+    if (r->handler[0] != PG_HANDLER[0] || strcmp(r->handler, PG_HANDLER)) {
         return DECLINED;
     }
     if (r->method_number == M_POST) {

@@ -275,15 +275,56 @@ static pg_span pg_normalize_name(pg_span s)
     return pg_strip_trailing_dot(s);
 }
 
-int pg_name_equals(const char *name, pg_span host)
+size_t pg_name_canon(const char *name, char *out, size_t size)
 {
     pg_span n;
+    size_t i;
 
-    if (name == NULL || host.ptr == NULL || host.len == 0) {
+    if (name == NULL || size == 0) {
         return 0;
     }
     n = pg_normalize_name((pg_span){ name, strlen(name) });
-    return pg_span_eq_nocase(pg_normalize_name(host), n.ptr, n.len);
+    if (n.len == 0 || n.len >= size) {
+        out[0] = '\0';
+        return 0;
+    }
+    for (i = 0; i < n.len; i++) {
+        out[i] = (char)pg_lower((unsigned char)n.ptr[i]);
+    }
+    out[n.len] = '\0';
+    return n.len;
+}
+
+int pg_name_is(pg_span canon, pg_span host)
+{
+    size_t i;
+
+    if (host.ptr == NULL || canon.len == 0) {
+        return 0;
+    }
+    host = pg_normalize_name(host);
+    if (host.len != canon.len) {
+        return 0;
+    }
+    if (memcmp(host.ptr, canon.ptr, host.len) == 0) {
+        return 1;       /* the common case: a Host in lower case already */
+    }
+    for (i = 0; i < host.len; i++) {
+        if (pg_lower((unsigned char)host.ptr[i]) != (unsigned char)canon.ptr[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int pg_name_equals(const char *name, pg_span host)
+{
+    char buf[PG_HOSTNAME_MAX + 4];
+    pg_span canon;
+
+    canon.ptr = buf;
+    canon.len = pg_name_canon(name, buf, sizeof(buf));
+    return pg_name_is(canon, host);
 }
 
 int pg_name_matches(const char *pattern, pg_span host)

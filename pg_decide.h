@@ -152,6 +152,16 @@ int pg_parse_host_header(pg_span value, pg_span *name);
  * "*" of <VirtualHost *:80> is an address, not a pattern. */
 int pg_name_equals(const char *name, pg_span host);
 
+/* A configured name made ready for pg_name_is: lower case, without
+ * brackets or a trailing dot, written to out (size bytes, NUL-terminated).
+ * Returns its length; 0 when it is empty or does not fit. */
+size_t pg_name_canon(const char *name, char *out, size_t size);
+
+/* pg_name_equals for a name already through pg_name_canon: what the
+ * request path uses, so that the configured side costs nothing per
+ * request. */
+int pg_name_is(pg_span canon, pg_span host);
+
 /* Does host match a wildcard ServerAlias ('*' and '?', as httpd's
  * ap_strcasecmp_match)?  Same normalisation as pg_name_equals. */
 int pg_name_matches(const char *pattern, pg_span host);

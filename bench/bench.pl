@@ -155,8 +155,11 @@ sub med {
     return median(map { $_->{$field} } @{ $runs{$kind}{$name} });
 }
 
-# callgrind: instructions inside pg_post_read_request (inclusive) per
-# request, httpd in one process (-X).
+# callgrind: instructions per request inside the module's hooks that run
+# for every request (pg_post_read_request, pg_quick_handler and the status
+# handler's "is this mine?", inclusive) and in httpd's
+# whole handling of the connection (ap_run_process_connection), httpd in
+# one process (-X).  Returns (module, whole).
 sub callgrind_per_request {
     my ($raw) = @_;
     # user => 0: valgrind creates its output file as root at start, so the
@@ -174,17 +177,33 @@ sub callgrind_per_request {
     }
     my $deadline = time + 120;
     sleep 0.2 until $srv->_all_ports_up || time > $deadline;
-    PGHttp::raw_request($srv->port, $raw) for 1 .. $callgrind_requests;
+    # on kept-alive connections, 10 requests each, as wrk sends them
+    # (a CONNECT's 405 may close: then one per connection)
+    for (1 .. $callgrind_requests / 10) {
+        PGHttp::raw_request($srv->port, $raw x 10);
+    }
     kill 'TERM', $pid;
     waitpid($pid, 0);
-    my $ann = `callgrind_annotate --inclusive=yes $out 2>/dev/null`;
-    my ($ir) = $ann =~ /^\s*([\d,]+)\s+\([^)]*\)\s+\S*:pg_post_read_request\b/m;
-    ($ir) = $ann =~ /^\s*([\d,]+)\s.*pg_post_read_request/m unless $ir;
-    $ir =~ s/,//g if $ir;
-    return $ir ? $ir / $callgrind_requests : undef;
+    # --threshold=100: list every function, however small
+    my $ann = `callgrind_annotate --inclusive=yes --threshold=100 $out 2>/dev/null`;
+    # a function can be listed twice (with and without its source file):
+    # take the larger count
+    my $inclusive = sub {
+        my ($fn) = @_;
+        my @ir = map { s/,//gr } $ann =~ /^\s*([\d,]+)\s.*[:\s]\Q$fn\E(?:\.\w+)*\s/mg;
+        return undef unless @ir;
+        my ($max) = sort { $b <=> $a } @ir;
+        return $max / $callgrind_requests;
+    };
+    # the decision hook must be there; a rejected request never reaches
+    # the handler phase, so the others may be absent
+    my $module = $inclusive->('pg_post_read_request');
+    return (undef, undef) unless defined $module;
+    $module += $inclusive->($_) // 0 for qw(pg_quick_handler pg_status_handler);
+    return ($module, $inclusive->('ap_run_process_connection'));
 }
-my $ir_legit = callgrind_per_request($raw{legit});
-my $ir_reject = callgrind_per_request($raw{connect});
+my ($ir_legit, $ir_legit_all) = callgrind_per_request($raw{legit});
+my ($ir_reject, $ir_reject_all) = callgrind_per_request($raw{connect});
 
 # ------------------------------------------------------------------
 my @targets;
@@ -213,9 +232,13 @@ for my $name (@legit_configs) {
            med('legit', $name, 'cpu_us'), med('legit', $name, 'cpu_us') / $stock_cpu;
 }
 my $cpu_ratio = med('legit', 'module', 'cpu_us') / $stock_cpu;
-target($cpu_ratio <= 1.01,
-       sprintf('legitimate traffic: module CPU per request %.3f x stock (target <= 1.01)', $cpu_ratio));
-if (defined $ir_legit) {
+if (defined $ir_legit && $ir_legit_all) {
+    # timings on a shared 2-core machine spread by several percent; the
+    # instruction share is what can resolve 1 %
+    target($ir_legit / $ir_legit_all <= 0.01,
+           sprintf('legitimate traffic: the module is %.2f %% of httpd\'s instructions per request '
+                   . '(%.0f of %.0f; target <= 1 %%); timed CPU ratio %.3f (noise: several %%)',
+                   100 * $ir_legit / $ir_legit_all, $ir_legit, $ir_legit_all, $cpu_ratio));
     target($ir_legit < 1000, sprintf('module instructions per legitimate request: %.0f (target: hundreds)', $ir_legit));
 }
 else {
@@ -241,10 +264,15 @@ target($abs >= 1.2, sprintf('absolute-URI flood: %.2fx stock throughput (target 
 my $con = med('connect', 'module', 'rps') / med('connect', 'stock', 'rps');
 target($con >= 1.0, sprintf('CONNECT flood: %.2fx stock throughput (target >= 1.0)', $con));
 
-print "\nInstructions in the module's hook (callgrind, inclusive, $callgrind_requests requests, httpd -X):\n\n";
-printf "| request | instructions per request |\n|---|---|\n| legitimate | %s |\n| rejected (CONNECT, logged and counted) | %s |\n",
-       defined $ir_legit ? sprintf('%.0f', $ir_legit) : 'n/a',
-       defined $ir_reject ? sprintf('%.0f', $ir_reject) : 'n/a';
+print "\nInstructions per request (callgrind, inclusive, $callgrind_requests requests, httpd -X):\n\n";
+print "| request | in the module's hooks | in httpd's whole connection handling | share |\n|---|---|---|---|\n";
+for my $row ([ 'legitimate (static page)', $ir_legit, $ir_legit_all ],
+             [ 'rejected (CONNECT: counted, logged at first, 405)', $ir_reject, $ir_reject_all ]) {
+    my ($what, $mod, $all) = @$row;
+    printf "| %s | %s | %s | %s |\n", $what, defined $mod ? sprintf('%.0f', $mod) : 'n/a',
+           $all ? sprintf('%.0f', $all) : 'n/a',
+           defined $mod && $all ? sprintf('%.2f %%', 100 * $mod / $all) : 'n/a';
+}
 
 print "\nTargets:\n\n";
 print "    $_\n" for @targets;
