@@ -253,7 +253,7 @@ print "\nFloods:\n\n";
 print "| flood | configuration | answer | req/s | ratio | CPU us/req | error_log B/req |\n|---|---|---|---|---|---|---|\n";
 for my $kind (qw(absolute connect)) {
     for my $name (qw(stock module)) {
-        printf "| %s | %s | %s | %.0f | %.3f | %.1f | %.1f |\n", $kind eq 'absolute' ? 'absolute-URI GET' : 'CONNECT',
+        printf "| %s | %s | %s | %.0f | %.3f | %.1f | %.3f |\n", $kind eq 'absolute' ? 'absolute-URI GET' : 'CONNECT',
                $name, $answer{$name}{$kind}, med($kind, $name, 'rps'),
                med($kind, $name, 'rps') / med($kind, 'stock', 'rps'),
                med($kind, $name, 'cpu_us'), med($kind, $name, 'log_bytes');
