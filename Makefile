@@ -10,6 +10,8 @@
 #   make soak       floods beside legitimate traffic (SOAK_SECS=10 per phase)
 #   make test-valgrind  the integration suite under prefork in valgrind
 #   make bench      benchmark table (BENCH_SECS=10 BENCH_ROUNDS=3)
+#   make deb        the Debian package, into build/deb/
+#   make test-deb   build, install, enable, probe, disable and purge it
 #   make clean
 #
 # Missing Debian packages are installed (as root) by tools/deps.sh.
@@ -26,7 +28,7 @@ comma    := ,
 # What building, testing and the demo need on a fresh Debian 12.
 DEB_BUILD := apache2-dev apache2-bin make gcc
 DEB_TEST  := $(DEB_BUILD) media-types perl libapr1-dev libaprutil1-dev nodejs \
-             prometheus chromium fonts-dejavu-core memcached redis-server
+             prometheus chromium fonts-dejavu-core memcached redis-server fail2ban
 DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table
@@ -39,7 +41,7 @@ ASAN_MODULE := $(ASAN_DIR)/.libs/mod_proxyguard.so
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
-        screenshot fuzz test-asan test-valgrind soak bench clean
+        screenshot fuzz test-asan test-valgrind soak bench deb test-deb clean
 
 all: deps-build $(MODULE)
 
@@ -113,6 +115,22 @@ bench: deps-test $(MODULE)
 	@./tools/deps.sh libapache2-mod-security2 modsecurity-crs || \
 	    echo "ModSecurity+CRS could not be installed: that column will be skipped"
 	BENCH_SECS=$(BENCH_SECS) BENCH_ROUNDS=$(BENCH_ROUNDS) perl bench/bench.pl
+
+# The Debian package libapache2-mod-proxyguard (debian/, dh + dh_apache2),
+# into build/deb/; and its test: install, a2enmod, a private httpd from the
+# installed files, a probe, a2dismod, purge, nothing left behind.
+DEB_PKG := debhelper dpkg-dev fakeroot apache2-dev
+deb:
+	@./tools/deps.sh $(DEB_PKG)
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p $(BUILD)/deb
+	mv ../libapache2-mod-proxyguard*_*.deb ../libapache2-mod-proxyguard_*.buildinfo \
+	    ../libapache2-mod-proxyguard_*.changes $(BUILD)/deb/
+	@ls -l $(BUILD)/deb/*.deb
+
+test-deb: deb
+	@./tools/deps.sh apache2 perl
+	PG_REQUIRE_TOOLS=1 prove -v -I t/lib t/deb/deb.t
 
 # libFuzzer over the pure decision code (t/fuzz/), FUZZ_SECS seconds; the
 # corpus grows in build/fuzz-corpus, crashes land in build/.

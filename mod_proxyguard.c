@@ -147,10 +147,13 @@ typedef struct pg_shared {
     pg_table *table;
     apr_size_t bytes;
     apr_global_mutex_t *mutex;
-    /* the ban store, an ap_socache provider; kept while its spec is */
+    /* the ban store, an ap_socache provider: made anew for every
+     * configuration generation (its code lives in a module httpd unloads
+     * and reloads at each restart), refilled from the table's ban list */
     const char *ban_spec;
     const ap_socache_provider_t *ban_provider;
     ap_socache_instance_t *ban_cache;
+    server_rec *ban_server;
 } pg_shared;
 
 /* The main server's settings, for request-time use of the global ones. */
@@ -741,10 +744,55 @@ static int pg_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* Made once per ProxyGuardBanCache value, from the process pool like the
- * table, so bans in a local shmcb outlive restarts too. */
+/* pconf cleanup: runs before httpd unloads the provider's module. */
+static apr_status_t pg_ban_cache_destroy(void *data)
+{
+    pg_shared *shared = data;
+
+    if (shared->ban_cache) {
+        shared->ban_provider->destroy(shared->ban_cache, shared->ban_server);
+        shared->ban_cache = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* A local store (shmcb) starts empty at each start: the bans still running
+ * go back in from the table's list, which outlives restarts.  (A shared
+ * store keeps its own; refilling it could bring back a ban that another
+ * server lifted.) */
+static void pg_ban_cache_refill(pg_shared *shared, server_rec *s,
+                                apr_pool_t *ptemp)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    char text[PG_CLIENT_TEXT_MAX];
+    int i;
+
+    if (!(shared->ban_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
+        return;
+    }
+    for (i = 0; i < PG_BANS_MAX; i++) {
+        const pg_ban_row *row = &shared->table->bans[i];
+        const char *key, *value;
+
+        if (!row->addr.family || row->until <= now || row->lifted) {
+            continue;
+        }
+        key = apr_pstrcat(ptemp, PG_BAN_KEY_PREFIX,
+                          pg_addr_format(text, sizeof(text), &row->addr), NULL);
+        value = apr_psprintf(ptemp, "%u", row->until);
+        shared->ban_provider->store(shared->ban_cache, s,
+                                    (const unsigned char *)key,
+                                    (unsigned int)strlen(key),
+                                    apr_time_from_sec(row->until),
+                                    (unsigned char *)value,
+                                    (unsigned int)strlen(value), ptemp);
+    }
+}
+
+/* The ban store for this generation, from pconf like mod_ssl's session
+ * cache: pg_check_config has vouched for provider and arguments. */
 static int pg_ban_cache_setup(pg_shared *shared, server_rec *s,
-                              apr_pool_t *ptemp)
+                              apr_pool_t *pconf, apr_pool_t *ptemp)
 {
     const pg_server_conf *conf = pg_conf_of(s);
     const char *spec = conf->ban_cache ? conf->ban_cache : "shmcb";
@@ -752,34 +800,31 @@ static int pg_ban_cache_setup(pg_shared *shared, server_rec *s,
     const char *name, *args, *err;
     apr_status_t rv;
 
+    shared->ban_cache = NULL;
+    shared->ban_server = s;
     if (conf->ban_hits == PG_UNSET) {
         return OK;
     }
-    if (shared->ban_cache && !strcmp(shared->ban_spec, spec)) {
-        return OK;
-    }
-    if (shared->ban_cache) {
-        shared->ban_provider->destroy(shared->ban_cache, s);
-        shared->ban_cache = NULL;
-    }
-    /* pg_check_config has vouched for provider and arguments */
     shared->ban_provider = pg_ban_provider(ptemp, spec, &name, &args);
-    err = shared->ban_provider->create(&shared->ban_cache, args, ptemp,
-                                       s->process->pool);
+    err = shared->ban_provider->create(&shared->ban_cache, args, ptemp, pconf);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PG_TAG_BAN_CACHE
                      ": ProxyGuardBanCache %s: %s", spec, err);
+        shared->ban_cache = NULL;
         return !OK;
     }
     rv = shared->ban_provider->init(shared->ban_cache, "mod_proxyguard",
-                                    &hints, s, s->process->pool);
+                                    &hints, s, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, PG_TAG_BAN_CACHE
                      ": ProxyGuardBanCache %s: cannot initialise", spec);
         shared->ban_cache = NULL;
         return !OK;
     }
-    shared->ban_spec = apr_pstrdup(s->process->pool, spec);
+    apr_pool_cleanup_register(pconf, shared, pg_ban_cache_destroy,
+                              apr_pool_cleanup_null);
+    shared->ban_spec = apr_pstrdup(pconf, spec);
+    pg_ban_cache_refill(shared, s, ptemp);
     return OK;
 }
 
@@ -810,7 +855,7 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               s->process->pool);
     }
     if (pg_table_setup(shared, s) != OK
-        || pg_ban_cache_setup(shared, s, ptemp) != OK) {
+        || pg_ban_cache_setup(shared, s, pconf, ptemp) != OK) {
         return !OK;
     }
     pg_shm = shared;
@@ -882,7 +927,8 @@ static void pg_unlock(void)
     apr_global_mutex_unlock(pg_shm->mutex);
 }
 
-/* shmcb is not safe for concurrent use: it goes under our mutex. */
+/* A provider not safe for concurrent use (shmcb) goes under our mutex; it
+ * is also this machine's own store, holding nothing the ban list lacks. */
 static int pg_ban_cache_needs_lock(void)
 {
     return (pg_shm->ban_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
@@ -925,49 +971,50 @@ static void pg_ban_cache_failed(request_rec *r, apr_status_t rv,
     }
 }
 
-/* Is the client banned?  With a local store (shmcb) nothing to ask while
- * no ban is listed; a shared store (memcache, redis) is asked every time,
- * since another server may have banned the client. */
+/* Is the client banned?
+ * - A local store (shmcb): the ban list in the shared table answers, with
+ *   no lock and no lookup; it holds every ban this server started and it
+ *   outlives restarts (the store is refilled from it at each start).
+ * - A shared store (memcache, redis): the store answers, since another
+ *   server may have started the ban, or lifted it; the list follows it. */
 static int pg_ban_lookup(request_rec *r, const pg_addr *addr)
 {
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(r->request_time);
     const char *key;
     unsigned char value[32];
     unsigned int len = sizeof(value) - 1;
-    int locked = pg_ban_cache_needs_lock();
-    pg_ban_row *row;
+    pg_ban_row *row = pg_table_ban_find(pg_shm->table, addr, now);
     apr_status_t rv;
 
-    if (locked && apr_atomic_read32(&pg_shm->table->ban_horizon) <= now) {
-        return 0;
+    if (pg_ban_cache_needs_lock()) {
+        if (row) {
+            apr_atomic_inc32(&row->blocked);
+        }
+        return row != NULL;
     }
     key = pg_ban_key(r->pool, addr);
-    if (locked && pg_lock() != APR_SUCCESS) {
-        return 0;
-    }
     rv = pg_shm->ban_provider->retrieve(pg_shm->ban_cache, r->server,
                                         (const unsigned char *)key,
                                         (unsigned int)strlen(key), value,
                                         &len, r->pool);
-    if (locked) {
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        pg_ban_cache_failed(r, rv, "lookup");
+        return 0;               /* fail open */
+    }
+    if ((rv == APR_NOTFOUND) != (row == NULL) && pg_lock() == APR_SUCCESS) {
+        if (rv == APR_NOTFOUND) {
+            pg_table_ban_lift(pg_shm->table, addr);     /* lifted elsewhere */
+        }
+        else {
+            value[len] = '\0';
+            pg_table_ban_add(pg_shm->table, addr, 0,
+                             (apr_uint32_t)apr_atoi64((char *)value), 0);
+        }
         pg_unlock();
+        row = pg_table_ban_find(pg_shm->table, addr, now);
     }
     if (rv == APR_NOTFOUND) {
         return 0;
-    }
-    if (rv != APR_SUCCESS) {
-        pg_ban_cache_failed(r, rv, "lookup");
-        return 0;
-    }
-    /* list it here too (a ban another server started shows up) */
-    if ((row = pg_table_ban_find(pg_shm->table, addr, now)) == NULL) {
-        value[len] = '\0';
-        if (pg_lock() == APR_SUCCESS) {
-            pg_table_ban_add(pg_shm->table, addr, 0,
-                             (apr_uint32_t)apr_atoi64((char *)value), 0);
-            pg_unlock();
-        }
-        row = pg_table_ban_find(pg_shm->table, addr, now);
     }
     if (row) {
         apr_atomic_inc32(&row->blocked);

@@ -90,6 +90,15 @@ $res = $srv->request("POST /proxyguard-status HTTP/1.1\r\nHost: localhost\r\n"
                      . "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 15\r\n\r\nunban=not-an-ip");
 is($res->{status}, 400, 'POST unban=not-an-ip: 400');
 
+# A ban outlives graceful and full restarts (the local store is refilled
+# from the table's ban list).
+status_of($connect, from => '127.0.0.12') for 1 .. 5;
+is(status_of($page, from => '127.0.0.12'), 403, '127.0.0.12 banned');
+$srv->restart('USR1');
+is(status_of($page, from => '127.0.0.12'), 403, '... still banned after a graceful restart');
+$srv->restart('HUP');
+is(status_of($page, from => '127.0.0.12'), 403, '... and after a full restart');
+
 # Expiry (duration 4 s).
 sleep 0.2 while time - $ban_started < 4.5;
 is(status_of($page, from => '127.0.0.3'), 200, 'after its duration the ban has expired');

@@ -199,13 +199,15 @@ sub apache2_env {
             UBSAN_OPTIONS => 'print_stacktrace=1');
 }
 
-# PG_VALGRIND=1: httpd and every child under valgrind (memcheck), one log
-# per process in the server's directory, checked at stop.
+# PG_VALGRIND=1: httpd and every process it forks under valgrind
+# (memcheck), one log per process in the server's directory, checked at
+# stop.
 sub valgrind_prefix {
     my ($self) = @_;
     return () unless $ENV{PG_VALGRIND};
-    return ('valgrind', '--vgdb=no', '--trace-children=yes',
-            '--trace-children-skip=*/perl,*/sh,*/bash',
+    # httpd daemonizes and makes its workers by fork, which valgrind always
+    # follows; what it execs (CGI scripts) runs natively
+    return ('valgrind', '--vgdb=no', '--trace-children=no',
             '--child-silent-after-fork=no', '--num-callers=30',
             "--log-file=$self->{dir}/logs/valgrind.%p");
 }
