@@ -28,7 +28,7 @@ comma    := ,
 # What building, testing and the demo need on a fresh Debian 12.
 DEB_BUILD := apache2-dev apache2-bin make gcc
 DEB_TEST  := $(DEB_BUILD) media-types perl libapr1-dev libaprutil1-dev nodejs \
-             prometheus chromium fonts-dejavu-core memcached redis-server fail2ban
+             prometheus chromium fonts-dejavu-core memcached redis-server fail2ban curl
 DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table

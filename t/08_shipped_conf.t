@@ -52,7 +52,7 @@ my %section = map { /^(\w+)\n/ ? ($1 => $_) : () } split /^## /m, $doc;
 for my $d (@directives) {
     my $text = $section{$d} // '';
     ok($text ne '', "docs/directives.md has a section for $d");
-    for my $field (qw(Description Syntax Default Context Module)) {
+    for my $field (qw(Description Syntax Default Context Override Status Module Compatibility)) {
         like($text, qr/^\| $field \|/m, "$d: $field");
     }
     like($text, qr/^```apache\n.*\b$d\b/ms, "$d: an example");
