@@ -69,7 +69,20 @@ my @fail2ban_cmds;
 for my $c (@sh) {
     (my $cmd = $c->{cmd}) =~ s/\s+#.*$//;
     my $where = "$c->{file}: `$cmd`";
-    if ($cmd =~ /^make\s+(\S+)/) {
+    if ($cmd =~ /^make demo$/) {
+        # for real, on a free port; then the documented way to stop it
+        my $port = PGTest::free_port();
+        my $out = `DEMO_PORT=$port make -s -C '$top' demo 2>&1`;
+        is($? >> 8, 0, "$where: runs") or diag $out;
+        like($out, qr/CONNECT 59\.124\.98\.13:25 HTTP\/1\.0\n  -> HTTP\/1\.1 405 /, "$where: shows the CONNECT probe answered 405");
+        like($out, qr/GET http:\/\/www\.online\.sh\.cn\/ HTTP\/1\.1\n.*\n  -> HTTP\/1\.1 403 /, "$where: ... the absolute-URI probe 403");
+        like($out, qr/^  ProxyGuardTotal: \d+$/m, "$where: ... and ?auto lines of the status page");
+        like($out, qr/Stop it with: make demo-stop/, "$where: ... and how to stop it");
+        $out = `DEMO_PORT=$port make -s -C '$top' demo-stop 2>&1`;
+        like($out, qr/stopped httpd/, "$where: make demo-stop stops it");
+    }
+    elsif ($cmd =~ /^make\s+(\S+)/) {
+        # make test is CI's own command; the others are long runs
         system("make -n -C '$top' $1 >/dev/null 2>&1");
         is($? >> 8, 0, "$where: the make target exists");
     }
