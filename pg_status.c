@@ -612,9 +612,19 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
 /* ------------------------------------------------------------------ */
 /* HTML                                                                 */
 
-static const char *const pg_colors[PG_REASON_COUNT] = {
-    "#999", "#c0392b", "#e67e22", "#2e86c1", "#7f8c8d"
+/* One per reason, in pg_reason order: a reason added without its colour
+ * fails the build. */
+static const char *const pg_colors[] = {
+    "#999",     /* none */
+    "#c0392b",  /* connect */
+    "#e67e22",  /* absolute-uri */
+    "#2e86c1",  /* unknown-host */
+    "#7f8c8d",  /* proxy-header */
+    "#8e44ad",  /* connect-port */
+    "#222222"   /* banned */
 };
+typedef char pg_colors_cover_every_reason[
+    sizeof(pg_colors) / sizeof(pg_colors[0]) == PG_REASON_COUNT ? 1 : -1];
 
 static void pg_html_head(const pg_out *out, const pg_status_opts *o)
 {

@@ -379,6 +379,7 @@ static void test_render_escaping(apr_pool_t *p)
        "HTML: the Host escaped");
     ok(strstr(doc, "<script>") == NULL && strstr(doc, "<img") == NULL,
        "HTML: no attacker markup");
+    ok(strstr(doc, "(null)") == NULL, "HTML: no reason without its colour");
     ok(!has_raw_bytes(doc), "HTML: no raw control or high byte");
 
     doc = render(p, PG_FORMAT_PROMETHEUS, t);
