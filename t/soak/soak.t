@@ -125,7 +125,11 @@ for my $name (qw(connect absolute-uri unknown-host)) {
     my $banned = $after->{banned} - $before->{banned};
     is($wrong, 0, "ban flood: all $sent answered 405 or 403");
     is($lwrong, 0, "ban flood: all $lsent legitimate requests answered");
-    is($connect, 50, 'ban flood: exactly 50 hits before the ban');
+    # the hit that reaches 50 starts the ban; requests of the other
+    # flooders already past the ban check then are decided as hits too
+    # (t/15_bans.t shows the exact threshold for sequential requests)
+    ok($connect >= 50 && $connect < 50 + $flooders,
+       "ban flood: 50 hits start the ban, plus at most the requests already in flight ($connect)");
     is($connect + $banned, $sent, "ban flood: connect + banned = sent ($sent)");
     push @report, sprintf('%-13s %7d sent %7.0f/s  legit %6d ok', 'banned', $sent, $sent / $secs, $lsent);
 }
