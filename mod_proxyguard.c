@@ -1532,14 +1532,17 @@ static int pg_status_handler(request_rec *r)
         ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    if ((snap = pg_snapshot(r->pool)) == NULL) {
+    if (pg_shm == NULL) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     format = pg_status_args(r, &opts.refresh);
     ap_set_content_type(r, pg_status_content_type(format));
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only) {
-        return OK;
+        return OK;      /* HEAD: no need to copy the table */
+    }
+    if ((snap = pg_snapshot(r->pool)) == NULL) {
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     opts.now = apr_time_now();
     opts.version = PG_VERSION;
