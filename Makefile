@@ -20,8 +20,8 @@ APXS     ?= apxs
 APACHE2  ?= apache2
 BUILD    := build
 MODULE   := $(BUILD)/.libs/mod_proxyguard.so
-SOURCES  := mod_proxyguard.c pg_decide.c pg_table.c pg_status.c
-HEADERS  := pg_decide.h pg_table.h pg_status.h
+SOURCES  := mod_proxyguard.c pg_decide.c pg_table.c pg_status.c pg_out.c
+HEADERS  := pg_decide.h pg_table.h pg_status.h pg_out.h pg_version.h
 STRICT   := -Wall -Wextra -Werror -std=gnu99
 comma    := ,
 
@@ -40,10 +40,12 @@ ASAN_DIR    := $(BUILD)/asan
 ASAN_MODULE := $(ASAN_DIR)/.libs/mod_proxyguard.so
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
+.PHONY: cli all deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
         screenshot fuzz test-asan test-valgrind soak bench deb test-deb clean
 
 all: deps-build $(MODULE)
+
+include cli/cli.mk
 
 deps-build:
 	@./tools/deps.sh $(DEB_BUILD)
@@ -66,10 +68,10 @@ $(BUILD)/unit/test_decide: t/unit/test_decide.c t/unit/tap.h pg_decide.c $(HEADE
 	    $$(apu-1-config --includes) -o $@ t/unit/test_decide.c pg_decide.c \
 	    $$(apu-1-config --link-ld) $$(apr-1-config --link-ld)
 
-$(BUILD)/unit/test_table: t/unit/test_table.c t/unit/tap.h pg_table.c pg_status.c pg_decide.c $(HEADERS)
+$(BUILD)/unit/test_table: t/unit/test_table.c t/unit/tap.h pg_table.c pg_status.c pg_out.c pg_decide.c $(HEADERS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(STRICT) -g -O1 $$(apr-1-config --cppflags --includes) \
-	    -o $@ t/unit/test_table.c pg_table.c pg_status.c pg_decide.c \
+	    -o $@ t/unit/test_table.c pg_table.c pg_status.c pg_out.c pg_decide.c \
 	    $$(apr-1-config --link-ld)
 
 unit: deps-test $(UNIT_TESTS)

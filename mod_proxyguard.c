@@ -82,6 +82,7 @@
 #include "pg_decide.h"
 #include "pg_table.h"
 #include "pg_status.h"
+#include "pg_version.h"
 
 module AP_MODULE_DECLARE_DATA proxyguard_module;
 
@@ -101,7 +102,6 @@ module AP_MODULE_DECLARE_DATA proxyguard_module;
 
 #define PG_HANDLER "proxyguard-status"
 #define PG_MUTEX_TYPE "proxyguard-shm"
-#define PG_VERSION "0.2.0"
 
 /* Spare vhost rows, so a restart that adds a vhost or two keeps the table. */
 #define PG_VHOST_ROWS_SPARE 16

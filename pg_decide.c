@@ -29,7 +29,7 @@
 
 static const char *const pg_reason_names[PG_REASON_COUNT] = {
     "none", "connect", "absolute-uri", "unknown-host", "proxy-header",
-    "connect-port", "banned"
+    "connect-port", "proxy-port", "banned"
 };
 
 const char *pg_reason_name(pg_reason reason)

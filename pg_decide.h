@@ -42,6 +42,7 @@ typedef enum pg_reason {
     PG_REASON_UNKNOWN_HOST,     /* origin-form, Host names none of our vhosts */
     PG_REASON_PROXY_HEADER,     /* Proxy-Connection / Proxy-Authorization sent */
     PG_REASON_CONNECT_PORT,     /* a proxy client's CONNECT to a port not allowed */
+    PG_REASON_PROXY_PORT,       /* a proxy client's absolute URI, port not allowed */
     PG_REASON_BANNED,           /* any request from a banned address */
     PG_REASON_COUNT
 } pg_reason;

@@ -19,7 +19,6 @@
  * format being written.
  */
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,112 +26,6 @@
 #include <apr_time.h>
 
 #include "pg_status.h"
-
-/* ------------------------------------------------------------------ */
-/* Output                                                               */
-
-static void pg_write(const pg_out *out, const char *data, apr_size_t len)
-{
-    if (len) {
-        out->write(out->baton, data, len);
-    }
-}
-
-static void pg_puts(const pg_out *out, const char *s)
-{
-    pg_write(out, s, strlen(s));
-}
-
-/* For numbers and the module's own words only: never request text. */
-static void pg_printf(const pg_out *out, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    apr_size_t len;
-
-    va_start(ap, fmt);
-    len = (apr_size_t)apr_vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    pg_write(out, buf, len);
-}
-
-static const char pg_hex[] = "0123456789abcdef";
-
-/* HTML text and attribute values: markup characters as entities, control
- * bytes and bytes >= 0x80 as a visible \xNN (they are not text we trust to
- * be in any charset). */
-static void pg_put_html(const pg_out *out, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        switch (c) {
-        case '&': pg_puts(out, "&amp;"); break;
-        case '<': pg_puts(out, "&lt;"); break;
-        case '>': pg_puts(out, "&gt;"); break;
-        case '"': pg_puts(out, "&quot;"); break;
-        case '\'': pg_puts(out, "&#39;"); break;
-        default:
-            if (c < 0x20 || c >= 0x7f) {
-                char esc[4] = { '\\', 'x', pg_hex[c >> 4], pg_hex[c & 15] };
-                pg_write(out, esc, 4);
-            }
-            else {
-                pg_write(out, (const char *)&c, 1);
-            }
-        }
-    }
-}
-
-/* A JSON string, quotes included.  Bytes >= 0x80 are read as Latin-1
- * (\u00NN), so the document is valid JSON whatever the attacker sent. */
-static void pg_put_json(const pg_out *out, const char *s)
-{
-    pg_puts(out, "\"");
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\') {
-            char esc[2] = { '\\', (char)c };
-            pg_write(out, esc, 2);
-        }
-        else if (c < 0x20 || c >= 0x7f) {
-            char esc[6] = { '\\', 'u', '0', '0', pg_hex[c >> 4], pg_hex[c & 15] };
-            pg_write(out, esc, 6);
-        }
-        else {
-            pg_write(out, (const char *)&c, 1);
-        }
-    }
-    pg_puts(out, "\"");
-}
-
-/* A Prometheus label value, quotes included: '\\', '"' and newline escaped
- * as the text format says; other control or non-ASCII bytes as %NN so the
- * value stays valid UTF-8. */
-static void pg_put_label(const pg_out *out, const char *s)
-{
-    pg_puts(out, "\"");
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '\\' || c == '"') {
-            char esc[2] = { '\\', (char)c };
-            pg_write(out, esc, 2);
-        }
-        else if (c == '\n') {
-            pg_puts(out, "\\n");
-        }
-        else if (c < 0x20 || c >= 0x7f) {
-            char esc[3] = { '%', pg_hex[c >> 4], pg_hex[c & 15] };
-            pg_write(out, esc, 3);
-        }
-        else {
-            pg_write(out, (const char *)&c, 1);
-        }
-    }
-    pg_puts(out, "\"");
-}
 
 /* ------------------------------------------------------------------ */
 /* Helpers over the snapshot                                            */
@@ -612,39 +505,6 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
 /* ------------------------------------------------------------------ */
 /* HTML                                                                 */
 
-/* One per reason, in pg_reason order: a reason added without its colour
- * fails the build. */
-static const char *const pg_colors[] = {
-    "#999",     /* none */
-    "#c0392b",  /* connect */
-    "#e67e22",  /* absolute-uri */
-    "#2e86c1",  /* unknown-host */
-    "#7f8c8d",  /* proxy-header */
-    "#8e44ad",  /* connect-port */
-    "#222222"   /* banned */
-};
-typedef char pg_colors_cover_every_reason[
-    sizeof(pg_colors) / sizeof(pg_colors[0]) == PG_REASON_COUNT ? 1 : -1];
-
-static void pg_html_head(const pg_out *out, const pg_status_opts *o)
-{
-    pg_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-            "<meta charset=\"utf-8\">\n<title>mod_proxyguard status</title>\n");
-    if (o->refresh > 0) {
-        pg_printf(out, "<meta http-equiv=\"refresh\" content=\"%d\">\n",
-                  o->refresh);
-    }
-    pg_puts(out, "<style>\n"
-            "body{font-family:sans-serif;margin:1.5em;color:#222}\n"
-            "table{border-collapse:collapse;margin-bottom:1.5em}\n"
-            "th,td{border:1px solid #ccc;padding:.2em .6em;text-align:left}\n"
-            "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
-            "th{background:#eee}\n"
-            "code{word-break:break-all}\n"
-            ".swatch{display:inline-block;width:.8em;height:.8em;margin-right:.3em}\n"
-            "</style></head><body>\n");
-}
-
 static void pg_html_reason_table(const pg_out *out, const pg_table *t)
 {
     int r;
@@ -664,7 +524,7 @@ static void pg_html_reason_table(const pg_out *out, const pg_table *t)
                   "</span>%s</td><td class=\"n\">%" APR_UINT64_T_FMT
                   "</td><td class=\"n\">%" APR_UINT64_T_FMT
                   "</td><td class=\"n\">%" APR_UINT64_T_FMT "</td></tr>\n",
-                  pg_colors[r], pg_reason_name((pg_reason)r), deny, detect,
+                  pg_reason_color(r), pg_reason_name((pg_reason)r), deny, detect,
                   deny + detect);
     }
     pg_printf(out, "<tr><th>total</th><td class=\"n\">%" APR_UINT64_T_FMT
@@ -673,55 +533,6 @@ static void pg_html_reason_table(const pg_out *out, const pg_table *t)
               "</td></tr>\n</table>\n",
               pg_table_action_total(t, PG_ACTION_DENY),
               pg_table_action_total(t, PG_ACTION_DETECT), pg_table_total(t));
-}
-
-/* A stacked bar chart of one timeline, inline SVG, no script. */
-static void pg_html_chart(const pg_out *out, const char *id, const char *title,
-                          const pg_bucket *buckets, apr_uint32_t n,
-                          apr_uint32_t last, const char *unit)
-{
-    const int width = 720, height = 150, top = 10, bottom = 20;
-    const int bar = width / (int)n;
-    apr_uint32_t max = 1, i;
-    int r;
-
-    for (i = 0; i < n; i++) {
-        apr_uint32_t sum = 0;
-
-        for (r = 1; r < PG_REASON_COUNT; r++) {
-            sum += pg_bucket_hits(buckets, n, last - n + 1 + i, r);
-        }
-        if (sum > max) {
-            max = sum;
-        }
-    }
-    pg_printf(out, "<h3>%s</h3>\n<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" "
-              "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n"
-              "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" "
-              "stroke=\"#ccc\"/>\n", title, id, width, height + top + bottom,
-              title, width, height + top);
-    for (i = 0; i < n; i++) {
-        double y = top + height;
-
-        for (r = 1; r < PG_REASON_COUNT; r++) {
-            apr_uint32_t v = pg_bucket_hits(buckets, n, last - n + 1 + i, r);
-            double h = (double)v * height / max;
-
-            if (!v) {
-                continue;
-            }
-            y -= h;
-            pg_printf(out, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
-                      "fill=\"%s\"><title>%u %s, %u %s ago</title></rect>\n",
-                      (int)i * bar, y, bar > 1 ? bar - 1 : 1, h, pg_colors[r],
-                      v, pg_reason_name((pg_reason)r), n - 1 - i, unit);
-        }
-    }
-    pg_printf(out, "<text x=\"2\" y=\"%d\" font-size=\"11\">-%u %s</text>"
-              "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">now</text>"
-              "<text x=\"4\" y=\"%d\" font-size=\"11\">max %u</text>\n</svg>\n",
-              height + top + 15, n, unit, width - 2, height + top + 15,
-              top + 12, max);
 }
 
 static void pg_html_vhosts(const pg_out *out, const pg_table *t)
@@ -870,13 +681,60 @@ static void pg_html_recent(const pg_out *out, const pg_table *t)
     pg_puts(out, "</table>\n");
 }
 
+/* A timeline for pg_html_chart: the n buckets up to last, oldest first. */
+typedef struct pg_timeline {
+    const pg_bucket *buckets;
+    apr_uint32_t n;
+    apr_uint32_t last;
+    const char *unit;
+} pg_timeline;
+
+static apr_uint32_t pg_timeline_hits(const void *ctx, apr_uint32_t bar,
+                                     int reason)
+{
+    const pg_timeline *tl = ctx;
+
+    return pg_bucket_hits(tl->buckets, tl->n, tl->last - tl->n + 1 + bar,
+                          reason);
+}
+
+static const char *pg_timeline_label(const void *ctx, apr_uint32_t bar,
+                                     char *buf, apr_size_t size)
+{
+    const pg_timeline *tl = ctx;
+
+    apr_snprintf(buf, size, "%u %s ago", tl->n - 1 - bar, tl->unit);
+    return buf;
+}
+
+static void pg_html_timeline(const pg_out *out, const char *id,
+                             const char *title, const pg_bucket *buckets,
+                             apr_uint32_t n, apr_uint32_t last,
+                             const char *unit)
+{
+    pg_timeline tl = { buckets, n, last, unit };
+    char first[32];
+    pg_chart chart;
+
+    apr_snprintf(first, sizeof(first), "-%u %s", n, unit);
+    chart.id = id;
+    chart.title = title;
+    chart.bars = n;
+    chart.hits = pg_timeline_hits;
+    chart.label = pg_timeline_label;
+    chart.first = first;
+    chart.last = "now";
+    chart.ctx = &tl;
+    pg_html_chart(out, &chart);
+}
+
 static void pg_render_html(const pg_out *out, apr_pool_t *p, const pg_table *t,
                            const pg_status_opts *o)
 {
     char since[32], now[32];
     apr_uint32_t secs = (apr_uint32_t)apr_time_sec(o->now);
 
-    pg_html_head(out, o);
+    pg_html_head(out, "mod_proxyguard status", o->refresh);
     pg_puts(out, "<h1>mod_proxyguard status</h1>\n<p>Version ");
     pg_put_html(out, o->version);
     pg_printf(out, ". Now %s UTC; counting since %s UTC, through %u restart(s). "
@@ -886,9 +744,9 @@ static void pg_render_html(const pg_out *out, apr_pool_t *p, const pg_table *t,
               pg_time_text(since, sizeof(since), t->started), t->restarts);
     pg_html_reason_table(out, t);
     pg_puts(out, "<h2>Timeline</h2>\n");
-    pg_html_chart(out, "timeline-minutes", "Hits per minute, last hour",
+    pg_html_timeline(out, "timeline-minutes", "Hits per minute, last hour",
                   t->minutes, PG_MINUTES, secs / 60, "min");
-    pg_html_chart(out, "timeline-hours", "Hits per hour, last two days",
+    pg_html_timeline(out, "timeline-hours", "Hits per hour, last two days",
                   t->hours, PG_HOURS, secs / 3600, "h");
     pg_html_vhosts(out, t);
     pg_html_clients(out, p, t);

@@ -14,9 +14,9 @@
 /*
  * pg_status.h: renders a snapshot of the hit table as HTML, mod_status-style
  * "Key: value" lines, JSON or Prometheus text.  No httpd headers: output
- * goes through a callback, so unit tests render into a buffer.  Every
- * string that came from a request is escaped for its format in exactly one
- * place per format (pg_put_html, pg_put_json, pg_put_label).
+ * goes through a callback (pg_out.h), so unit tests render into a buffer.
+ * Every string that came from a request is escaped for its format by the
+ * one escaper of that format (pg_out.h).
  */
 
 #ifndef PG_STATUS_H
@@ -24,6 +24,7 @@
 
 #include <apr_pools.h>
 
+#include "pg_out.h"
 #include "pg_table.h"
 
 typedef enum pg_format {
@@ -32,11 +33,6 @@ typedef enum pg_format {
     PG_FORMAT_JSON,
     PG_FORMAT_PROMETHEUS
 } pg_format;
-
-typedef struct pg_out {
-    void (*write)(void *baton, const char *data, apr_size_t len);
-    void *baton;
-} pg_out;
 
 typedef struct pg_status_opts {
     apr_time_t now;

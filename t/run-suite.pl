@@ -1,10 +1,12 @@
 #!/usr/bin/perl
 # Runs the whole suite in one TAP::Harness: the C unit tests once, then every
 # integration test (t/*.t) under each MPM (event, worker, prefork), the MPM
-# passed as the test's argument.  The last line is the harness's
+# passed as the test's argument, then the tests of the proxyguard program
+# (t/cli/*.t) once, under the first MPM.  The last line is the harness's
 # "Result: PASS" or "Result: FAIL".
 #
-#   perl t/run-suite.pl [--mpm event,worker,prefork] [--dir t/soak] [unit-binary ...]
+#   perl t/run-suite.pl [--mpm event,worker,prefork] [--dir t/soak] [--once t/cli]
+#                       [unit-binary ...]
 use strict;
 use warnings;
 use FindBin;
@@ -13,8 +15,11 @@ use TAP::Harness;
 
 my $mpms = $ENV{PG_MPMS} || 'event,worker,prefork';
 my $dir = $FindBin::Bin;
-GetOptions('mpm=s' => \$mpms, 'dir=s' => \$dir)
-    or die "usage: $0 [--mpm list] [--dir tests] [unit-binary ...]\n";
+my $once;
+GetOptions('mpm=s' => \$mpms, 'dir=s' => \$dir, 'once=s' => \$once)
+    or die "usage: $0 [--mpm list] [--dir tests] [--once tests] [unit-binary ...]\n";
+# the program's tests belong to the whole suite, not to --dir runs
+$once //= $dir eq $FindBin::Bin ? "$FindBin::Bin/cli" : '';
 my @units = @ARGV;
 
 my (@tests, %args);
@@ -32,6 +37,13 @@ for my $mpm (split /,/, $mpms) {
         push @tests, [ $file, $alias ];
         $args{$alias} = [ $mpm ];
     }
+}
+
+my ($first_mpm) = split /,/, $mpms;
+for my $file ($once ? sort glob("$once/*.t") : ()) {
+    my $alias = "cli/" . ($file =~ s{.*/}{}r);
+    push @tests, [ $file, $alias ];
+    $args{$alias} = [ $first_mpm ];
 }
 
 my $harness = TAP::Harness->new({

@@ -1,0 +1,123 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * proxyguard: the command-line side of mod_proxyguard, for what the module
+ * cannot see.
+ *
+ *   proxyguard probe [options] [URL...]   is this server an open proxy?
+ *   proxyguard scan [options] FILE...     proxy abuse in existing logs
+ *   proxyguard help [SUBCOMMAND]
+ *   proxyguard --version
+ *
+ * main only dispatches (cli.h).
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* XXX until both subcommands are in the tree: weak, so that each builds
+ * alone. */
+int pg_probe_main(int argc, char **argv) __attribute__((weak));
+int pg_scan_main(int argc, char **argv) __attribute__((weak));
+
+typedef struct pg_subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} pg_subcommand;
+
+static const pg_subcommand pg_subcommands[] = {
+    { "probe", pg_probe_main, "prove whether a server is an open proxy" },
+    { "scan", pg_scan_main, "find proxy abuse in existing access logs" },
+    { NULL, NULL, NULL }
+};
+
+void pg_cli_error(const char *subcommand, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "proxyguard: %s%s", subcommand ? subcommand : "",
+            subcommand ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void pg_usage(FILE *to)
+{
+    const pg_subcommand *c;
+
+    fputs("usage: proxyguard SUBCOMMAND [options] [arguments]\n\n", to);
+    for (c = pg_subcommands; c->name; c++) {
+        fprintf(to, "  %-8s %s\n", c->name, c->summary);
+    }
+    fputs("\n'proxyguard help SUBCOMMAND' or 'proxyguard SUBCOMMAND --help' "
+          "for its options;\n'proxyguard --version' for the version.\n", to);
+}
+
+static const pg_subcommand *pg_find(const char *name)
+{
+    const pg_subcommand *c;
+
+    for (c = pg_subcommands; c->name; c++) {
+        if (!strcmp(c->name, name)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const pg_subcommand *c;
+
+    if (argc < 2) {
+        pg_usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("proxyguard %s\n", PG_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        pg_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "help")) {
+        if (argc < 3) {
+            pg_usage(stdout);
+            return 0;
+        }
+        if ((c = pg_find(argv[2])) == NULL) {
+            pg_cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
+                         argv[2]);
+            return 2;
+        }
+        {
+            char *help_argv[] = { argv[2], "--help", NULL };
+
+            return c->run(2, help_argv);
+        }
+    }
+    if ((c = pg_find(argv[1])) == NULL || c->run == NULL) {
+        pg_cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
+                     argv[1]);
+        return 2;
+    }
+    return c->run(argc - 1, argv + 1);
+}

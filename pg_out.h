@@ -1,0 +1,77 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * pg_out.h: writing reports, for the status page (pg_status.c) and the
+ * proxyguard program (cli/).  Output goes through a callback (a request, a
+ * FILE, a test buffer).  Text that came from a request or a log line is
+ * written only through the escaper of the format at hand, and each format
+ * has exactly one: pg_put_html, pg_put_json, pg_put_label.  The HTML
+ * look (style sheet, reason colours, the stacked bar chart) is here too, so
+ * that every page the project writes looks like the status page.
+ */
+
+#ifndef PG_OUT_H
+#define PG_OUT_H
+
+#include <apr.h>
+
+typedef struct pg_out {
+    void (*write)(void *baton, const char *data, apr_size_t len);
+    void *baton;
+} pg_out;
+
+void pg_write(const pg_out *out, const char *data, apr_size_t len);
+void pg_puts(const pg_out *out, const char *s);
+
+/* For numbers and the project's own words only: never request text. */
+void pg_printf(const pg_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* HTML text and attribute values: markup characters as entities, control
+ * bytes and bytes >= 0x80 as a visible \xNN. */
+void pg_put_html(const pg_out *out, const char *s);
+
+/* A JSON string, quotes included; bytes >= 0x80 read as Latin-1 (\u00NN),
+ * so the document is valid JSON whatever was sent. */
+void pg_put_json(const pg_out *out, const char *s);
+
+/* A Prometheus label value, quotes included. */
+void pg_put_label(const pg_out *out, const char *s);
+
+/* The colour of a reason (pg_reason order; see pg_decide.h). */
+const char *pg_reason_color(int reason);
+
+/* <!DOCTYPE html> ... <body>: the style every page shares.  refresh > 0
+ * adds a meta refresh of that many seconds. */
+void pg_html_head(const pg_out *out, const char *title, int refresh);
+
+/* A stacked bar chart, one bar per period and one colour per reason,
+ * inline SVG, no script. */
+typedef struct pg_chart {
+    const char *id;             /* element id */
+    const char *title;
+    apr_uint32_t bars;
+    /* hits of one reason (1 .. PG_REASON_COUNT-1) in bar i, oldest first */
+    apr_uint32_t (*hits)(const void *ctx, apr_uint32_t bar, int reason);
+    /* what bar i is, for its tooltip ("3 min ago", "2009-08") */
+    const char *(*label)(const void *ctx, apr_uint32_t bar, char *buf,
+                         apr_size_t size);
+    const char *first;          /* axis label under the first bar */
+    const char *last;           /* ... and under the last */
+    const void *ctx;
+} pg_chart;
+
+void pg_html_chart(const pg_out *out, const pg_chart *chart);
+
+#endif /* PG_OUT_H */

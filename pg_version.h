@@ -1,0 +1,23 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/* pg_version.h: the project's version, in one place.  The module's status
+ * page, the proxyguard program and the Debian package (debian/changelog,
+ * checked by t/unit/test_version.sh) all say this. */
+
+#ifndef PG_VERSION_H
+#define PG_VERSION_H
+
+#define PG_VERSION "0.2.0"
+
+#endif /* PG_VERSION_H */
