@@ -20,15 +20,18 @@ APXS     ?= apxs
 APACHE2  ?= apache2
 BUILD    := build
 MODULE   := $(BUILD)/.libs/mod_proxyguard.so
-SOURCES  := mod_proxyguard.c pg_decide.c pg_table.c pg_status.c pg_out.c
-HEADERS  := pg_decide.h pg_table.h pg_status.h pg_out.h pg_version.h
+SOURCES  := mod_proxyguard.c mod_proxyguard_config.c mod_proxyguard_table.c \
+            mod_proxyguard_ban.c mod_proxyguard_status.c \
+            pg_decide.c pg_table.c pg_status.c pg_out.c
+HEADERS  := mod_proxyguard.h pg_decide.h pg_table.h pg_status.h pg_out.h pg_version.h
 STRICT   := -Wall -Wextra -Werror -std=gnu99
 comma    := ,
 
 # What building, testing and the demo need on a fresh Debian 12.
 DEB_BUILD := apache2-dev apache2-bin make gcc
 DEB_TEST  := $(DEB_BUILD) media-types perl libapr1-dev libaprutil1-dev nodejs \
-             prometheus chromium fonts-dejavu-core memcached redis-server fail2ban curl
+             prometheus chromium fonts-dejavu-core memcached redis-server fail2ban curl \
+             libio-socket-ssl-perl openssl
 DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table
@@ -62,7 +65,7 @@ $(MODULE): $(SOURCES) $(HEADERS)
 
 # Unit tests link the pure decision code directly, plus APR for the
 # comparison with apr_uri_parse.
-$(BUILD)/unit/test_decide: t/unit/test_decide.c t/unit/tap.h pg_decide.c $(HEADERS)
+$(BUILD)/unit/test_decide: t/unit/test_decide.c t/unit/tap.h t/unit/readers.h pg_decide.c $(HEADERS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(STRICT) -g -O1 $$(apr-1-config --cppflags --includes) \
 	    $$(apu-1-config --includes) -o $@ t/unit/test_decide.c pg_decide.c \
@@ -136,7 +139,7 @@ test-deb: deb
 
 # libFuzzer over the pure decision code (t/fuzz/), FUZZ_SECS seconds; the
 # corpus grows in build/fuzz-corpus, crashes land in build/.
-$(BUILD)/fuzz_decide: t/fuzz/fuzz_decide.c pg_decide.c pg_decide.h
+$(BUILD)/fuzz_decide: t/fuzz/fuzz_decide.c t/unit/readers.h pg_decide.c pg_decide.h
 	@mkdir -p $(BUILD)
 	clang $(STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined $$(apr-1-config --cppflags --includes) \

@@ -14,12 +14,15 @@
 /*
  * pg_decide.c: the request decision of mod_proxyguard.  See pg_decide.h.
  *
- * The URI and Host parsing here deliberately mirrors apr_uri_parse(), the
- * parser httpd and mod_proxy route on: if the two disagreed about which host
- * a request names, an attacker could pass our check with one reading and be
- * served (or proxied) under the other.  Where apr is more lenient than the
- * RFCs (a signed port, junk after an IPv6 literal) we call the URI invalid,
- * which only ever leads to a rejection.
+ * A verdict must hold under every reader that acts on the same bytes:
+ * httpd's URI parse and vhost selection (which host it routes on), mod_proxy's
+ * proxy_detect (whether it forwards the request) and its scheme handlers' own
+ * reading of the authority (where it connects).  So the absolute-form parser
+ * accepts only authorities that every one of them must read alike, the host
+ * checked is the one httpd routes on, and where mod_proxy has claimed a
+ * request, its claim decides.  docs/decision.md states the rule; the fuzzer
+ * (t/fuzz/) checks it against apr_uri_parse and a model of mod_proxy's
+ * ap_proxy_canon_netloc.
  */
 
 #include <string.h>
@@ -93,25 +96,44 @@ static pg_span pg_strip_trailing_dot(pg_span s)
     return s;
 }
 
-/* Port digits as found after a ':'.  Empty is "no port" (apr: scheme
- * default).  Anything but 1-5 digits up to 65535 is malformed. */
-static int pg_parse_port(const char *p, size_t len, unsigned *port)
+int pg_parse_uint(const char *s, size_t len, unsigned long max,
+                  unsigned long *out)
 {
     unsigned long value = 0;
     size_t i;
 
-    *port = 0;
+    if (s == NULL || len == 0) {
+        return 0;
+    }
     for (i = 0; i < len; i++) {
-        if (!pg_is_digit((unsigned char)p[i])) {
+        unsigned long digit = (unsigned long)(s[i] - '0');
+
+        if (!pg_is_digit((unsigned char)s[i]) || value > (max - digit) / 10) {
             return 0;
         }
-        value = value * 10 + (unsigned long)(p[i] - '0');
-        if (value > 65535) {
-            return 0;
-        }
+        value = value * 10 + digit;
+    }
+    *out = value;
+    return 1;
+}
+
+/* Port digits as found after a ':'.  Empty is "no port" (apr: scheme
+ * default).  Anything but digits with a value from 1 to 65535 is malformed:
+ * port 0 is no port anybody can connect to, and apr_parse_addr_port refuses
+ * it where apr_uri_parse takes it. */
+static int pg_parse_port(const char *p, size_t len, unsigned *port)
+{
+    unsigned long value = 0;
+
+    *port = 0;
+    if (len == 0) {
+        return 1;
+    }
+    if (!pg_parse_uint(p, len, 65535, &value)) {
+        return 0;
     }
     *port = (unsigned)value;
-    return 1;
+    return value != 0;
 }
 
 /* host[:port] or [v6]:port, the part of an authority after any userinfo.
@@ -149,10 +171,102 @@ static int pg_parse_hostport(const char *p, size_t len, pg_span *host,
     return pg_parse_port(colon + 1, len - host->len - 1, port);
 }
 
-/* Where apr_uri_parse ends an authority. */
-static int pg_ends_authority(unsigned char c)
+/* inet_pton wants a NUL-terminated string; IP literals are short. */
+static int pg_parse_ip(int family, const char *s, size_t len,
+                       unsigned char addr[16])
 {
-    return c == '/' || c == '?' || c == '#' || c == '\0';
+    char buf[64];
+
+    if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len)) {
+        return 0;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return inet_pton(family, buf, addr) == 1;
+}
+
+int pg_ip_fold(int family, unsigned char bytes[16])
+{
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0xff, 0xff };
+
+    if (family == 6 && memcmp(bytes, mapped, sizeof(mapped)) == 0) {
+        memmove(bytes, bytes + 12, 4);
+        memset(bytes + 4, 0, 12);
+        return 4;
+    }
+    return family;
+}
+
+int pg_ip_parse(pg_span text, unsigned char bytes[16])
+{
+    memset(bytes, 0, 16);
+    if (text.ptr == NULL) {
+        return 0;
+    }
+    if (pg_parse_ip(AF_INET, text.ptr, text.len, bytes)) {
+        return 4;
+    }
+    if (pg_parse_ip(AF_INET6, text.ptr, text.len, bytes)) {
+        return pg_ip_fold(6, bytes);
+    }
+    return 0;
+}
+
+/* A byte of a host name in an authority that every reader reads alike. */
+static int pg_is_host_byte(unsigned char c)
+{
+    return pg_is_alpha(c) || pg_is_digit(c) || c == '-' || c == '.'
+           || c == '_';
+}
+
+/* The authority of an absolute URI, strictly (see pg_decide.h): a host of
+ * host bytes or a valid bracketed IPv6 literal, then an optional ":port",
+ * then nothing.  Whatever else would be read differently by apr_uri_parse
+ * (which ends the authority at '?' or '#' and takes userinfo up to the last
+ * '@') and ap_proxy_canon_netloc (which reads up to the first '/' and
+ * splits host and port with apr_parse_addr_port). */
+static int pg_parse_strict_authority(const char *p, size_t len,
+                                     pg_absolute_uri *out)
+{
+    unsigned char addr[16];
+    size_t i = 0;
+
+    if (len > 0 && p[0] == '[') {
+        const char *close = memchr(p, ']', len);
+
+        if (close == NULL
+            || !pg_parse_ip(AF_INET6, p + 1, (size_t)(close - p) - 1, addr)) {
+            return 0;
+        }
+        out->host.ptr = p + 1;
+        out->host.len = (size_t)(close - p) - 1;
+        i = (size_t)(close - p) + 1;
+    }
+    else {
+        int digits_only = 1;
+
+        while (i < len && pg_is_host_byte((unsigned char)p[i])) {
+            digits_only &= pg_is_digit((unsigned char)p[i]);
+            i++;
+        }
+        out->host.ptr = p;
+        out->host.len = i;
+        if (digits_only) {
+            return 0;   /* apr_parse_addr_port reads digits alone as a port */
+        }
+    }
+    if (out->host.len == 0) {
+        return 0;
+    }
+    if (i == len) {
+        return 1;
+    }
+    if (p[i] != ':' || i + 1 == len) {
+        return 0;       /* '@', '?', '#', '\\', '%', ...; or an empty port */
+    }
+    out->has_port = 1;
+    return pg_parse_port(p + i + 1, len - i - 1, &out->port);
 }
 
 int pg_parse_absolute_uri(pg_span uri, pg_absolute_uri *out)
@@ -160,7 +274,7 @@ int pg_parse_absolute_uri(pg_span uri, pg_absolute_uri *out)
     const char *p = uri.ptr;
     size_t n = uri.len;
     size_t i = 0;
-    size_t start, end, at;
+    size_t start, end;
 
     memset(out, 0, sizeof(*out));
     if (p == NULL || n == 0 || !pg_is_alpha((unsigned char)p[0])) {
@@ -177,21 +291,93 @@ int pg_parse_absolute_uri(pg_span uri, pg_absolute_uri *out)
     out->scheme.ptr = p;
     out->scheme.len = i;
     out->host.ptr = p + i;      /* empty, but not absent */
-    out->valid = 1;
     i++;
     if (n - i < 2 || p[i] != '/' || p[i + 1] != '/') {
         return 1;               /* "http:foo": absolute, without authority */
     }
+    /* mod_proxy's reading ends the authority at the first '/' only; a '?'
+     * or '#' before it, where apr_uri_parse ends it, makes it invalid */
     start = i + 2;
     end = start;
-    while (end < n && !pg_ends_authority((unsigned char)p[end])) {
+    while (end < n && p[end] != '/') {
         end++;
     }
-    /* userinfo ends at the *last* '@', as in apr_uri_parse */
-    for (at = end; at > start && p[at - 1] != '@'; at--) {
+    out->valid = pg_parse_strict_authority(p + start, end - start, out);
+    if (!out->valid) {
+        out->has_port = 0;
+        out->port = 0;
     }
-    out->valid = pg_parse_hostport(p + at, end - at, &out->host, &out->port);
     return 1;
+}
+
+typedef struct pg_scheme_default {
+    const char *name;
+    size_t len;
+    unsigned port;
+} pg_scheme_default;
+
+unsigned pg_scheme_port(pg_span scheme)
+{
+    static const pg_scheme_default defaults[] = {
+        { "http", 4, 80 }, { "https", 5, 443 }, { "ws", 2, 80 },
+        { "wss", 3, 443 }, { "h2c", 3, 80 }, { "h2", 2, 443 },
+        { "ftp", 3, 21 }, { "fcgi", 4, 8000 }, { "scgi", 4, 4000 },
+        { "uwsgi", 5, 3031 }, { "ajp", 3, 8009 }
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        if (pg_span_eq_nocase(scheme, defaults[i].name, defaults[i].len)) {
+            return defaults[i].port;
+        }
+    }
+    return 0;
+}
+
+int pg_port_in(const pg_port_range *ranges, size_t n, unsigned port)
+{
+    size_t i;
+
+    for (i = 0; port != 0 && i < n; i++) {
+        if (port >= ranges[i].lo && port <= ranges[i].hi) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A port number in a directive: 1 to 65535, digits only. */
+static const char *pg_parse_config_port(const char *s, size_t len,
+                                        unsigned *port)
+{
+    if (len == 0 || !pg_parse_port(s, len, port)) {
+        return "not a port from 1 to 65535";
+    }
+    return NULL;
+}
+
+const char *pg_port_range_parse(const char *arg, pg_port_range *out)
+{
+    const char *dash = arg ? strchr(arg, '-') : NULL;
+    const char *err;
+
+    out->lo = out->hi = 0;
+    if (arg == NULL || *arg == '\0') {
+        return "empty";
+    }
+    if (dash == NULL) {
+        err = pg_parse_config_port(arg, strlen(arg), &out->lo);
+        out->hi = out->lo;
+        return err;
+    }
+    if ((err = pg_parse_config_port(arg, (size_t)(dash - arg), &out->lo))
+        || (err = pg_parse_config_port(dash + 1, strlen(dash + 1), &out->hi))) {
+        return "not a port (1-65535) or a range of ports (low-high)";
+    }
+    if (out->lo > out->hi) {
+        return "a range whose low end is above its high end";
+    }
+    return NULL;
 }
 
 unsigned pg_connect_port(pg_span target)
@@ -365,20 +551,6 @@ static int pg_is_valid_name(const char *s, size_t len)
     return label > 0;
 }
 
-/* inet_pton wants a NUL-terminated string; IP literals are short. */
-static int pg_parse_ip(int family, const char *s, size_t len,
-                       unsigned char addr[16])
-{
-    char buf[64];
-
-    if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len)) {
-        return 0;
-    }
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    return inet_pton(family, buf, addr) == 1;
-}
-
 const char *pg_hostpat_parse(const char *arg, pg_hostpat *out)
 {
     size_t len = arg ? strlen(arg) : 0;
@@ -387,6 +559,10 @@ const char *pg_hostpat_parse(const char *arg, pg_hostpat *out)
     memset(out, 0, sizeof(*out));
     if (len == 0) {
         return "empty host name";
+    }
+    if (strchr(arg, '/') || strchr(arg, '@')) {
+        return "not a host name: give the name alone, without scheme, "
+               "userinfo or path (www.example.com, *.example.com, an IP address)";
     }
     if (arg[0] == '[') {
         if (len < 3 || arg[len - 1] != ']'
@@ -455,6 +631,7 @@ int pg_hostpat_matches(const pg_hostpat *pat, pg_span host)
     }
 }
 
+/* A name of the vhost serving the request, or ProxyGuardAllowHost. */
 static int pg_is_ours(const pg_policy *policy, pg_span host)
 {
     size_t i;
@@ -474,51 +651,45 @@ static int pg_is_ours(const pg_policy *policy, pg_span host)
     return 0;
 }
 
-/* An absolute URI names us only with no port or one of our ports: a name of
- * ours at another port is a request to somewhere else (mod_proxy would
- * connect there). */
+/* The address the connection arrived on: RFC 9112 3.2.2, a server
+ * recognises its own numeric address. */
+static int pg_is_own_address(const pg_request *req, pg_span host)
+{
+    unsigned char a[16], b[16];
+    int family = pg_ip_parse(host, a);
+
+    return family && family == pg_ip_parse(req->local_addr, b)
+           && memcmp(a, b, family == 4 ? 4 : 16) == 0;
+}
+
+/* Does an absolute URI name this server?  Its host must be a name of the
+ * vhost serving the request (or an AllowHost, or our own address), and a
+ * port, when given, the port the request arrived on or the vhost's
+ * ServerName port: a name of ours at another port is a request to
+ * somewhere else. */
 static int pg_absolute_names_us(const pg_absolute_uri *abs,
                                 const pg_request *req, const pg_policy *policy)
 {
-    if (!abs->valid) {
-        return 0;
-    }
-    if (abs->port != 0 && abs->port != req->local_port
+    if (abs->has_port && abs->port != req->local_port
         && abs->port != req->server_port) {
         return 0;
     }
-    return pg_is_ours(policy, abs->host);
+    return pg_is_ours(policy, abs->host) || pg_is_own_address(req, abs->host);
 }
 
-/* Origin-form: does the Host header name us?  The port is ignored, as httpd
- * ignores it when it picks the vhost. */
-static int pg_host_header_names_us(const pg_request *req,
-                                   const pg_policy *policy)
+/* httpd routes an absolute-form request on the URI's host only when its
+ * scheme is the connection's (protocol.c, ap_parse_uri); otherwise on the
+ * Host header, like an origin-form request. */
+static int pg_routes_on_uri(const pg_absolute_uri *abs, const pg_request *req)
 {
-    pg_span name;
-
-    if (!pg_parse_host_header(req->host, &name)) {
-        return 0;
-    }
-    return pg_is_ours(policy, name);
+    return req->tls ? pg_span_eq_nocase(abs->scheme, "https", 5)
+                    : pg_span_eq_nocase(abs->scheme, "http", 4);
 }
 
 static int pg_is_connect(pg_span method)
 {
     return method.ptr != NULL && method.len == 7
            && memcmp(method.ptr, "CONNECT", 7) == 0;
-}
-
-static int pg_port_allowed(const pg_policy *policy, unsigned port)
-{
-    size_t i;
-
-    for (i = 0; port != 0 && i < policy->n_connect_ports; i++) {
-        if (policy->connect_ports[i] == port) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static int pg_is_asterisk_form(pg_span uri)
@@ -541,6 +712,19 @@ static int pg_has_host(pg_span host)
         }
     }
     return 0;
+}
+
+/* The name in the Host header, for the unknown-host check: ptr NULL when
+ * there is no Host; empty when it is malformed (it names nothing of ours). */
+static pg_span pg_host_header_name(pg_span host)
+{
+    pg_span name = { NULL, 0 };
+
+    if (pg_has_host(host) && !pg_parse_host_header(host, &name)) {
+        name.ptr = host.ptr;
+        name.len = 0;
+    }
+    return name;
 }
 
 /* A hit that rejects: enforced under On, only reported under DetectOnly. */
@@ -566,36 +750,88 @@ static pg_verdict pg_detect(pg_reason reason)
     return v;
 }
 
+static const pg_verdict pg_pass = { PG_REASON_NONE, PG_ACTION_PASS, 0 };
+
+/* CONNECT: only proxy clients, and only to their ports (checked before
+ * mod_proxy_connect opens anything). */
+static pg_verdict pg_decide_connect(const pg_request *req,
+                                    const pg_policy *policy)
+{
+    if (!req->proxy_client) {
+        return pg_reject(policy, PG_REASON_CONNECT, 405);
+    }
+    if (!pg_port_in(policy->connect_ports, policy->n_connect_ports,
+                    pg_connect_port(req->uri))) {
+        return pg_reject(policy, PG_REASON_CONNECT_PORT, 403);
+    }
+    return pg_pass;
+}
+
+/* An absolute-form request.  Returns a hit, or pass with *proxied set when
+ * a proxy client uses us as its proxy (nothing more to check), or pass
+ * with *routed set to the host httpd routes on (NULL ptr: none). */
+static pg_verdict pg_decide_absolute(const pg_request *req,
+                                     const pg_policy *policy,
+                                     const pg_absolute_uri *abs,
+                                     int *proxied, pg_span *routed)
+{
+    int names_us;
+
+    /* readers could disagree on the host: nobody's request, proxy
+     * clients' included, is worth that */
+    if (!abs->valid) {
+        return pg_reject(policy, PG_REASON_ABSOLUTE_URI, 403);
+    }
+    names_us = pg_absolute_names_us(abs, req, policy);
+    if (req->proxy_client && (req->proxy_claimed || !names_us)) {
+        /* a forward-proxy request of a client allowed to make them: the
+         * port policy, on the port mod_proxy will connect to */
+        unsigned port = abs->has_port ? abs->port : pg_scheme_port(abs->scheme);
+
+        *proxied = 1;
+        return pg_port_in(policy->proxy_ports, policy->n_proxy_ports, port)
+               ? pg_pass : pg_reject(policy, PG_REASON_PROXY_PORT, 403);
+    }
+    /* mod_proxy's claim decides: it would connect wherever the URI says,
+     * even to a name of ours at a port it does not take for ours */
+    if (req->proxy_claimed || !names_us) {
+        return pg_reject(policy, PG_REASON_ABSOLUTE_URI, 403);
+    }
+    *routed = pg_routes_on_uri(abs, req) ? pg_strip_trailing_dot(abs->host)
+                                         : pg_host_header_name(req->host);
+    return pg_pass;
+}
+
+pg_verdict pg_decide_banned(const pg_policy *policy)
+{
+    return pg_reject(policy, PG_REASON_BANNED, 403);
+}
+
 pg_verdict pg_decide(const pg_request *req, const pg_policy *policy)
 {
-    static const pg_verdict pass = { PG_REASON_NONE, PG_ACTION_PASS, 0 };
     pg_absolute_uri abs;
+    pg_span routed = { NULL, 0 };
+    int proxied = 0;
 
     if (policy->mode == PG_MODE_OFF) {
-        return pass;
+        return pg_pass;
     }
     if (pg_is_connect(req->method)) {
-        if (!req->proxy_client) {
-            return pg_reject(policy, PG_REASON_CONNECT, 405);
-        }
-        /* before mod_proxy_connect opens anything */
-        if (!pg_port_allowed(policy, pg_connect_port(req->uri))) {
-            return pg_reject(policy, PG_REASON_CONNECT_PORT, 403);
-        }
-        return pass;
+        return pg_decide_connect(req, policy);
     }
     if (pg_parse_absolute_uri(req->uri, &abs)) {
-        /* RFC 9112 3.2.2: the URI's host wins over the Host header */
-        if (!pg_absolute_names_us(&abs, req, policy)) {
-            /* a proxy client using us as its forward proxy, proxy
-             * headers and all: that is what it is allowed to do */
-            return req->proxy_client ? pass
-                                     : pg_reject(policy, PG_REASON_ABSOLUTE_URI, 403);
+        pg_verdict v = pg_decide_absolute(req, policy, &abs, &proxied, &routed);
+
+        if (v.reason != PG_REASON_NONE || proxied) {
+            return v;
         }
     }
-    else if (!pg_is_asterisk_form(req->uri) && pg_has_host(req->host)
-             && policy->unknown_host != PG_UNKNOWN_ALLOW
-             && !pg_host_header_names_us(req, policy)) {
+    else if (!pg_is_asterisk_form(req->uri)) {
+        routed = pg_host_header_name(req->host);
+    }
+    /* the host httpd routes on must name the vhost it routed to */
+    if (routed.ptr != NULL && policy->unknown_host != PG_UNKNOWN_ALLOW
+        && !pg_is_ours(policy, routed)) {
         if (policy->unknown_host == PG_UNKNOWN_DENY) {
             return pg_reject(policy, PG_REASON_UNKNOWN_HOST, 403);
         }
@@ -604,5 +840,5 @@ pg_verdict pg_decide(const pg_request *req, const pg_policy *policy)
     if (req->has_proxy_header && !req->proxy_client) {
         return pg_detect(PG_REASON_PROXY_HEADER);
     }
-    return pass;
+    return pg_pass;
 }

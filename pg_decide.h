@@ -87,16 +87,30 @@ typedef struct pg_hostpat {
 } pg_hostpat;
 
 /* Asks the caller whether a host name (brackets, port and trailing dot
- * already removed) is a name of one of the vhosts serving this connection. */
+ * already removed) names the vhost that serves this request: in httpd, the
+ * vhost httpd selected (r->server), whose ServerName, ServerAlias and
+ * <VirtualHost> names httpd has just compared with the host it routed on.
+ * For the host httpd routed on, that is the same as "any vhost on this
+ * address and port" (httpd would have picked a matching one); for another
+ * host (an absolute URI whose scheme is not the connection's, which httpd
+ * routes on the Host header) it is stricter, as it must be. */
 typedef int pg_own_host_fn(void *baton, pg_span host);
+
+/* A port or a range of ports (lo == hi for one port). */
+typedef struct pg_port_range {
+    unsigned lo;
+    unsigned hi;
+} pg_port_range;
 
 typedef struct pg_policy {
     pg_mode mode;
     pg_unknown_host unknown_host;
     const pg_hostpat *allow;            /* ProxyGuardAllowHost */
     size_t n_allow;
-    const unsigned *connect_ports;      /* ProxyGuardConnectPorts */
+    const pg_port_range *connect_ports; /* ProxyGuardConnectPorts */
     size_t n_connect_ports;
+    const pg_port_range *proxy_ports;   /* ProxyGuardProxyPorts */
+    size_t n_proxy_ports;
     pg_own_host_fn *is_own_host;        /* may be NULL: nothing is ours */
     void *baton;
 } pg_policy;
@@ -107,7 +121,12 @@ typedef struct pg_request {
     pg_span host;               /* Host header; ptr NULL when absent */
     int has_proxy_header;       /* Proxy-Connection or Proxy-Authorization */
     int proxy_client;           /* in ProxyGuardProxyClients */
-    unsigned local_port;        /* port the request arrived on */
+    /* mod_proxy's proxy_detect took the request as a forward-proxy request
+     * (r->proxyreq == PROXYREQ_PROXY): it will connect where the URI says */
+    int proxy_claimed;
+    int tls;                    /* the connection's scheme is https */
+    pg_span local_addr;         /* address it arrived on (text); may be absent */
+    unsigned local_port;        /* port it arrived on */
     unsigned server_port;       /* port of the vhost's ServerName, 0 if none */
 } pg_request;
 
@@ -122,22 +141,57 @@ typedef struct pg_verdict {
 /* The decision: pure, total (defined for every input) and allocation-free. */
 pg_verdict pg_decide(const pg_request *req, const pg_policy *policy);
 
+/* The verdict on any request from a banned address (ProxyGuardBan): 403,
+ * only reported under DetectOnly. */
+pg_verdict pg_decide_banned(const pg_policy *policy);
+
 const char *pg_reason_name(pg_reason reason);
 const char *pg_action_name(pg_action action);
 
-/* The pieces of a request-target in absolute form, as apr_uri_parse (and so
- * httpd and mod_proxy) see them: the host is what follows the last '@' of
- * the authority, IPv6 literals lose their brackets. */
+/* The pieces of a request-target in absolute form ("scheme://authority...").
+ *
+ * Two readers act on such a target and must never disagree: httpd
+ * (apr_uri_parse: the authority ends at the first '/', '?' or '#', the
+ * userinfo at the last '@', the port after the first ':') routes on it, and
+ * mod_proxy's scheme handlers (ap_proxy_canon_netloc: the authority ends
+ * only at '/', the host follows the last '@', apr_parse_addr_port takes the
+ * port) connect to it.  So an authority is valid only where both must read
+ * it alike: a host of letters, digits, '-', '.' and '_' or a bracketed IPv6
+ * literal (not digits alone, which apr_parse_addr_port takes for a port),
+ * then an optional ':' and a port from 1 to 65535, and nothing
+ * else up to the first '/' -- no userinfo (RFC 9110 4.2.4 forbids it in
+ * http(s) URIs), no '?', '#', '\', '%', '@', space or control byte. */
 typedef struct pg_absolute_uri {
     pg_span scheme;
-    pg_span host;               /* empty when there is no authority */
-    unsigned port;              /* 0 when absent or empty */
-    int valid;                  /* 0: malformed authority or port */
+    pg_span host;               /* without brackets; empty when no authority */
+    unsigned port;              /* as given; 0 when has_port is 0 */
+    int has_port;
+    int valid;                  /* 0: no authority, or one the readers could
+                                 * read differently */
 } pg_absolute_uri;
 
 /* Returns 1 and fills *out when uri is in absolute form (scheme ":"),
  * 0 for origin-form, asterisk-form and anything else. */
 int pg_parse_absolute_uri(pg_span uri, pg_absolute_uri *out);
+
+/* The port mod_proxy connects to for a scheme when the URI names none
+ * (ap_proxy_port_of_scheme and the scheme handlers: http 80, https 443,
+ * ws 80, wss 443, h2c 80, h2 443, ftp 21, fcgi 8000, scgi 4000,
+ * uwsgi 3031, ajp 8009); 0 for a scheme it has no handler for. */
+unsigned pg_scheme_port(pg_span scheme);
+
+/* Decimal digits only (no sign, no blank), not empty, at most max: the
+ * value in *out and 1; else 0.  Every number read from a request, a
+ * directive or the ban store goes through this one. */
+int pg_parse_uint(const char *s, size_t len, unsigned long max,
+                  unsigned long *out);
+
+/* Is port in one of the ranges? */
+int pg_port_in(const pg_port_range *ranges, size_t n, unsigned port);
+
+/* Parses "443" or "1024-65535" (a directive argument).  Returns NULL on
+ * success or a static string saying what is wrong. */
+const char *pg_port_range_parse(const char *arg, pg_port_range *out);
 
 /* The port of a CONNECT target (authority-form "host:port", "[v6]:port"),
  * 0 when there is none or it is malformed. */
@@ -166,6 +220,16 @@ int pg_name_is(pg_span canon, pg_span host);
 /* Does host match a wildcard ServerAlias ('*' and '?', as httpd's
  * ap_strcasecmp_match)?  Same normalisation as pg_name_equals. */
 int pg_name_matches(const char *pattern, pg_span host);
+
+/* An IP address literal ("192.0.2.1", "2001:db8::1", no brackets) into
+ * bytes[16]: returns 4 (the address in the first 4 bytes) or 6, 0 when
+ * text is no address.  An IPv4-mapped IPv6 address (::ffff:192.0.2.1) is
+ * that IPv4 address, as a dual-stack listener sees IPv4 clients. */
+int pg_ip_parse(pg_span text, unsigned char bytes[16]);
+
+/* The same folding for an address already in binary: returns the family
+ * (4 or 6) it is, moving a mapped IPv4 address to the first 4 bytes. */
+int pg_ip_fold(int family, unsigned char bytes[16]);
 
 /* Parses one ProxyGuardAllowHost argument.  Returns NULL on success or a
  * static string saying what is wrong with it. */

@@ -161,7 +161,7 @@ static apr_uint32_t pg_recent(const pg_table *t, const pg_recent_row **rows)
     return n;
 }
 
-/* Active bans, the one running out last first: *n rows into rows[]. */
+/* Active bans, the one running out last first; *n of them. */
 static int pg_cmp_bans(const void *a, const void *b)
 {
     const pg_ban_row *x = *(const pg_ban_row *const *)a;
@@ -170,21 +170,21 @@ static int pg_cmp_bans(const void *a, const void *b)
     return x->until < y->until ? 1 : x->until > y->until ? -1 : 0;
 }
 
-static apr_uint32_t pg_active_bans(const pg_table *t, apr_uint32_t now,
-                                   const pg_ban_row **rows)
+static const pg_ban_row **pg_active_bans(apr_pool_t *p, const pg_table *t,
+                                         apr_uint32_t now, apr_uint32_t *n)
 {
-    apr_uint32_t n = 0;
-    int i;
+    const pg_ban_row *rows = pg_table_bans_c(t);
+    const pg_ban_row **active = apr_palloc(p, sizeof(*active) * (t->n_bans + 1));
+    apr_uint32_t i;
 
-    for (i = 0; i < PG_BANS_MAX; i++) {
-        const pg_ban_row *row = &t->bans[i];
-
-        if (row->addr.family && row->until > now && !row->lifted) {
-            rows[n++] = row;
+    *n = 0;
+    for (i = 0; i < t->n_bans; i++) {
+        if (rows[i].addr.family && rows[i].until > now && !rows[i].lifted) {
+            active[(*n)++] = &rows[i];
         }
     }
-    qsort(rows, n, sizeof(*rows), pg_cmp_bans);
-    return n;
+    qsort(active, *n, sizeof(*active), pg_cmp_bans);
+    return active;
 }
 
 /* The count of one reason in the bucket for stamp, 0 if it has rolled. */
@@ -219,9 +219,10 @@ void pg_status_auto_lines(const pg_out *out, const pg_table *snap)
     pg_printf(out, "ProxyGuardClientsCapacity: %u\n", snap->n_clients);
     pg_printf(out, "ProxyGuardClientsEvicted: %u\n", snap->clients_evicted);
     pg_printf(out, "ProxyGuardNetworksTracked: %u\n", snap->networks_used);
-    pg_printf(out, "ProxyGuardBansActive: %u\n", pg_table_bans_active(
-                  snap, (apr_uint32_t)apr_time_sec(apr_time_now())));
+    pg_printf(out, "ProxyGuardBansActive: %u\n", snap->bans_active);
     pg_printf(out, "ProxyGuardBansStarted: %u\n", snap->bans_started);
+    pg_printf(out, "ProxyGuardBansRefused: %u\n", snap->bans_refused);
+    pg_printf(out, "ProxyGuardBansCapacity: %u\n", snap->n_bans);
     pg_printf(out, "ProxyGuardStartTime: %" APR_TIME_T_FMT "\n",
               apr_time_sec(snap->started));
     pg_printf(out, "ProxyGuardRestarts: %u\n", snap->restarts);
@@ -350,14 +351,17 @@ static void pg_json_recent(const pg_out *out, const pg_table *t)
     pg_puts(out, "\n  ],\n");
 }
 
-static void pg_json_bans(const pg_out *out, const pg_table *t, apr_uint32_t now)
+static void pg_json_bans(const pg_out *out, apr_pool_t *p, const pg_table *t,
+                         apr_uint32_t now)
 {
-    const pg_ban_row *rows[PG_BANS_MAX];
-    apr_uint32_t n = pg_active_bans(t, now, rows), i;
+    apr_uint32_t n, i;
+    const pg_ban_row **rows = pg_active_bans(p, t, now, &n);
     char addr[PG_CLIENT_TEXT_MAX];
 
-    pg_printf(out, "  \"bans_started\": %u,\n  \"bans\": [", t->bans_started);
-    for (i = 0; i < n; i++) {
+    pg_printf(out, "  \"bans_started\": %u,\n  \"bans_refused\": %u,\n"
+              "  \"bans_active\": %u,\n  \"bans_capacity\": %u,\n  \"bans\": [",
+              t->bans_started, t->bans_refused, n, t->n_bans);
+    for (i = 0; i < n && i < PG_STATUS_TOP_BANS; i++) {
         pg_printf(out, "%s\n    {\"address\": \"%s\", \"started\": %u, "
                   "\"until\": %u, \"remaining\": %u, \"hits\": %u, "
                   "\"blocked\": %u, \"origin\": \"%s\"}", i ? "," : "",
@@ -415,7 +419,7 @@ static void pg_render_json(const pg_out *out, apr_pool_t *p,
     pg_json_clients(out, p, t);
     pg_json_networks(out, p, t);
     pg_json_ports(out, t);
-    pg_json_bans(out, t, now);
+    pg_json_bans(out, p, t, now);
     pg_json_recent(out, t);
     pg_puts(out, "  \"timeline\": {\n");
     pg_json_series(out, "minutes", t->minutes, PG_MINUTES, now / 60, 60);
@@ -471,10 +475,16 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
     pg_prom_family(out, "proxyguard_bans_active", "gauge",
                    "Addresses banned now (ProxyGuardBan), as this server knows them.");
     pg_printf(out, "proxyguard_bans_active %u\n",
-              pg_table_bans_active(t, (apr_uint32_t)apr_time_sec(o->now)));
+              t->bans_active);
     pg_prom_family(out, "proxyguard_bans_started_total", "counter",
                    "Bans this server started.");
     pg_printf(out, "proxyguard_bans_started_total %u\n", t->bans_started);
+    pg_prom_family(out, "proxyguard_bans_refused_total", "counter",
+                   "Bans not started because the ban list had no free row.");
+    pg_printf(out, "proxyguard_bans_refused_total %u\n", t->bans_refused);
+    pg_prom_family(out, "proxyguard_bans_capacity", "gauge",
+                   "Rows of the ban list (ProxyGuardTableSize).");
+    pg_printf(out, "proxyguard_bans_capacity %u\n", t->n_bans);
     pg_prom_family(out, "proxyguard_table_clients_capacity", "gauge",
                    "Client addresses the table can track (ProxyGuardTableSize).");
     pg_printf(out, "proxyguard_table_clients_capacity %u\n", t->n_clients);
@@ -630,17 +640,26 @@ static void pg_html_ports(const pg_out *out, const pg_table *t)
     pg_puts(out, "</table>\n");
 }
 
-static void pg_html_bans(const pg_out *out, const pg_table *t, apr_uint32_t now)
+static void pg_html_bans(const pg_out *out, apr_pool_t *p, const pg_table *t,
+                         apr_uint32_t now)
 {
-    const pg_ban_row *rows[PG_BANS_MAX];
-    apr_uint32_t n = pg_active_bans(t, now, rows), i;
+    apr_uint32_t n, i;
+    const pg_ban_row **rows = pg_active_bans(p, t, now, &n);
     char addr[PG_CLIENT_TEXT_MAX], when[32];
 
-    pg_printf(out, "<h2>Active bans</h2>\n<p>%u active; %u started here since "
-              "the table was created.</p>\n<table id=\"bans\"><tr><th>address</th>"
-              "<th>started (UTC)</th><th>remaining</th><th>hits</th>"
-              "<th>requests blocked</th></tr>\n", n, t->bans_started);
-    for (i = 0; i < n; i++) {
+    pg_printf(out, "<h2>Active bans</h2>\n<p>%u active of %u rows; %u started "
+              "here since the table was created.</p>\n", n, t->n_bans,
+              t->bans_started);
+    if (t->bans_refused) {
+        pg_printf(out, "<p id=\"bans-full\"><strong>The ban list was full: %u "
+                  "bans could not start</strong> (running bans are never "
+                  "replaced; a larger ProxyGuardTableSize makes room).</p>\n",
+                  t->bans_refused);
+    }
+    pg_puts(out, "<table id=\"bans\"><tr><th>address</th>"
+            "<th>started (UTC)</th><th>remaining</th><th>hits</th>"
+            "<th>requests blocked</th></tr>\n");
+    for (i = 0; i < n && i < PG_STATUS_TOP_BANS; i++) {
         pg_printf(out, "<tr><td>%s</td><td>%s</td><td class=\"n\">%u s</td>"
                   "<td class=\"n\">%u</td><td class=\"n\">%u</td></tr>\n",
                   pg_addr_format(addr, sizeof(addr), &rows[i]->addr),
@@ -752,7 +771,7 @@ static void pg_render_html(const pg_out *out, apr_pool_t *p, const pg_table *t,
     pg_html_clients(out, p, t);
     pg_html_networks(out, p, t);
     pg_html_ports(out, t);
-    pg_html_bans(out, t, secs);
+    pg_html_bans(out, p, t, secs);
     pg_html_recent(out, t);
     pg_puts(out, "</body></html>\n");
 }
@@ -776,6 +795,46 @@ void pg_status_html_summary(const pg_out *out, const pg_table *snap)
 }
 
 /* ------------------------------------------------------------------ */
+
+/* "refresh=N": N from 1 to 3600, else none. */
+static int pg_refresh_value(const char *s, size_t len)
+{
+    unsigned long n;
+
+    return pg_parse_uint(s, len, 3600, &n) && n >= 1 ? (int)n : 0;
+}
+
+pg_format pg_status_parse_query(const char *args, int *refresh)
+{
+    pg_format format = PG_FORMAT_HTML;
+
+    *refresh = 0;
+    while (args && *args) {
+        size_t len = strcspn(args, "&");
+
+        if (len == 4 && !strncmp(args, "auto", 4)) {
+            format = PG_FORMAT_AUTO;
+        }
+        else if (len == 4 && !strncmp(args, "json", 4)) {
+            format = PG_FORMAT_JSON;
+        }
+        else if (len == 10 && !strncmp(args, "prometheus", 10)) {
+            format = PG_FORMAT_PROMETHEUS;
+        }
+        else if (len > 8 && !strncmp(args, "refresh=", 8)) {
+            *refresh = pg_refresh_value(args + 8, len - 8);
+        }
+        args += len;
+        args += *args == '&';
+    }
+    return format;
+}
+
+apr_uint32_t pg_status_snapshot_kind(pg_format format)
+{
+    return format == PG_FORMAT_AUTO || format == PG_FORMAT_PROMETHEUS
+           ? PG_SNAPSHOT_SUMMARY : PG_SNAPSHOT_DETAILS;
+}
 
 const char *pg_status_content_type(pg_format format)
 {

@@ -44,14 +44,25 @@ typedef struct pg_status_opts {
 /* Rows shown in the HTML tables and the JSON lists. */
 #define PG_STATUS_TOP_HTML 25
 #define PG_STATUS_TOP_JSON 100
+#define PG_STATUS_TOP_BANS 1000     /* active bans listed (HTML and JSON) */
+
+/* The query string of a status request: "auto", "json", "prometheus",
+ * "refresh=N" (1-3600; anything else means no refresh), in any order,
+ * '&'-separated; unknown words are ignored. */
+pg_format pg_status_parse_query(const char *args, int *refresh);
 
 const char *pg_status_content_type(pg_format format);
+
+/* What a format shows: PG_SNAPSHOT_SUMMARY (?auto, Prometheus) or
+ * PG_SNAPSHOT_DETAILS (HTML, JSON); see pg_table_snapshot. */
+apr_uint32_t pg_status_snapshot_kind(pg_format format);
 
 /* The whole document.  snap is a private copy of the table. */
 void pg_status_render(const pg_out *out, apr_pool_t *p, pg_format format,
                       const pg_table *snap, const pg_status_opts *opts);
 
-/* The "Key: value" lines alone (?auto, and /server-status?auto). */
+/* The "Key: value" lines alone (?auto, and /server-status?auto); a
+ * summary snapshot is enough for these and the HTML summary. */
 void pg_status_auto_lines(const pg_out *out, const pg_table *snap);
 
 /* A short HTML section for /server-status. */

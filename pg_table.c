@@ -20,6 +20,13 @@
  * those PG_PROBE is given to the newcomer.  So memory never grows, a hit
  * never fails, and a heavy hitter is only displaced when every other
  * address in its window has more hits than it: the heavy hitters stay.
+ *
+ * Ban rows are different: a running ban must never end because others
+ * began.  They live in buckets of PG_BAN_BUCKET rows; an address may use
+ * the rows of two buckets (two seeded hashes, the emptier one first), so a
+ * lookup reads at most 16 rows, and a new ban is refused (and counted) only
+ * when all 16 hold running bans.  With random addresses that first happens
+ * past 70 % of the rows (t/unit/test_table.c measures it).
  */
 
 #include <stddef.h>
@@ -53,15 +60,27 @@ static apr_size_t pg_networks_offset(apr_uint32_t n_vhosts,
            + pg_align8(sizeof(pg_client_row) * n_clients);
 }
 
-apr_size_t pg_table_bytes(apr_uint32_t n_vhosts, apr_uint32_t n_clients)
+/* Ban rows: ProxyGuardTableSize of them, in whole buckets. */
+static apr_uint32_t pg_ban_rows(apr_uint32_t n_clients)
+{
+    return (n_clients + PG_BAN_BUCKET - 1) / PG_BAN_BUCKET * PG_BAN_BUCKET;
+}
+
+static apr_size_t pg_bans_offset(apr_uint32_t n_vhosts, apr_uint32_t n_clients)
 {
     return pg_networks_offset(n_vhosts, n_clients)
            + pg_align8(sizeof(pg_network_row) * n_clients);
 }
 
+apr_size_t pg_table_bytes(apr_uint32_t n_vhosts, apr_uint32_t n_clients)
+{
+    return pg_bans_offset(n_vhosts, n_clients)
+           + pg_align8(sizeof(pg_ban_row) * pg_ban_rows(n_clients));
+}
+
 apr_size_t pg_table_bytes_per_client(void)
 {
-    return sizeof(pg_client_row) + sizeof(pg_network_row);
+    return sizeof(pg_client_row) + sizeof(pg_network_row) + sizeof(pg_ban_row);
 }
 
 pg_vhost_row *pg_table_vhosts(pg_table *t)
@@ -78,6 +97,16 @@ pg_network_row *pg_table_networks(pg_table *t)
 {
     return (pg_network_row *)((char *)t + pg_networks_offset(t->n_vhosts,
                                                             t->n_clients));
+}
+
+pg_ban_row *pg_table_bans(pg_table *t)
+{
+    return (pg_ban_row *)((char *)t + pg_bans_offset(t->n_vhosts, t->n_clients));
+}
+
+const pg_ban_row *pg_table_bans_c(const pg_table *t)
+{
+    return pg_table_bans((pg_table *)t);
 }
 
 const pg_vhost_row *pg_table_vhosts_c(const pg_table *t)
@@ -104,6 +133,7 @@ void pg_table_init(pg_table *t, apr_uint32_t n_vhosts, apr_uint32_t n_clients,
     t->reasons = PG_REASON_COUNT;
     t->n_vhosts = n_vhosts;
     t->n_clients = n_clients;
+    t->n_bans = pg_ban_rows(n_clients);
     t->seed = seed;
     t->started = now;
 }
@@ -117,26 +147,39 @@ int pg_table_fits(const pg_table *t, apr_size_t bytes, apr_uint32_t n_vhosts,
            && bytes >= pg_table_bytes(t->n_vhosts, t->n_clients);
 }
 
-int pg_table_vhost_row(pg_table *t, const char *name)
+/* A vhost row keeps at most PG_VHOST_NAME_MAX - 1 bytes of the name. */
+static apr_size_t pg_vhost_name_len(const char *name)
 {
-    pg_vhost_row *rows = pg_table_vhosts(t);
-    apr_uint32_t i;
     apr_size_t len = strlen(name);
 
-    if (len >= PG_VHOST_NAME_MAX) {
-        len = PG_VHOST_NAME_MAX - 1;
-    }
-    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
-        if (strncmp(rows[i].name, name, len) == 0 && rows[i].name[len] == '\0') {
-            return (int)i;
-        }
-    }
+    return len >= PG_VHOST_NAME_MAX ? PG_VHOST_NAME_MAX - 1 : len;
+}
+
+int pg_table_vhost_claim(pg_table *t, const char *name)
+{
+    pg_vhost_row *rows = pg_table_vhosts(t);
+    apr_size_t len = pg_vhost_name_len(name);
+
     if (t->vhosts_used >= t->n_vhosts) {
         return -1;
     }
     memcpy(rows[t->vhosts_used].name, name, len);
     rows[t->vhosts_used].name[len] = '\0';
     return (int)t->vhosts_used++;
+}
+
+int pg_table_vhost_row(pg_table *t, const char *name)
+{
+    pg_vhost_row *rows = pg_table_vhosts(t);
+    apr_size_t len = pg_vhost_name_len(name);
+    apr_uint32_t i;
+
+    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+        if (strncmp(rows[i].name, name, len) == 0 && rows[i].name[len] == '\0') {
+            return (int)i;
+        }
+    }
+    return pg_table_vhost_claim(t, name);
 }
 
 static int pg_action_index(pg_action action)
@@ -184,7 +227,8 @@ void pg_table_count(pg_table *t, const pg_hit *hit)
                              .hits[pg_reason_index(hit->reason)]
                                   [pg_action_index(hit->action)]);
     }
-    if (hit->reason == PG_REASON_CONNECT) {
+    if (hit->reason == PG_REASON_CONNECT
+        || hit->reason == PG_REASON_CONNECT_PORT) {
         pg_count_port(t, hit->connect_port);
     }
 }
@@ -269,8 +313,10 @@ static apr_uint32_t pg_seconds(apr_time_t t)
 }
 
 /* The ban window: hits counted from the first one, for ban_window
- * seconds.  Returns the count when this hit reaches ban_hits. */
-static apr_uint32_t pg_ban_window(pg_client_row *row, const pg_hit *hit)
+ * seconds.  Is a ban due with this hit?  It is at the hit that reaches
+ * ban_hits, and at every later one while an earlier attempt found no free
+ * ban row. */
+static int pg_ban_due(pg_client_row *row, const pg_hit *hit)
 {
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(hit->now);
 
@@ -282,15 +328,42 @@ static apr_uint32_t pg_ban_window(pg_client_row *row, const pg_hit *hit)
         row->ban_window_start = now;
         row->ban_window_hits = 0;
     }
-    return ++row->ban_window_hits == hit->ban_hits ? row->ban_window_hits : 0;
+    return ++row->ban_window_hits == hit->ban_hits || row->ban_pending;
 }
 
-/* The log budget: log_lines lines per log_window seconds per client. */
+/* A due ban: listed, or refused when no row is free (then the client's
+ * next hit tries again). */
+static void pg_ban_start(pg_table *t, pg_client_row *row, const pg_hit *hit,
+                         pg_record_result *res)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(hit->now);
+    pg_ban_row *ban = pg_table_ban_add(t, &hit->addr, now, now,
+                                       now + hit->ban_duration,
+                                       row->ban_window_hits);
+
+    row->ban_pending = ban == NULL;
+    if (ban) {
+        res->ban_hits = row->ban_window_hits;
+        res->ban_until = ban->until;
+    }
+    else {
+        res->ban_refused = 1;
+    }
+}
+
+/* The log budget: log_lines written lines per log_window seconds per
+ * client.  A line that would not be written (its level is off) spends
+ * nothing: otherwise counted-only hits at info could use up the budget of
+ * the warnings that fail2ban reads. */
 static void pg_log_budget(pg_client_row *row, const pg_hit *hit,
                           pg_record_result *res)
 {
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(hit->now);
 
+    if (!hit->loggable) {
+        res->log = 0;
+        return;
+    }
     if (hit->log_lines == 0) {
         return;                 /* unlimited: res->log stays 1 */
     }
@@ -336,7 +409,9 @@ static int pg_record_client(pg_table *t, const pg_hit *hit,
     row->hits[pg_reason_index(hit->reason)]++;
     row->total++;
     row->last_seen = pg_seconds(hit->now);
-    res->ban_hits = pg_ban_window(row, hit);
+    if (pg_ban_due(row, hit)) {
+        pg_ban_start(t, row, hit, res);
+    }
     pg_log_budget(row, hit, res);
     return fresh;
 }
@@ -415,7 +490,7 @@ void pg_table_record(pg_table *t, const pg_hit *hit, pg_record_result *res)
     int new_client;
 
     memset(res, 0, sizeof(*res));
-    res->log = 1;
+    res->log = hit->loggable;
     if (hit->addr.family == 4 || hit->addr.family == 6) {
         new_client = pg_record_client(t, hit, res);
         pg_record_network(t, hit, new_client);
@@ -428,99 +503,177 @@ void pg_table_record(pg_table *t, const pg_hit *hit, pg_record_result *res)
 /* ------------------------------------------------------------------ */
 /* Bans                                                                 */
 
+static int pg_ban_running(const pg_ban_row *row, apr_uint32_t now)
+{
+    return row->until > now && !row->lifted;
+}
+
+/* The first rows of the two buckets an address may use. */
+static void pg_ban_buckets(pg_table *t, const pg_addr *addr,
+                           pg_ban_row *bucket[2])
+{
+    pg_ban_row *rows = pg_table_bans(t);
+    apr_uint32_t n = t->n_bans / PG_BAN_BUCKET;
+
+    bucket[0] = rows + pg_addr_hash(addr, t->seed) % n * PG_BAN_BUCKET;
+    bucket[1] = rows + pg_addr_hash(addr, t->seed ^ 0x9e3779b9u) % n
+                       * PG_BAN_BUCKET;
+}
+
 pg_ban_row *pg_table_ban_find(pg_table *t, const pg_addr *addr,
                               apr_uint32_t now)
 {
-    int i;
+    pg_ban_row *bucket[2];
+    int b, i;
 
-    if (apr_atomic_read32(&t->ban_horizon) <= now) {
+    if (apr_atomic_read32(&t->ban_horizon) <= now || t->n_bans == 0) {
         return NULL;            /* every listed ban has run out */
     }
-    for (i = 0; i < PG_BANS_MAX; i++) {
-        pg_ban_row *row = &t->bans[i];
+    pg_ban_buckets(t, addr, bucket);
+    for (b = 0; b < 2; b++) {
+        for (i = 0; i < PG_BAN_BUCKET; i++) {
+            pg_ban_row *row = &bucket[b][i];
 
-        if (row->until > now && !row->lifted
-            && pg_addr_equal(&row->addr, addr)) {
-            return row;
+            if (pg_ban_running(row, now) && pg_addr_equal(&row->addr, addr)) {
+                return row;
+            }
         }
     }
     return NULL;
 }
 
-/* The row for addr if listed, else one that has run out, else the one
- * that runs out first. */
+/* Where a ban for addr goes: its own row if listed (running or not), else
+ * a row without a running ban in the bucket holding fewer running bans,
+ * else one in the other bucket; NULL when all 16 hold running bans. */
 static pg_ban_row *pg_ban_slot(pg_table *t, const pg_addr *addr,
                                apr_uint32_t now)
 {
-    pg_ban_row *best = &t->bans[0];
-    int i;
+    pg_ban_row *bucket[2], *spare[2] = { NULL, NULL };
+    int running[2] = { 0, 0 };
+    int b, i;
 
-    for (i = 0; i < PG_BANS_MAX; i++) {
-        pg_ban_row *row = &t->bans[i];
+    pg_ban_buckets(t, addr, bucket);
+    for (b = 0; b < 2; b++) {
+        for (i = 0; i < PG_BAN_BUCKET; i++) {
+            pg_ban_row *row = &bucket[b][i];
 
-        if (pg_addr_equal(&row->addr, addr)) {
-            return row;
-        }
-        if ((row->until < now || row->lifted)
-            && !(best->until < now || best->lifted)) {
-            best = row;
-        }
-        else if (row->until < best->until) {
-            best = row;
+            if (row->addr.family && pg_addr_equal(&row->addr, addr)) {
+                return row;
+            }
+            if (pg_ban_running(row, now)) {
+                running[b]++;
+            }
+            else if (spare[b] == NULL) {
+                spare[b] = row;
+            }
         }
     }
-    return best;
+    b = running[1] < running[0];
+    return spare[b] ? spare[b] : spare[!b];
 }
 
-void pg_table_ban_add(pg_table *t, const pg_addr *addr, apr_uint32_t started,
-                      apr_uint32_t until, apr_uint32_t hits)
+pg_ban_row *pg_table_ban_add(pg_table *t, const pg_addr *addr,
+                             apr_uint32_t now, apr_uint32_t started,
+                             apr_uint32_t until, apr_uint32_t hits)
 {
-    pg_ban_row *row = pg_ban_slot(t, addr, started ? started : until);
+    pg_ban_row *row = t->n_bans ? pg_ban_slot(t, addr, now) : NULL;
 
-    memset(row, 0, sizeof(*row));
+    if (row == NULL) {
+        t->bans_refused++;
+        return NULL;
+    }
+    /* lock-free readers match on a running ban first: clear until before
+     * the address changes, set it last */
+    apr_atomic_set32(&row->until, 0);
     row->addr = *addr;
     row->started = started;
-    row->until = until;
     row->hits = hits;
+    row->lifted = 0;
+    apr_atomic_set32(&row->blocked, 0);
+    apr_atomic_set32(&row->until, until);
     if (started) {
         t->bans_started++;
     }
     if (until > apr_atomic_read32(&t->ban_horizon)) {
         apr_atomic_set32(&t->ban_horizon, until);
     }
+    return row;
+}
+
+/* The client row of addr, if the table has one (its probe window only). */
+static pg_client_row *pg_client_find(pg_table *t, const pg_addr *addr)
+{
+    pg_client_row *rows = pg_table_clients(t);
+    apr_uint32_t start = pg_addr_hash(addr, t->seed) % t->n_clients;
+    apr_uint32_t window = t->n_clients < PG_PROBE ? t->n_clients : PG_PROBE;
+    apr_uint32_t i;
+
+    for (i = 0; i < window; i++) {
+        pg_client_row *row = &rows[(start + i) % t->n_clients];
+
+        if (row->addr.family && pg_addr_equal(&row->addr, addr)) {
+            return row;
+        }
+    }
+    return NULL;
 }
 
 int pg_table_ban_lift(pg_table *t, const pg_addr *addr)
 {
-    pg_client_row *clients = pg_table_clients(t);
-    int i, found = 0;
-    apr_uint32_t c;
+    pg_ban_row *bucket[2];
+    pg_client_row *client;
+    int b, i, found = 0;
 
-    for (i = 0; i < PG_BANS_MAX; i++) {
-        if (pg_addr_equal(&t->bans[i].addr, addr) && !t->bans[i].lifted) {
-            t->bans[i].lifted = 1;
-            found = 1;
+    pg_ban_buckets(t, addr, bucket);
+    for (b = 0; b < 2 && t->n_bans; b++) {
+        for (i = 0; i < PG_BAN_BUCKET; i++) {
+            pg_ban_row *row = &bucket[b][i];
+
+            if (row->addr.family && pg_addr_equal(&row->addr, addr)
+                && !row->lifted) {
+                row->lifted = 1;
+                found = 1;
+            }
         }
     }
     /* and the count towards the next ban starts again */
-    for (c = 0; c < t->n_clients; c++) {
-        if (pg_addr_equal(&clients[c].addr, addr)) {
-            clients[c].ban_window_hits = 0;
-        }
+    if ((client = pg_client_find(t, addr)) != NULL) {
+        client->ban_window_hits = 0;
+        client->ban_pending = 0;
     }
     return found;
 }
 
 apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now)
 {
-    apr_uint32_t n = 0;
-    int i;
+    const pg_ban_row *rows = pg_table_bans_c(t);
+    apr_uint32_t i, n = 0;
 
-    for (i = 0; i < PG_BANS_MAX; i++) {
-        n += t->bans[i].addr.family && t->bans[i].until > now
-             && !t->bans[i].lifted;
+    for (i = 0; i < t->n_bans; i++) {
+        n += rows[i].addr.family && pg_ban_running(&rows[i], now);
     }
     return n;
+}
+
+apr_size_t pg_ban_key(char *buf, apr_size_t size, const pg_addr *addr)
+{
+    char text[PG_CLIENT_TEXT_MAX];
+
+    return (apr_size_t)apr_snprintf(buf, size, "pgban:%s",
+                                    pg_addr_format(text, sizeof(text), addr));
+}
+
+apr_size_t pg_ban_value(char *buf, apr_size_t size, apr_uint32_t until)
+{
+    return (apr_size_t)apr_snprintf(buf, size, "%u", until);
+}
+
+apr_uint32_t pg_ban_value_until(const unsigned char *value, apr_size_t len)
+{
+    unsigned long n;
+
+    return pg_parse_uint((const char *)value, len, 0xffffffffUL, &n)
+           ? (apr_uint32_t)n : 0;
 }
 
 const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr)
@@ -532,29 +685,65 @@ const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr)
     return buf;
 }
 
-int pg_addr_parse(const char *text, pg_addr *addr)
+int pg_addr_parse(pg_span text, pg_addr *addr)
 {
     memset(addr, 0, sizeof(*addr));
-    if (inet_pton(AF_INET, text, addr->bytes) == 1) {
-        addr->family = 4;
-        return 1;
-    }
-    if (inet_pton(AF_INET6, text, addr->bytes) == 1) {
-        /* ::ffff:a.b.c.d is that IPv4 address, as the module counts it */
-        static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                  0, 0xff, 0xff };
+    addr->family = (apr_uint32_t)pg_ip_parse(text, addr->bytes);
+    return addr->family != 0;
+}
 
-        if (memcmp(addr->bytes, mapped, 12) == 0) {
-            memmove(addr->bytes, addr->bytes + 12, 4);
-            memset(addr->bytes + 4, 0, 12);
-            addr->family = 4;
+void pg_addr_from_bytes(pg_addr *addr, int ipv6, const unsigned char *bytes)
+{
+    memset(addr, 0, sizeof(*addr));
+    memcpy(addr->bytes, bytes, ipv6 ? 16 : 4);
+    addr->family = (apr_uint32_t)pg_ip_fold(ipv6 ? 6 : 4, addr->bytes);
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshots                                                            */
+
+apr_size_t pg_table_snapshot_bytes(const pg_table *t, apr_uint32_t kind)
+{
+    return kind == PG_SNAPSHOT_DETAILS ? pg_table_bytes(t->n_vhosts, t->n_clients)
+                                       : pg_clients_offset(t->n_vhosts);
+}
+
+/* Copies [from, to) of the block in pieces, the lock held for each. */
+static int pg_copy_locked(char *dst, const char *src, apr_size_t from,
+                          apr_size_t to, const pg_locker *locker)
+{
+    while (from < to) {
+        apr_size_t n = to - from < PG_SNAPSHOT_CHUNK ? to - from
+                                                     : PG_SNAPSHOT_CHUNK;
+
+        if (locker->lock(locker->baton) != 0) {
+            return 0;
         }
-        else {
-            addr->family = 6;
-        }
-        return 1;
+        memcpy(dst + from, src + from, n);
+        locker->unlock(locker->baton);
+        from += n;
     }
-    return 0;
+    return 1;
+}
+
+int pg_table_snapshot(pg_table *dst, pg_table *src, apr_uint32_t kind,
+                      apr_uint32_t now, const pg_locker *locker)
+{
+    apr_size_t head = pg_clients_offset(src->n_vhosts);
+
+    /* the header and vhost rows in one piece: the counters agree */
+    if (locker->lock(locker->baton) != 0) {
+        return 0;
+    }
+    memcpy(dst, src, head);
+    locker->unlock(locker->baton);
+    dst->snapshot = kind;
+    /* bans are read without the lock anyway (pg_table_ban_find) */
+    dst->bans_active = pg_table_bans_active(src, now);
+    return kind != PG_SNAPSHOT_DETAILS
+           || pg_copy_locked((char *)dst, (const char *)src, head,
+                             pg_table_bytes(src->n_vhosts, src->n_clients),
+                             locker);
 }
 
 /* ------------------------------------------------------------------ */

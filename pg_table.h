@@ -37,7 +37,7 @@
 #include "pg_decide.h"
 
 #define PG_TABLE_MAGIC      0x50475442u     /* "PGTB" */
-#define PG_TABLE_VERSION    1u
+#define PG_TABLE_VERSION    2u
 
 #define PG_VHOST_NAME_MAX   96      /* ServerName, cut */
 #define PG_PORT_SLOTS       64      /* distinct CONNECT ports tracked */
@@ -50,7 +50,8 @@
 #define PG_HOURS            48      /* timeline: per hour, last two days */
 #define PG_PROBE            16      /* slots searched per address */
 #define PG_ACTIONS          2       /* deny, detect */
-#define PG_BANS_MAX         256     /* bans listed (active or recent) */
+#define PG_BAN_BUCKET       8       /* ban rows per bucket; two buckets
+                                     * per address (see pg_table.c) */
 
 #define PG_TABLE_SIZE_DEFAULT 4096  /* ProxyGuardTableSize */
 #define PG_TABLE_SIZE_MIN     16
@@ -84,6 +85,7 @@ typedef struct pg_client_row {
     apr_uint32_t log_window_start;  /* ProxyGuardLogLimit: the current window */
     apr_uint32_t log_lines;         /* lines logged in it */
     apr_uint32_t log_suppressed;    /* hits not logged in it */
+    apr_uint32_t ban_pending;       /* a ban was due but refused: try again */
 } pg_client_row;
 
 /* A /24 (IPv4) or /64 (IPv6): addr holds the prefix, the rest zero. */
@@ -105,11 +107,13 @@ typedef struct pg_recent_row {
     char host[PG_RECENT_HOST_MAX];
 } pg_recent_row;
 
-/* A ban this server started, or found in the shared ban cache. */
+/* A ban this server started, or found in the shared ban store.  A row
+ * whose ban runs (until > now, not lifted) is never given to another
+ * address: a new ban is refused instead. */
 typedef struct pg_ban_row {
-    pg_addr addr;                   /* family 0: free slot */
+    pg_addr addr;                   /* family 0: never used */
     apr_uint32_t started;           /* 0 when started elsewhere */
-    apr_uint32_t until;
+    volatile apr_uint32_t until;    /* written last: readers take no lock */
     apr_uint32_t hits;              /* hits that started it */
     volatile apr_uint32_t blocked;  /* requests answered 403 since */
     apr_uint32_t lifted;            /* lifted by an operator */
@@ -120,7 +124,7 @@ typedef struct pg_bucket {
     apr_uint32_t hits[PG_REASON_COUNT];
 } pg_bucket;
 
-/* The header; vhost, client and network rows follow it in the block. */
+/* The header; vhost, client, network and ban rows follow it in the block. */
 typedef struct pg_table {
     apr_uint32_t magic;
     apr_uint32_t version;
@@ -138,12 +142,15 @@ typedef struct pg_table {
     apr_uint32_t networks_evicted;
     apr_uint32_t recent_next;       /* total recorded; next slot = % MAX */
     apr_uint32_t bans_started;      /* bans this server started, ever */
+    apr_uint32_t bans_refused;      /* bans not started: no row was free */
+    apr_uint32_t n_bans;            /* ban rows: ProxyGuardTableSize */
+    apr_uint32_t snapshot;          /* in a copy: PG_SNAPSHOT_* it holds */
+    apr_uint32_t bans_active;       /* in a copy: running bans when taken */
     volatile apr_uint32_t ban_horizon;  /* no ban listed lasts past this */
     pg_bucket minutes[PG_MINUTES];
     pg_bucket hours[PG_HOURS];
     pg_port_row ports[PG_PORT_SLOTS];
     pg_recent_row recent[PG_RECENT_MAX];
-    pg_ban_row bans[PG_BANS_MAX];
 } pg_table;
 
 /* One hit, as the module hands it over. */
@@ -160,13 +167,19 @@ typedef struct pg_hit {
     apr_time_t now;
     apr_uint32_t ban_hits;          /* ProxyGuardBan hits and seconds, when */
     apr_uint32_t ban_window;        /* this hit counts towards a ban; else 0 */
+    apr_uint32_t ban_duration;      /* ... and how long a ban lasts */
     apr_uint32_t log_lines;         /* ProxyGuardLogLimit; 0: log every hit */
     apr_uint32_t log_window;
+    int loggable;                   /* the hit's line would be written (its
+                                     * level is enabled): only such lines
+                                     * spend the client's log budget */
 } pg_hit;
 
 /* What pg_table_record decided for one hit. */
 typedef struct pg_record_result {
-    apr_uint32_t ban_hits;          /* > 0: this hit starts a ban */
+    apr_uint32_t ban_hits;          /* > 0: this hit started a ban ... */
+    apr_uint32_t ban_until;         /* ... that lasts until then */
+    int ban_refused;                /* the ban was due, but no row was free */
     int log;                        /* write this hit's log line */
     apr_uint32_t suppressed;        /* > 0: report that many unlogged hits
                                      * of the client's previous window */
@@ -186,37 +199,90 @@ int pg_table_fits(const pg_table *t, apr_size_t bytes, apr_uint32_t n_vhosts,
                   apr_uint32_t n_clients);
 
 /* The row for a vhost name, claimed if new; -1 when all rows are taken.
- * Called by the parent at configuration time only. */
+ * Called by the parent at configuration time only; linear in the number of
+ * rows in use, so the caller assigns many through a hash of its own (see
+ * pg_table_vhost_claim). */
 int pg_table_vhost_row(pg_table *t, const char *name);
+
+/* A new row for a name the caller knows is not in the table yet; -1 when
+ * all rows are taken. */
+int pg_table_vhost_claim(pg_table *t, const char *name);
 
 pg_vhost_row *pg_table_vhosts(pg_table *t);
 pg_client_row *pg_table_clients(pg_table *t);
 pg_network_row *pg_table_networks(pg_table *t);
+pg_ban_row *pg_table_bans(pg_table *t);
 const pg_vhost_row *pg_table_vhosts_c(const pg_table *t);
 const pg_client_row *pg_table_clients_c(const pg_table *t);
 const pg_network_row *pg_table_networks_c(const pg_table *t);
+const pg_ban_row *pg_table_bans_c(const pg_table *t);
 
-/* Lock-free, exact: vhost x reason x action and the CONNECT port. */
+/* Lock-free, exact: vhost x reason x action, and the target port of a
+ * CONNECT hit (connect or connect-port). */
 void pg_table_count(pg_table *t, const pg_hit *hit);
 
 /* Under the mutex: client, network, recent hits, timeline; and the two
- * per-client decisions that need the client's row: does this hit start a
- * ban, and is it logged (a client gets log_lines lines per log_window
- * seconds; the rest are counted, then reported in one line). */
+ * per-client decisions that need the client's row: is this hit logged (a
+ * client gets log_lines written lines per log_window seconds; the rest are
+ * counted, then reported in one line), and does it start a ban (then the
+ * ban is listed here, or refused when no row is free: it is tried again at
+ * the client's next hit). */
 void pg_table_record(pg_table *t, const pg_hit *hit, pg_record_result *res);
 
-/* Bans.  add and lift under the mutex; find without it (it only reads
- * fixed-size rows and bumps an atomic counter). */
-void pg_table_ban_add(pg_table *t, const pg_addr *addr, apr_uint32_t started,
-                      apr_uint32_t until, apr_uint32_t hits);
+/* Bans.  A ban list of ProxyGuardTableSize rows in buckets of
+ * PG_BAN_BUCKET; each address may use the rows of two buckets (chosen by
+ * two seeded hashes), so a lookup reads at most 2 * PG_BAN_BUCKET rows.
+ * add and lift under the mutex; find without it (it reads fixed-size rows
+ * and bumps an atomic counter).  add returns NULL, and counts the refusal,
+ * when both buckets hold only running bans: a running ban is never
+ * replaced.  started 0: a ban found in a shared store. */
+pg_ban_row *pg_table_ban_add(pg_table *t, const pg_addr *addr,
+                             apr_uint32_t now, apr_uint32_t started,
+                             apr_uint32_t until, apr_uint32_t hits);
 pg_ban_row *pg_table_ban_find(pg_table *t, const pg_addr *addr,
                               apr_uint32_t now);
 int pg_table_ban_lift(pg_table *t, const pg_addr *addr);
 apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now);
 
-/* Address text, as inet_ntop writes it; and back (0 if not an address). */
+/* The ban store's key ("pgban:" and the address) and value (the second
+ * the ban ends, in decimal), the same on every server sharing a store. */
+#define PG_BAN_KEY_MAX (6 + PG_CLIENT_TEXT_MAX)
+apr_size_t pg_ban_key(char *buf, apr_size_t size, const pg_addr *addr);
+apr_size_t pg_ban_value(char *buf, apr_size_t size, apr_uint32_t until);
+/* 0 when value is not a ban value */
+apr_uint32_t pg_ban_value_until(const unsigned char *value, apr_size_t len);
+
+/* Copies of the table for the status page, taken without holding the
+ * mutex for longer than one piece: the header and vhost rows (SUMMARY:
+ * enough for ?auto, Prometheus and /server-status), and with DETAILS the
+ * client, network and ban rows too, PG_SNAPSHOT_CHUNK bytes at a time.
+ * lock/unlock are called around each piece; writers wait for one piece at
+ * most.  A SUMMARY copy has no client, network or ban rows: only its
+ * header and vhost rows may be read. */
+#define PG_SNAPSHOT_SUMMARY 1u
+#define PG_SNAPSHOT_DETAILS 2u
+#define PG_SNAPSHOT_CHUNK   65536
+
+typedef struct pg_locker {
+    int (*lock)(void *baton);       /* 0 on success */
+    void (*unlock)(void *baton);
+    void *baton;
+} pg_locker;
+
+apr_size_t pg_table_snapshot_bytes(const pg_table *t, apr_uint32_t kind);
+/* 0 when a lock failed (dst is then unusable) */
+int pg_table_snapshot(pg_table *dst, pg_table *src, apr_uint32_t kind,
+                      apr_uint32_t now, const pg_locker *locker);
+
+/* Address text, as inet_ntop writes it; and back (0 if not exactly an
+ * address: a NUL inside the span, or anything after the address, is not).
+ * An IPv4-mapped IPv6 address is that IPv4 address (pg_ip_parse). */
 const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr);
-int pg_addr_parse(const char *text, pg_addr *addr);
+int pg_addr_parse(pg_span text, pg_addr *addr);
+
+/* A binary address from a socket (APR_INET / APR_INET6 bytes), folded the
+ * same way. */
+void pg_addr_from_bytes(pg_addr *addr, int ipv6, const unsigned char *bytes);
 
 /* The /24 or /64 an address belongs to. */
 pg_addr pg_addr_network(const pg_addr *addr);

@@ -89,16 +89,27 @@ like($log, qr/\[client 127\.0\.0\.1:\d+\] PG0001: action=deny reason=absolute-ur
 my $denies = () = $log =~ /reason=absolute-uri/g;
 is($denies, 8, 'each rejected absolute URI logged once');
 
-# Under HttpProtocolOptions Unsafe userinfo reaches us: the host is what
-# follows the last '@', as httpd (and mod_proxy) read it.
+# Under HttpProtocolOptions Unsafe userinfo reaches us.  The readers
+# disagree where the userinfo ends (apr_uri_parse: at '?' or '#' too;
+# mod_proxy: only at '/'), and legitimate clients never send it (RFC 9110
+# 4.2.4): refused whichever way round.  The "*" of <VirtualHost *:port> is
+# no name of ours either.
 my $unsafe = PGTest->new(name => 'absolute-unsafe',
                          conf => sub { "HttpProtocolOptions Unsafe\n" . $_[0]->standard_vhosts });
 $unsafe->start;
 my $res = $unsafe->request("GET http://www.example.com\@evil.test/ HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
-is($res->{status}, 403, 'Unsafe: http://ours@evil/ names evil: 403');
+is($res->{status}, 403, 'Unsafe: http://ours@evil/: 403');
 $res = $unsafe->request("GET http://evil.test\@www.example.com/ HTTP/1.1\r\nHost: evil.test\r\n\r\n");
-is($res->{status}, 200, 'Unsafe: http://evil@ours/ names us: 200');
-like($res->{body}, qr/^site:www0$/, 'Unsafe: ... served by our vhost');
+is($res->{status}, 403, 'Unsafe: http://evil@ours/: 403 too');
+unlike($res->{body}, qr/site:/, 'Unsafe: ... and no page served');
+$res = $unsafe->request("GET http://*/ HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+is($res->{status}, 403, 'Unsafe: http://*/ (the * of <VirtualHost *:port>) is not ours: 403');
+my $mark = $unsafe->log_mark('logs/access_log');
+$res = $unsafe->request("GET / HTTP/1.1\r\nHost: *\r\n\r\n");
+like($unsafe->log_since('logs/access_log', $mark), qr{"GET / HTTP/1\.1" \d+ pg=unknown-host/detect},
+     'Unsafe: Host: * is counted as unknown-host');
 $unsafe->stop;
+like($unsafe->slurp('logs/error_log'), qr/PG0001: action=deny reason=absolute-uri vhost=\S+ method="GET" uri="http:\/\/evil\.test\@www\.example\.com\/"/,
+     'Unsafe: the userinfo request is logged as absolute-uri');
 
 done_testing;

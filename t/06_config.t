@@ -41,7 +41,9 @@ my @bad = (
     [ 'ProxyGuardUnknownHost Block',
       qr/ProxyGuardUnknownHost: invalid value 'Block' \(expected Allow, Detect or Deny\)/ ],
     [ 'ProxyGuardAllowHost good.test bad/name',
-      qr/ProxyGuardAllowHost: 'bad\/name' is not a host name, \*\.suffix wildcard or IP address/ ],
+      qr/ProxyGuardAllowHost: 'bad\/name' is not a host name: give the name alone, without scheme, userinfo or path/ ],
+    [ 'ProxyGuardAllowHost http://x',
+      qr/ProxyGuardAllowHost: 'http:\/\/x' is not a host name: give the name alone, without scheme/ ],
     [ 'ProxyGuardAllowHost *',
       qr/ProxyGuardAllowHost: '\*' is not a host name/ ],
     [ 'ProxyGuardAllowHost a*b.test',
@@ -59,13 +61,23 @@ my @bad = (
     [ 'ProxyGuardProxyClients 10.0.0.0/33',
       qr/ProxyGuardProxyClients: '10\.0\.0\.0\/33' is not an IP address or CIDR range/ ],
     [ 'ProxyGuardProxyClients proxy.example.com',
-      qr/ProxyGuardProxyClients: 'proxy\.example\.com' is not an IP address or CIDR range/ ],
+      qr/ProxyGuardProxyClients: 'proxy\.example\.com' is not a whole IP address/ ],
+    [ 'ProxyGuardProxyClients 10',
+      qr/ProxyGuardProxyClients: '10' is not a whole IP address \(write a network as 10\.0\.0\.0\/8/ ],
+    [ 'ProxyGuardProxyClients 192.168/16',
+      qr/ProxyGuardProxyClients: '192\.168\/16' is not a whole IP address/ ],
+    [ 'ProxyGuardBanExempt 10.1',
+      qr/ProxyGuardBanExempt: '10\.1' is not a whole IP address/ ],
     [ 'ProxyGuardConnectPorts 443 0',
-      qr/ProxyGuardConnectPorts: '0' is not a number from 1 to 65535/ ],
+      qr/ProxyGuardConnectPorts: '0' is not a port from 1 to 65535/ ],
     [ 'ProxyGuardConnectPorts https',
-      qr/ProxyGuardConnectPorts: 'https' is not a number from 1 to 65535/ ],
+      qr/ProxyGuardConnectPorts: 'https' is not a port from 1 to 65535/ ],
     [ 'ProxyGuardConnectPorts 65536',
-      qr/ProxyGuardConnectPorts: '65536' is not a number from 1 to 65535/ ],
+      qr/ProxyGuardConnectPorts: '65536' is not a port from 1 to 65535/ ],
+    [ 'ProxyGuardProxyPorts 80 1024-',
+      qr/ProxyGuardProxyPorts: '1024-' is not a port \(1-65535\) or a range of ports \(low-high\)/ ],
+    [ 'ProxyGuardProxyPorts 9000-8000',
+      qr/ProxyGuardProxyPorts: '9000-8000' is a range whose low end is above its high end/ ],
     [ 'ProxyGuardBan 10 60',
       qr/ProxyGuardBan takes three arguments/ ],
     [ 'ProxyGuardBan 0 60 3600',
@@ -80,6 +92,8 @@ my @bad = (
       qr/PG0012: ProxyGuardBanCache: no shared object cache provider 'nosuchcache'/ ],
     [ "ProxyGuardBan 10 60 60",
       qr/PG0012: ProxyGuardBanCache: no shared object cache provider 'shmcb' \(LoadModule mod_socache_shmcb\)/ ],
+    [ "ProxyGuardBanCache nonexist",
+      qr/PG0012: ProxyGuardBanCache: no shared object cache provider 'nonexist'/ ],
     [ 'ProxyGuardLogLimit 10 0',
       qr/ProxyGuardLogLimit: '0' is not a number from 1 to 86400/ ],
     [ 'ProxyGuardLogLimit ten 60',
@@ -115,5 +129,25 @@ my @warnings = $srv->slurp('logs/error_log') =~ /(PG0005: .*)/g;
 is(scalar @warnings, 1, 'ProxyGuardConnectPorts 587: one start-up warning, not one per vhost');
 like($warnings[0] // '', qr/^PG0005: ProxyGuardConnectPorts in the main server allows the mail port 587/,
      '... naming where and which port');
+
+# The same for the ports of proxy clients' absolute URIs, ranges included.
+$srv = PGTest->new(name => 'config-mail-proxy', conf => sub {
+    "ProxyGuardProxyClients 127.0.0.1
+ProxyGuardProxyPorts 80 443
+"
+    . "<VirtualHost *:" . $_[0]->port . ">
+    ServerName relay.test
+"
+    . "    ProxyGuardProxyPorts 1-1024
+</VirtualHost>
+";
+});
+$srv->start;
+$srv->stop;
+@warnings = $srv->slurp('logs/error_log') =~ /(PG0005: .*)/g;
+is(scalar @warnings, 3, 'ProxyGuardProxyPorts 1-1024: a warning for each of 25, 465, 587');
+like(join("\n", @warnings), qr/^PG0005: ProxyGuardProxyPorts in relay\.test \([^)]*\) allows the mail port 25:.*\n.*465.*\n.*587/,
+     '... naming the vhost and each port');
+unlike(join("\n", @warnings), qr/main server/, '... and none for the main server\'s 80 443');
 
 done_testing;

@@ -34,6 +34,7 @@ LoadModule proxy_connect_module $PGTest::MODULES/mod_proxy_connect.so
     AllowCONNECT $backend $smtp_port 25
     ProxyGuardProxyClients 127.0.0.1 ::1
     ProxyGuardConnectPorts 443 $backend
+    ProxyGuardProxyPorts 80 443 $backend
 </VirtualHost>
 <VirtualHost *:$backend>
     ServerName backend.test

@@ -1,17 +1,22 @@
 // Sends one HTTP/2 request over h2c (prior knowledge) to 127.0.0.1 and
-// prints "status <code>" and the body.  Used by t/09_http2.t.
+// prints "status <code>" and the body.  Used by t/09_http2.t, t/23_tls.t.
 //   node t/h2request.js PORT METHOD AUTHORITY [PATH]
 // CONNECT requests carry only :method and :authority (RFC 9113 8.5).
+// H2_TLS=SNI-NAME: h2 over TLS (ALPN h2) with that SNI instead, the
+// certificate not verified (the tests make their own).
 'use strict';
 const http2 = require('http2');
 
 const [port, method, authority, path] = process.argv.slice(2);
-const session = http2.connect(`http://127.0.0.1:${port}`);
+const sni = process.env.H2_TLS;
+const session = sni
+  ? http2.connect(`https://127.0.0.1:${port}`, { servername: sni, rejectUnauthorized: false })
+  : http2.connect(`http://127.0.0.1:${port}`);
 session.on('error', (e) => { console.log(`error ${e.code || e.message}`); process.exit(2); });
 
 const headers = { ':method': method, ':authority': authority };
 if (method !== 'CONNECT') {
-  headers[':scheme'] = 'http';
+  headers[':scheme'] = sni ? 'https' : 'http';
   headers[':path'] = path || '/';
 }
 const req = session.request(headers, method === 'CONNECT' ? {} : { endStream: true });

@@ -3,14 +3,19 @@
  * libFuzzer target over the pure decision code, fed what an attacker
  * controls.  Input: one flag byte, then method, request-target and Host
  * separated by '\n' (a missing Host field means no Host header); the flag
- * byte picks the mode, ProxyGuardUnknownHost, proxy headers and whether the
- * client is a proxy client.
+ * byte picks the mode, ProxyGuardUnknownHost, proxy headers, whether the
+ * client is a proxy client, whether mod_proxy claimed the request and
+ * whether it came over TLS.
  *
  * Besides crashes and sanitizer reports it stops on:
  *  - a verdict outside the contract (status, action and reason that do not
  *    go together);
- *  - a disagreement with apr_uri_parse, the parser httpd and mod_proxy route
- *    on, about the host or port of an absolute URI both accept.
+ *  - an absolute-form target the decision lets through whose host or port
+ *    any reader that acts on it reads differently: httpd (the real
+ *    apr_uri_parse) or mod_proxy (a model of ap_proxy_canon_netloc with the
+ *    real apr_parse_addr_port, t/unit/readers.h);
+ *  - a stranger's request that mod_proxy claimed and that is not refused;
+ *  - a proxy client's forwarded request to a port outside its list.
  */
 
 #include <stdint.h>
@@ -24,10 +29,13 @@
 #include <apr_uri.h>
 
 #include "../../pg_decide.h"
+#include "../unit/readers.h"
 
 static apr_pool_t *pool;
 static pg_hostpat allow[3];
-static const unsigned ports[] = { 443, 8443 };
+static const pg_port_range connect_ports[] = { { 443, 443 }, { 8443, 8443 } };
+static const pg_port_range proxy_ports[] = { { 80, 80 }, { 443, 443 },
+                                             { 8000, 8099 } };
 
 static int own_host(void *baton, pg_span host)
 {
@@ -62,39 +70,48 @@ static void check_verdict(const pg_request *req, const pg_policy *pol,
     check(v.reason != PG_REASON_CONNECT || v.status == 405, "connect is 405");
     check(v.reason != PG_REASON_CONNECT || !req->proxy_client,
           "proxy clients' CONNECTs are connect-port or pass");
+    check((v.reason != PG_REASON_CONNECT_PORT
+           && v.reason != PG_REASON_PROXY_PORT) || req->proxy_client,
+          "only proxy clients get port verdicts");
+    check(v.reason != PG_REASON_PROXY_PORT || v.status == 403,
+          "proxy-port is 403");
     check(v.reason != PG_REASON_PROXY_HEADER || req->has_proxy_header,
           "proxy-header needs the header");
     check(v.reason != PG_REASON_BANNED, "bans are not decided here");
 }
 
-/* Both parsers accept it: the same host and port, or we have a bug. */
-static void check_against_apr(pg_span uri)
+/* An absolute-form target that passes (or is only counted) must be read
+ * alike by every reader; a stranger's claimed request must be refused; a
+ * proxy client's forwarded one must go to one of its ports. */
+static void check_readers(const pg_request *req, const pg_policy *pol,
+                          pg_verdict v)
 {
-    pg_absolute_uri ours;
-    apr_uri_t theirs;
-    char *text;
+    pg_absolute_uri abs;
+    char why[256], *text;
     size_t len = 0;
 
-    if (!pg_parse_absolute_uri(uri, &ours) || !ours.valid) {
+    if (pol->mode == PG_MODE_OFF || !pg_parse_absolute_uri(req->uri, &abs)
+        || (req->method.len == 7 && !memcmp(req->method.ptr, "CONNECT", 7))) {
         return;
     }
-    while (len < uri.len && uri.ptr[len] != '\0') {
+    if (v.reason == PG_REASON_ABSOLUTE_URI || v.reason == PG_REASON_PROXY_PORT) {
+        return;         /* refused */
+    }
+    check(abs.valid, "only a valid authority passes");
+    check(!req->proxy_claimed || req->proxy_client,
+          "a stranger's request mod_proxy claimed is refused");
+    while (len < req->uri.len && req->uri.ptr[len] != '\0') {
         len++;          /* httpd sees the C string */
     }
-    text = apr_pstrmemdup(pool, uri.ptr, len);
-    if (apr_uri_parse(pool, text, &theirs) != APR_SUCCESS) {
-        return;
+    text = apr_pstrmemdup(pool, req->uri.ptr, len);
+    if (!readers_agree(pool, text, &abs, why, sizeof(why))) {
+        fprintf(stderr, "readers disagree on %s: %s\n", text, why);
+        check(0, "every reader names the host and port we decided on");
     }
-    if (theirs.hostname) {
-        check(ours.host.len == strlen(theirs.hostname)
-              && memcmp(ours.host.ptr, theirs.hostname, ours.host.len) == 0,
-              "same host as apr_uri_parse");
-    }
-    else {
-        check(ours.host.len == 0, "no host where apr_uri_parse has none");
-    }
-    if (theirs.port_str && *theirs.port_str) {
-        check(ours.port == theirs.port, "same port as apr_uri_parse");
+    if (req->proxy_client && req->proxy_claimed) {
+        check(pg_port_in(pol->proxy_ports, pol->n_proxy_ports,
+                         abs.has_port ? abs.port : pg_scheme_port(abs.scheme)),
+              "a proxy client's forwarded request goes to one of its ports");
     }
 }
 
@@ -136,8 +153,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pol.unknown_host = (pg_unknown_host)((data[0] >> 2) % 3);
     pol.allow = allow;
     pol.n_allow = 3;
-    pol.connect_ports = ports;
+    pol.connect_ports = connect_ports;
     pol.n_connect_ports = 2;
+    pol.proxy_ports = proxy_ports;
+    pol.n_proxy_ports = 3;
     pol.is_own_host = own_host;
 
     memset(&req, 0, sizeof(req));
@@ -146,11 +165,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.host = field[2];
     req.has_proxy_header = (data[0] >> 4) & 1;
     req.proxy_client = (data[0] >> 5) & 1;
+    req.proxy_claimed = (data[0] >> 6) & 1;
+    req.tls = (data[0] >> 7) & 1;
+    req.local_addr.ptr = "192.0.2.80";
+    req.local_addr.len = 10;
     req.local_port = 8080;
-    req.server_port = (data[0] >> 6) & 1 ? 80 : 0;
+    req.server_port = (data[0] >> 2) & 1 ? 80 : 0;
 
-    check_verdict(&req, &pol, pg_decide(&req, &pol));
-    check_against_apr(field[1]);
+    {
+        pg_verdict v = pg_decide(&req, &pol);
+
+        check_verdict(&req, &pol, v);
+        check_readers(&req, &pol, v);
+    }
 
     /* the helpers on hostile text too */
     pg_parse_host_header(field[2], &name);

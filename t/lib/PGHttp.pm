@@ -31,6 +31,33 @@ sub raw_request {
     return parse_response($data);
 }
 
+# The same over TLS: raw_request_tls(port, bytes, SNI name [, local address]).
+# The server's certificate is the test's own, self-signed: not verified.
+# TLS has no half-close to say "no more requests", so a request without a
+# Connection header gets "Connection: close" after its request line.
+sub raw_request_tls {
+    my ($port, $raw, $sni, $from) = @_;
+    require IO::Socket::SSL;
+    $raw =~ s/\r\n/\r\nConnection: close\r\n/ unless $raw =~ /^Connection:/mi;
+    my $s = IO::Socket::SSL->new(
+        PeerAddr        => '127.0.0.1',
+        PeerPort        => $port,
+        Timeout         => 10,
+        SSL_hostname    => $sni,
+        SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+        ($from ? (LocalAddr => $from) : ()),
+    ) or die "TLS to 127.0.0.1:$port: $IO::Socket::SSL::SSL_ERROR $!\n";
+    print $s $raw;
+    my $data = '';
+    while (1) {
+        my $n = sysread($s, my $buf, 65536);
+        last unless $n;
+        $data .= $buf;
+    }
+    close $s;
+    return parse_response($data);
+}
+
 sub parse_response {
     my ($data) = @_;
     my %res = (raw => $data, status => 0, headers => {}, body => '');

@@ -55,6 +55,7 @@ static pg_hit hit_from(apr_uint32_t v4, pg_reason reason, apr_time_t now)
     h.method = "GET";
     h.target = "/";
     h.now = now;
+    h.loggable = 1;
     return h;
 }
 
@@ -87,13 +88,14 @@ static void test_layout(void)
     pg_table *t = new_table(4, 100);
     char name[64];
 
-    printf("# bytes per ProxyGuardTableSize entry: %lu; header %lu; "
-           "default table (4096, 20 vhosts): %lu bytes\n",
-           (unsigned long)pg_table_bytes_per_client(),
-           (unsigned long)sizeof(pg_table),
-           (unsigned long)pg_table_bytes(20, PG_TABLE_SIZE_DEFAULT));
+    /* the sizes docs/directives.md (ProxyGuardTableSize) states */
+    ok(pg_table_bytes_per_client() == 160,
+       "layout: 160 bytes per ProxyGuardTableSize entry (client, network and ban row)");
+    ok(pg_table_bytes(20 + 16, PG_TABLE_SIZE_DEFAULT) == 683016,
+       "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 683,016 bytes");
     ok(pg_table_bytes(4, 100) >= sizeof(pg_table) + 100 * pg_table_bytes_per_client(),
-       "layout: the block holds header, vhost, client and network rows");
+       "layout: the block holds header, vhost, client, network and ban rows");
+    ok(t->n_bans == 104, "layout: ban rows: ProxyGuardTableSize in whole buckets of 8");
     ok(pg_table_fits(t, pg_table_bytes(4, 100), 4, 100), "fits: same layout");
     ok(pg_table_fits(t, pg_table_bytes(4, 100), 3, 100), "fits: fewer vhosts");
     ok(!pg_table_fits(t, pg_table_bytes(4, 100), 5, 100), "fits: not more vhosts");
@@ -272,25 +274,179 @@ static void test_log_budget_and_bans(void)
     }
     ok(logged == 100, "log budget 0: every hit logged");
 
+    /* a line that would not be written spends nothing */
+    h = hit_from(0x0a0b0c0du, PG_REASON_UNKNOWN_HOST, t0);
+    h.log_lines = 10;
+    h.log_window = 60;
+    h.loggable = 0;
+    for (i = 0, logged = 0; i < 20; i++) {
+        hit(t, &h);
+        logged += last.log;
+    }
+    ok(logged == 0, "log budget: 20 hits at a level that is off: none logged");
+    h.loggable = 1;
+    h.reason = PG_REASON_CONNECT;
+    for (i = 0, logged = 0; i < 20; i++) {
+        hit(t, &h);
+        logged += last.log;
+    }
+    ok(logged == 10, "log budget: ... and they spent none of the 10 lines");
+
     h = hit_from(0x05060708u, PG_REASON_CONNECT, t0);
     h.ban_hits = 3;
     h.ban_window = 10;
+    h.ban_duration = 60;
     hit(t, &h);
     hit(t, &h);
-    ok(last.ban_hits == 0, "ban window: 2 of 3 hits, no ban");
+    ok(last.ban_hits == 0 && pg_table_ban_find(t, &h.addr, 1700000001) == NULL,
+       "ban window: 2 of 3 hits, no ban");
     h.now = t0 + apr_time_from_sec(11);
     hit(t, &h);
     ok(last.ban_hits == 0, "ban window: the third hit 11 s later starts a new window");
     hit(t, &h);
     hit(t, &h);
-    ok(last.ban_hits == 3, "ban window: 3 hits within 10 s start a ban");
-    pg_table_ban_add(t, &h.addr, 1700000011, 1700000071, 3);
+    ok(last.ban_hits == 3 && last.ban_until == 1700000071 && t->bans_started == 1,
+       "ban window: 3 hits within 10 s start a ban, listed by the table");
     ok(pg_table_ban_find(t, &h.addr, 1700000012) != NULL
        && pg_table_ban_find(t, &h.addr, 1700000071) == NULL
        && pg_table_bans_active(t, 1700000012) == 1, "bans: active until 'until'");
+    hit(t, &h);
+    ok(last.ban_hits == 0 && t->bans_started == 1,
+       "bans: a hit already in flight does not start it again");
     ok(pg_table_ban_lift(t, &h.addr) && pg_table_ban_find(t, &h.addr, 1700000012) == NULL,
        "bans: lifted");
     free(t);
+}
+
+/* The ban list: a running ban is never replaced, however many begin; the
+ * capacity; a refused ban is retried. */
+static void test_ban_capacity(void)
+{
+    pg_table *t = new_table(1, PG_TABLE_SIZE_DEFAULT);
+    apr_uint32_t now = 1700000000, n, i, lost = 0;
+    pg_addr a;
+    pg_hit h;
+
+    memset(&a, 0, sizeof(a));
+    a.family = 6;
+    a.bytes[0] = 0x20;
+    a.bytes[1] = 0x01;
+    /* addresses of one /64, as an attacker would have them */
+    for (n = 0; n < t->n_bans; n++) {
+        memcpy(a.bytes + 12, &n, sizeof(n));
+        if (pg_table_ban_add(t, &a, now, now, now + 600, 1) == NULL) {
+            break;
+        }
+    }
+    printf("# ban list of %u rows: the first refusal at ban %u (%.0f %%)\n",
+           t->n_bans, n + 1, 100.0 * n / t->n_bans);
+    ok(n >= t->n_bans * 7 / 10,
+       "bans: more than 70 % of the rows fill before the first refusal");
+    ok(t->bans_refused == 1, "bans: the refusal is counted");
+    for (i = 0; i < n; i++) {
+        memcpy(a.bytes + 12, &i, sizeof(i));
+        lost += pg_table_ban_find(t, &a, now + 1) == NULL;
+    }
+    ok(lost == 0 && pg_table_bans_active(t, now + 1) == n,
+       "bans: every running ban still holds after the refusal: none replaced");
+    ok(pg_table_ban_add(t, &a, now + 601, now + 601, now + 1200, 1) != NULL,
+       "bans: rows whose bans ran out are used again");
+    free(t);
+
+    /* a ban due when the list is full is tried again at the next hit */
+    t = new_table_with_vhost(1, 16);
+    h = hit_from(0x0a000001u, PG_REASON_CONNECT, apr_time_from_sec(now));
+    h.ban_hits = 2;
+    h.ban_window = 60;
+    h.ban_duration = 60;
+    for (i = 0; i < t->n_bans; i++) {
+        a = h.addr;
+        a.bytes[2] = (unsigned char)(i + 1);  /* other addresses */
+        pg_table_ban_add(t, &a, now, now, now + 600, 1);
+    }
+    for (i = 0, n = 0; i < 40 && n < t->n_bans; i++) {
+        a = h.addr;
+        a.bytes[2] = (unsigned char)(100 + i);
+        n += pg_table_ban_add(t, &a, now, now, now + 600, 1) != NULL;
+    }
+    hit(t, &h);
+    hit(t, &h);
+    ok(last.ban_refused && !last.ban_hits, "bans: a due ban refused on a full list");
+    hit(t, &h);
+    ok(last.ban_refused, "bans: ... tried again at the next hit");
+    h.now += apr_time_from_sec(601);
+    hit(t, &h);
+    ok(last.ban_hits && !last.ban_refused
+       && pg_table_ban_find(t, &h.addr, now + 602) != NULL,
+       "bans: ... and started once rows are free");
+    free(t);
+}
+
+static int locks_taken, locks_held;
+
+static int count_lock(void *baton)
+{
+    (void)baton;
+    locks_taken++;
+    locks_held++;
+    return 0;
+}
+
+static void count_unlock(void *baton)
+{
+    (void)baton;
+    locks_held--;
+}
+
+/* Snapshots for the status page: a summary copies the header and vhost
+ * rows only; details copy the rest in pieces, the lock held per piece. */
+static void test_snapshot(void)
+{
+    static const pg_locker locker = { count_lock, count_unlock, NULL };
+    pg_table *t = new_table_with_vhost(1, 100000);
+    pg_hit h = hit_from(0x01020304u, PG_REASON_CONNECT,
+                        apr_time_from_sec(1700000000));
+    apr_size_t summary = pg_table_snapshot_bytes(t, PG_SNAPSHOT_SUMMARY);
+    apr_size_t details = pg_table_snapshot_bytes(t, PG_SNAPSHOT_DETAILS);
+    pg_table *copy = malloc(details);
+
+    hit(t, &h);
+    pg_table_ban_add(t, &h.addr, 1700000000, 1700000000, 1700000600, 5);
+    ok(summary < 64 * 1024 && details == pg_table_bytes(1, 100000),
+       "snapshot: a summary is the header and vhost rows (< 64 KiB), details all");
+    locks_taken = 0;
+    ok(pg_table_snapshot(copy, t, PG_SNAPSHOT_SUMMARY, 1700000001, &locker)
+       && locks_taken == 1 && locks_held == 0 && copy->bans_active == 1
+       && pg_table_total(copy) == 1 && copy->snapshot == PG_SNAPSHOT_SUMMARY,
+       "snapshot: summary in one lock, with the count of running bans");
+    locks_taken = 0;
+    ok(pg_table_snapshot(copy, t, PG_SNAPSHOT_DETAILS, 1700000001, &locker)
+       && locks_taken == 1 + (int)((details - summary + PG_SNAPSHOT_CHUNK - 1)
+                                   / PG_SNAPSHOT_CHUNK)
+       && locks_held == 0 && memcmp(copy, t, 64) == 0
+       && memcmp(pg_table_bans(copy), pg_table_bans(t),
+                 t->n_bans * sizeof(pg_ban_row)) == 0,
+       "snapshot: details copied whole, one lock per 64 KiB piece");
+    free(copy);
+    free(t);
+}
+
+static void test_ban_store_encoding(void)
+{
+    char key[PG_BAN_KEY_MAX], value[16];
+    pg_addr a;
+
+    pg_addr_parse((pg_span){ "2001:db8::1", 11 }, &a);
+    ok(pg_ban_key(key, sizeof(key), &a) == 17 && !strcmp(key, "pgban:2001:db8::1"),
+       "ban store: key");
+    ok(pg_ban_value(value, sizeof(value), 4000000000u) == 10
+       && pg_ban_value_until((unsigned char *)value, 10) == 4000000000u,
+       "ban store: value round-trips");
+    ok(pg_ban_value_until((const unsigned char *)"12x", 3) == 0
+       && pg_ban_value_until((const unsigned char *)"", 0) == 0
+       && pg_ban_value_until((const unsigned char *)"99999999999", 11) == 0
+       && pg_ban_value_until((const unsigned char *)"4294967296", 10) == 0,
+       "ban store: a value that is not ours is no ban");
 }
 
 static void test_addr_text(void)
@@ -298,14 +454,22 @@ static void test_addr_text(void)
     pg_addr a;
     char buf[PG_CLIENT_TEXT_MAX];
 
-    ok(pg_addr_parse("::ffff:192.0.2.1", &a) && a.family == 4
+    static const unsigned char mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0xff, 0xff, 192, 0, 2, 1 };
+
+    ok(pg_addr_parse((pg_span){ "::ffff:192.0.2.1", 16 }, &a) && a.family == 4
        && strcmp(pg_addr_format(buf, sizeof(buf), &a), "192.0.2.1") == 0,
        "addr: an IPv4-mapped address is that IPv4 address");
-    ok(pg_addr_parse("2001:DB8::1", &a) && a.family == 6
+    pg_addr_from_bytes(&a, 1, mapped);
+    ok(a.family == 4 && strcmp(pg_addr_format(buf, sizeof(buf), &a), "192.0.2.1") == 0,
+       "addr: ... also from a socket's bytes");
+    ok(pg_addr_parse((pg_span){ "2001:DB8::1", 11 }, &a) && a.family == 6
        && strcmp(pg_addr_format(buf, sizeof(buf), &a), "2001:db8::1") == 0,
        "addr: IPv6 in canonical text");
-    ok(!pg_addr_parse("192.0.2.1/24", &a) && !pg_addr_parse("", &a),
-       "addr: not an address");
+    ok(!pg_addr_parse((pg_span){ "192.0.2.1/24", 12 }, &a)
+       && !pg_addr_parse((pg_span){ "", 0 }, &a)
+       && !pg_addr_parse((pg_span){ "192.0.2.1\0junk", 14 }, &a),
+       "addr: not an address (CIDR, empty, a NUL and more)");
 }
 
 /* ------------------------------------------------------------------ */
@@ -408,6 +572,9 @@ int main(void)
     test_ports();
     test_recent_and_timeline();
     test_log_budget_and_bans();
+    test_ban_capacity();
+    test_snapshot();
+    test_ban_store_encoding();
     test_addr_text();
     test_render_escaping(p);
 

@@ -1,0 +1,604 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_proxyguard_config.c: the directives, the configuration structs and
+ * their defaults.
+ *
+ * Two structs, as mod_md has them: pg_global_conf holds what only the main
+ * server may set (one per configuration generation, in pconf's userdata),
+ * pg_vhost_conf what every vhost may set, with a pointer to the global one.
+ * Unset is PG_UNSET or NULL until pg_config_finish, the one place where
+ * defaults are filled in, after which the request path reads the vhost's
+ * ready-made pg_policy.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+#include "mod_proxy.h"
+
+#include "mod_proxyguard.h"
+
+/* the module's messages: [proxyguard:warn], LogLevel proxyguard:info */
+APLOG_USE_MODULE(proxyguard);
+
+/* Defaults.  ProxyGuardLogLimit: fail2ban's default (5 failures in 10
+ * minutes) always sees enough lines, a flood never fills the disk.  Proxy
+ * clients may CONNECT to HTTPS only and fetch http and https URLs on their
+ * default ports only: never a mail port unless the operator says so. */
+#define PG_LOG_LINES_DEFAULT  10
+#define PG_LOG_WINDOW_DEFAULT 60
+static const pg_port_range pg_default_connect_ports[] = { { 443, 443 } };
+static const pg_port_range pg_default_proxy_ports[] = { { 80, 80 },
+                                                        { 443, 443 } };
+
+#define PG_GLOBAL_KEY "mod_proxyguard-global"
+
+const pg_vhost_conf *pg_main_conf;
+
+pg_vhost_conf *pg_conf_of(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &proxyguard_module);
+}
+
+/* The global settings of the configuration being read (pool is pconf). */
+static pg_global_conf *pg_global_of(apr_pool_t *pool)
+{
+    pg_global_conf *g = NULL;
+
+    apr_pool_userdata_get((void **)&g, PG_GLOBAL_KEY, pool);
+    if (g == NULL) {
+        g = apr_pcalloc(pool, sizeof(*g));
+        g->table_size = PG_UNSET;
+        g->ban_hits = PG_UNSET;
+        g->ban_window = PG_UNSET;
+        g->ban_duration = PG_UNSET;
+        g->ban_exempt = NULL;
+        g->ban_cache = NULL;
+        g->log_lines = PG_UNSET;
+        g->log_window = PG_UNSET;
+        apr_pool_userdata_set(g, PG_GLOBAL_KEY, apr_pool_cleanup_null, pool);
+    }
+    return g;
+}
+
+void *pg_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    pg_vhost_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->mode = PG_UNSET;
+    conf->unknown_host = PG_UNSET;
+    conf->allow_hosts = NULL;
+    conf->proxy_clients = NULL;
+    conf->connect_ports = NULL;
+    conf->proxy_ports = NULL;
+    conf->global = pg_global_of(p);
+    return conf;
+}
+
+/* A vhost's own setting wins where it has one.  Names add up (the main
+ * server's AllowHost names are every vhost's); who may proxy and where to
+ * replace, so that one vhost can be stricter than the server. */
+void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const pg_vhost_conf *base = basev;
+    const pg_vhost_conf *add = addv;
+    pg_vhost_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->mode = add->mode != PG_UNSET ? add->mode : base->mode;
+    conf->unknown_host = add->unknown_host != PG_UNSET ? add->unknown_host
+                                                       : base->unknown_host;
+    conf->allow_hosts = base->allow_hosts && add->allow_hosts
+                        ? apr_array_append(p, base->allow_hosts,
+                                           add->allow_hosts)
+                        : add->allow_hosts ? add->allow_hosts
+                                           : base->allow_hosts;
+    conf->proxy_clients = add->proxy_clients ? add->proxy_clients
+                                             : base->proxy_clients;
+    conf->connect_ports = add->connect_ports ? add->connect_ports
+                                             : base->connect_ports;
+    conf->proxy_ports = add->proxy_ports ? add->proxy_ports : base->proxy_ports;
+    conf->global = base->global;
+    return conf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directive arguments                                                  */
+
+typedef struct pg_keyword {
+    const char *word;
+    int value;
+} pg_keyword;
+
+static const pg_keyword pg_mode_words[] = {
+    { "On", PG_MODE_ON },
+    { "Off", PG_MODE_OFF },
+    { "DetectOnly", PG_MODE_DETECT_ONLY },
+    { NULL, 0 }
+};
+
+static const pg_keyword pg_unknown_host_words[] = {
+    { "Allow", PG_UNKNOWN_ALLOW },
+    { "Detect", PG_UNKNOWN_DETECT },
+    { "Deny", PG_UNKNOWN_DENY },
+    { NULL, 0 }
+};
+
+/* One keyword from cmd->info's table, or an error naming the directive,
+ * the bad value and the accepted ones. */
+static const char *pg_set_keyword(cmd_parms *cmd, int *field, const char *arg)
+{
+    const pg_keyword *kw;
+    const char *expected = NULL;
+
+    for (kw = cmd->info; kw->word; kw++) {
+        if (!ap_cstr_casecmp(arg, kw->word)) {
+            *field = kw->value;
+            return NULL;
+        }
+        expected = expected ? apr_pstrcat(cmd->temp_pool, expected, kw[1].word
+                                          ? ", " : " or ", kw->word, NULL)
+                            : kw->word;
+    }
+    return apr_psprintf(cmd->pool, "%s: invalid value '%s' (expected %s)",
+                        cmd->cmd->name, arg, expected);
+}
+
+/* A whole number in [min, max], or an error naming directive and value. */
+static const char *pg_parse_number(cmd_parms *cmd, const char *arg, int min,
+                                   int max, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || n < min || n > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from %d to %d",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
+/* "192.0.2.0/24", "2001:db8::/32", "192.0.2.7": one apr_ipsubnet_t.  The
+ * address must be whole: apr_ipsubnet_create takes "10" for 10.0.0.0/8,
+ * which nobody means by writing it. */
+static const char *pg_parse_subnet(cmd_parms *cmd, const char *arg,
+                                   apr_ipsubnet_t **subnet)
+{
+    char *ip = apr_pstrdup(cmd->temp_pool, arg);
+    char *mask = ap_strchr(ip, '/');
+    unsigned char bytes[16];
+
+    if (mask) {
+        *mask++ = '\0';
+    }
+    if (!pg_ip_parse((pg_span){ ip, strlen(ip) }, bytes)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole IP address "
+                            "(write a network as 10.0.0.0/8 or 2001:db8::/32)",
+                            cmd->cmd->name, arg);
+    }
+    if (apr_ipsubnet_create(subnet, ip, mask, cmd->pool) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an IP address or "
+                            "CIDR range", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+/* One more address or range for a list directive (created on first use). */
+static const char *pg_push_subnet(cmd_parms *cmd, apr_array_header_t **list,
+                                  const char *arg)
+{
+    apr_ipsubnet_t *subnet;
+    const char *err;
+
+    if ((err = pg_parse_subnet(cmd, arg, &subnet)) != NULL) {
+        return err;
+    }
+    if (*list == NULL) {
+        *list = apr_array_make(cmd->pool, 4, sizeof(subnet));
+    }
+    APR_ARRAY_PUSH(*list, apr_ipsubnet_t *) = subnet;
+    return NULL;
+}
+
+/* One more port or port range for ProxyGuardConnectPorts / ProxyPorts. */
+static const char *pg_push_ports(cmd_parms *cmd, apr_array_header_t **list,
+                                 const char *arg)
+{
+    pg_port_range range;
+    const char *err = pg_port_range_parse(arg, &range);
+
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
+                            err);
+    }
+    if (*list == NULL) {
+        *list = apr_array_make(cmd->pool, 4, sizeof(pg_port_range));
+    }
+    APR_ARRAY_PUSH(*list, pg_port_range) = range;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directives                                                           */
+
+static const char *pg_cmd_mode(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    return pg_set_keyword(cmd, &pg_conf_of(cmd->server)->mode, arg);
+}
+
+static const char *pg_cmd_unknown_host(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    (void)dummy;
+    return pg_set_keyword(cmd, &pg_conf_of(cmd->server)->unknown_host, arg);
+}
+
+static const char *pg_cmd_allow_host(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    pg_vhost_conf *conf = pg_conf_of(cmd->server);
+    pg_hostpat pat;
+    const char *err;
+
+    (void)dummy;
+    if ((err = pg_hostpat_parse(arg, &pat)) != NULL) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
+                            err);
+    }
+    if (conf->allow_hosts == NULL) {
+        conf->allow_hosts = apr_array_make(cmd->pool, 4, sizeof(pg_hostpat));
+    }
+    APR_ARRAY_PUSH(conf->allow_hosts, pg_hostpat) = pat;
+    return NULL;
+}
+
+static const char *pg_cmd_proxy_clients(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    (void)dummy;
+    return pg_push_subnet(cmd, &pg_conf_of(cmd->server)->proxy_clients, arg);
+}
+
+static const char *pg_cmd_connect_ports(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    (void)dummy;
+    return pg_push_ports(cmd, &pg_conf_of(cmd->server)->connect_ports, arg);
+}
+
+static const char *pg_cmd_proxy_ports(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    (void)dummy;
+    return pg_push_ports(cmd, &pg_conf_of(cmd->server)->proxy_ports, arg);
+}
+
+static const char *pg_cmd_ban(cmd_parms *cmd, void *dummy, const char *hits,
+                              const char *seconds, const char *duration)
+{
+    pg_global_conf *g = pg_conf_of(cmd->server)->global;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err
+        || (err = pg_parse_number(cmd, hits, 1, 1000000, &g->ban_hits))
+        || (err = pg_parse_number(cmd, seconds, 1, 86400 * 30, &g->ban_window))
+        || (err = pg_parse_number(cmd, duration, 1, 86400 * 365,
+                                  &g->ban_duration))) {
+        return err;
+    }
+    return NULL;
+}
+
+static const char *pg_cmd_ban_exempt(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    return err ? err : pg_push_subnet(cmd, &pg_conf_of(cmd->server)->global
+                                               ->ban_exempt, arg);
+}
+
+static const char *pg_cmd_ban_cache(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    pg_conf_of(cmd->server)->global->ban_cache = arg;
+    return NULL;
+}
+
+static const char *pg_cmd_log_limit(cmd_parms *cmd, void *dummy,
+                                    const char *lines, const char *seconds)
+{
+    pg_global_conf *g = pg_conf_of(cmd->server)->global;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err
+        || (err = pg_parse_number(cmd, lines, 0, 1000000, &g->log_lines))
+        || (err = pg_parse_number(cmd, seconds, 1, 86400, &g->log_window))) {
+        return err;
+    }
+    return NULL;
+}
+
+static const char *pg_cmd_table_size(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    return err ? err : pg_parse_number(cmd, arg, PG_TABLE_SIZE_MIN,
+                                       PG_TABLE_SIZE_MAX,
+                                       &pg_conf_of(cmd->server)->global
+                                            ->table_size);
+}
+
+const command_rec pg_cmds[] = {
+    AP_INIT_TAKE1("ProxyGuard", pg_cmd_mode, (void *)pg_mode_words,
+                  RSRC_CONF,
+                  "On (reject proxy-style requests), Off, or DetectOnly "
+                  "(log and count, never reject)"),
+    AP_INIT_ITERATE("ProxyGuardAllowHost", pg_cmd_allow_host, NULL,
+                    RSRC_CONF,
+                    "host names treated as our own: names, *.suffix "
+                    "wildcards, IPv4 and IPv6 addresses"),
+    AP_INIT_TAKE1("ProxyGuardUnknownHost", pg_cmd_unknown_host,
+                  (void *)pg_unknown_host_words, RSRC_CONF,
+                  "what to do with a Host that names none of our vhosts: "
+                  "Allow, Detect (count and log) or Deny (403)"),
+    AP_INIT_ITERATE("ProxyGuardProxyClients", pg_cmd_proxy_clients, NULL,
+                    RSRC_CONF,
+                    "addresses or CIDR ranges that may use this server as a "
+                    "forward proxy"),
+    AP_INIT_ITERATE("ProxyGuardConnectPorts", pg_cmd_connect_ports, NULL,
+                    RSRC_CONF,
+                    "the only ports (or low-high ranges) proxy clients may "
+                    "CONNECT to (default 443)"),
+    AP_INIT_ITERATE("ProxyGuardProxyPorts", pg_cmd_proxy_ports, NULL,
+                    RSRC_CONF,
+                    "the only ports (or low-high ranges) proxy clients' "
+                    "absolute URIs may name (default 80 443)"),
+    AP_INIT_TAKE3("ProxyGuardBan", pg_cmd_ban, NULL, RSRC_CONF,
+                  "hits seconds duration: ban an address with that many hits "
+                  "within that many seconds, for duration seconds"),
+    AP_INIT_ITERATE("ProxyGuardBanExempt", pg_cmd_ban_exempt, NULL, RSRC_CONF,
+                    "addresses or CIDR ranges that are never banned"),
+    AP_INIT_TAKE1("ProxyGuardBanCache", pg_cmd_ban_cache, NULL, RSRC_CONF,
+                  "where bans are kept: a socache provider[:args], e.g. "
+                  "shmcb (default), memcache:host:port, redis:host:port"),
+    AP_INIT_TAKE2("ProxyGuardLogLimit", pg_cmd_log_limit, NULL, RSRC_CONF,
+                  "lines seconds: log at most that many hits per client per "
+                  "that many seconds, then one summary (0 lines: no limit)"),
+    AP_INIT_TAKE1("ProxyGuardTableSize", pg_cmd_table_size, NULL, RSRC_CONF,
+                  "client addresses the shared hit table tracks, and bans it "
+                  "can hold (server config only)"),
+    { NULL, { NULL }, NULL, 0, 0, NULL }
+};
+
+/* ------------------------------------------------------------------ */
+/* After the configuration is read                                      */
+
+static void pg_global_finish(pg_global_conf *g)
+{
+    if (g->table_size == PG_UNSET) {
+        g->table_size = PG_TABLE_SIZE_DEFAULT;
+    }
+    if (g->log_lines == PG_UNSET) {
+        g->log_lines = PG_LOG_LINES_DEFAULT;
+        g->log_window = PG_LOG_WINDOW_DEFAULT;
+    }
+}
+
+static const pg_port_range *pg_ranges(const apr_array_header_t *list,
+                                      const pg_port_range *fallback,
+                                      size_t n_fallback, size_t *n)
+{
+    *n = list ? (size_t)list->nelts : n_fallback;
+    return list ? (const pg_port_range *)list->elts : fallback;
+}
+
+/* The vhost's pg_policy, as the request path hands it to pg_decide (the
+ * baton is set per request). */
+static void pg_policy_finish(pg_vhost_conf *conf)
+{
+    pg_policy *p = &conf->policy;
+
+    p->mode = conf->mode == PG_UNSET ? PG_MODE_ON : (pg_mode)conf->mode;
+    p->unknown_host = conf->unknown_host == PG_UNSET
+                      ? PG_UNKNOWN_DETECT : (pg_unknown_host)conf->unknown_host;
+    p->allow = conf->allow_hosts ? (const pg_hostpat *)conf->allow_hosts->elts
+                                 : NULL;
+    p->n_allow = conf->allow_hosts ? (size_t)conf->allow_hosts->nelts : 0;
+    p->connect_ports = pg_ranges(conf->connect_ports, pg_default_connect_ports,
+                                 1, &p->n_connect_ports);
+    p->proxy_ports = pg_ranges(conf->proxy_ports, pg_default_proxy_ports, 2,
+                               &p->n_proxy_ports);
+    p->is_own_host = NULL;      /* set with the baton, per request */
+    p->baton = NULL;
+}
+
+/* The names httpd itself would select s for: ServerName, ServerAlias and
+ * the names on its <VirtualHost> line (vhost.c: matches_aliases and the
+ * virthost fallback), canonical, collected once per start.  The "*" of
+ * <VirtualHost *:80> and "_default_" are addresses, not names. */
+static void pg_add_name(apr_pool_t *p, apr_array_header_t *names,
+                        const char *name)
+{
+    char buf[PG_HOSTNAME_MAX + 4];
+    pg_span *canon;
+    size_t len;
+
+    if (name == NULL || !strcmp(name, "*") || !strcmp(name, "_default_")) {
+        return;
+    }
+    if ((len = pg_name_canon(name, buf, sizeof(buf))) != 0) {
+        canon = apr_array_push(names);
+        canon->ptr = apr_pstrmemdup(p, buf, len);
+        canon->len = len;
+    }
+}
+
+static void pg_collect_names(apr_pool_t *p, server_rec *s, pg_vhost_conf *conf)
+{
+    apr_array_header_t *names = apr_array_make(p, 4, sizeof(pg_span));
+    apr_array_header_t *wild = apr_array_make(p, 1, sizeof(const char *));
+    const server_addr_rec *sar;
+    int i;
+
+    pg_add_name(p, names, s->server_hostname);
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        pg_add_name(p, names, APR_ARRAY_IDX(s->names, i, const char *));
+    }
+    for (sar = s->addrs; sar; sar = sar->next) {
+        pg_add_name(p, names, sar->virthost);
+    }
+    for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(s->wild_names, i, const char *);
+
+        if (w) {
+            APR_ARRAY_PUSH(wild, const char *) = w;
+        }
+    }
+    conf->own_names = (const pg_span *)names->elts;
+    conf->n_own_names = names->nelts;
+    conf->own_wild = (const char *const *)wild->elts;
+    conf->n_own_wild = wild->nelts;
+}
+
+int pg_server_has_name(const server_rec *s, pg_span host)
+{
+    const pg_vhost_conf *conf = pg_conf_of(s);
+    int i;
+
+    for (i = 0; i < conf->n_own_names; i++) {
+        if (pg_name_is(conf->own_names[i], host)) {
+            return 1;
+        }
+    }
+    for (i = 0; i < conf->n_own_wild; i++) {
+        if (pg_name_matches(conf->own_wild[i], host)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int pg_is_proxy_client(const request_rec *r, const pg_vhost_conf *conf)
+{
+    int i;
+
+    for (i = 0; conf->proxy_clients && i < conf->proxy_clients->nelts; i++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(conf->proxy_clients, i,
+                                            apr_ipsubnet_t *),
+                              r->useragent_addr)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *pg_vhost_label(apr_pool_t *p, const server_rec *s)
+{
+    return s->is_virtual ? apr_psprintf(p, "%s (%s:%d)", s->server_hostname,
+                                        s->defn_name, s->defn_line_number)
+                         : "the main server";
+}
+
+/* PG0005 for every mail port a port list lets proxy clients reach. */
+static void pg_warn_mail_ports(apr_pool_t *p, server_rec *s,
+                               const char *directive,
+                               const apr_array_header_t *list)
+{
+    static const unsigned mail_ports[] = { 25, 465, 587 };
+    size_t i;
+
+    for (i = 0; list && i < sizeof(mail_ports) / sizeof(mail_ports[0]); i++) {
+        if (pg_port_in((const pg_port_range *)list->elts, (size_t)list->nelts,
+                       mail_ports[i])) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PG_TAG_MAIL_PORT
+                         ": %s in %s allows the mail port %u: proxy clients "
+                         "can send mail through this server", directive,
+                         pg_vhost_label(p, s), mail_ports[i]);
+        }
+    }
+}
+
+/* A forward proxy for everyone is an open relay (one relayed SMTP for
+ * strangers for weeks): say so at every start.  mod_proxy's configuration
+ * is read only when it is loaded. */
+static void pg_warn(apr_pool_t *p, server_rec *main_server)
+{
+    module *proxy = ap_find_linked_module("mod_proxy.c");
+    const pg_vhost_conf *main_conf = pg_conf_of(main_server);
+    server_rec *s;
+
+    for (s = main_server; s; s = s->next) {
+        const pg_vhost_conf *conf = pg_conf_of(s);
+        const proxy_server_conf *pc = proxy
+            ? ap_get_module_config(s->module_config, proxy) : NULL;
+
+        if (pc && pc->req && conf->proxy_clients == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PG_TAG_OPEN_PROXY
+                         ": ProxyRequests On in %s without "
+                         "ProxyGuardProxyClients: %s", pg_vhost_label(p, s),
+                         conf->policy.mode == PG_MODE_ON
+                         ? "mod_proxyguard refuses every request mod_proxy "
+                           "would forward there (403, CONNECT 405); list the "
+                           "clients that may use the proxy"
+                         : "this is an OPEN PROXY (ProxyGuard is not On "
+                           "there); list the clients that may use it");
+        }
+        /* an inherited list was warned about for the main server */
+        if (!s->is_virtual || conf->connect_ports != main_conf->connect_ports) {
+            pg_warn_mail_ports(p, s, "ProxyGuardConnectPorts",
+                               conf->connect_ports);
+        }
+        if (!s->is_virtual || conf->proxy_ports != main_conf->proxy_ports) {
+            pg_warn_mail_ports(p, s, "ProxyGuardProxyPorts", conf->proxy_ports);
+        }
+    }
+}
+
+/* check_config: every default is filled in here, for `apache2 -t` and for
+ * the real start alike. */
+void pg_config_finish(apr_pool_t *pconf, server_rec *main_server)
+{
+    server_rec *s;
+
+    pg_global_finish(pg_conf_of(main_server)->global);
+    for (s = main_server; s; s = s->next) {
+        pg_vhost_conf *conf = pg_conf_of(s);
+
+        pg_policy_finish(conf);
+        pg_collect_names(pconf, s, conf);
+    }
+    pg_main_conf = pg_conf_of(main_server);
+}
+
+/* post_config, once per start: what an operator must know. */
+void pg_config_warn(apr_pool_t *pconf, server_rec *main_server)
+{
+    pg_warn(pconf, main_server);
+}
