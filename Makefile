@@ -1,6 +1,7 @@
 # mod_proxyguard
 #
 #   make            build build/.libs/mod_proxyguard.so (apxs, strict warnings)
+#                   and the proxyguard program, build/proxyguard
 #   make test       unit tests + the integration suite under event, worker, prefork
 #   make demo       a private httpd on 127.0.0.1:8080 answering real attack lines
 #   make demo-stop  stop it
@@ -43,12 +44,17 @@ ASAN_DIR    := $(BUILD)/asan
 ASAN_MODULE := $(ASAN_DIR)/.libs/mod_proxyguard.so
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer
 
+# The proxyguard program (build/proxyguard): its sources and packages.
+include cli/cli.mk
+.DEFAULT_GOAL := all
+
+# the program's own tests need what its fragments list
+DEB_TEST += $(CLI_DEB) $(CLI_TEST_DEB)
+
 .PHONY: cli all deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
         screenshot fuzz test-asan test-valgrind soak bench deb test-deb clean
 
-all: deps-build $(MODULE)
-
-include cli/cli.mk
+all: deps-build $(MODULE) $(CLI)
 
 deps-build:
 	@./tools/deps.sh $(DEB_BUILD)
@@ -81,7 +87,7 @@ unit: deps-test $(UNIT_TESTS)
 	prove $(UNIT_TESTS)
 
 # One harness run: unit tests, then t/*.t under each MPM.
-test: deps-test $(MODULE) $(UNIT_TESTS)
+test: deps-test $(MODULE) $(CLI) $(UNIT_TESTS)
 	PG_REQUIRE_TOOLS=1 perl t/run-suite.pl $(UNIT_TESTS)
 
 # docs/status.png, from the browser test's screenshot of the status page.
@@ -152,7 +158,7 @@ fuzz: deps-fuzz $(BUILD)/fuzz_decide
 	    -print_final_stats=1 -artifact_prefix=$(BUILD)/ \
 	    $(BUILD)/fuzz-corpus t/fuzz/seeds
 
-demo: deps-demo $(MODULE)
+demo: deps-demo $(MODULE) $(CLI)
 	perl demo/demo.pl
 
 demo-stop:

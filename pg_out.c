@@ -16,6 +16,7 @@
  */
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -117,6 +118,29 @@ void pg_put_label(const pg_out *out, const char *s)
         }
     }
     pg_puts(out, "\"");
+}
+
+void pg_put_text(const pg_out *out, const char *s, const char *also)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '\\') {
+            pg_puts(out, "\\\\");
+        }
+        else if (c < 0x20 || c >= 0x7f || (also && strchr(also, c))) {
+            char esc[4] = { '\\', 'x', pg_hex[c >> 4], pg_hex[c & 15] };
+            pg_write(out, esc, 4);
+        }
+        else {
+            pg_write(out, (const char *)&c, 1);
+        }
+    }
+}
+
+void pg_write_stdio(void *baton, const char *data, apr_size_t len)
+{
+    fwrite(data, 1, len, (FILE *)baton);
 }
 
 /* One per reason, in pg_reason order: a reason added without its colour

@@ -49,6 +49,15 @@ void pg_put_json(const pg_out *out, const char *s);
 /* A Prometheus label value, quotes included. */
 void pg_put_label(const pg_out *out, const char *s);
 
+/* Text for a terminal or a plain-text report: printable ASCII as it is, a
+ * backslash doubled, control bytes, bytes >= 0x80 and the bytes listed in
+ * also (may be NULL; e.g. "|" where a '|' would start a monitoring plugin's
+ * performance data) as \xNN. */
+void pg_put_text(const pg_out *out, const char *s, const char *also);
+
+/* A pg_out write callback for a stdio stream (the baton is the FILE *). */
+void pg_write_stdio(void *baton, const char *data, apr_size_t len);
+
 /* The colour of a reason (pg_reason order; see pg_decide.h). */
 const char *pg_reason_color(int reason);
 

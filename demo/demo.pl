@@ -140,5 +140,12 @@ print "\nThe status page: http://127.0.0.1:$port/proxyguard-status "
     . "(also ?auto, ?json, ?prometheus).  From ?auto:\n";
 my $auto = PGHttp::raw_request($port, "GET /proxyguard-status?auto HTTP/1.0\r\n\r\n");
 print "  $_\n" for grep { /^ProxyGuard(Total|Denied|Detected|Hits\w+):/ } split /\n/, $auto->{body};
+
+# The question every operator asks first, answered with proof: every probe
+# names a canary this program listens on (loopback here).
+print "\nIs it an open proxy?  proxyguard probe (every probe's destination is its own canary):\n\n";
+system("$top/build/proxyguard", 'probe', '--status',
+       "http://127.0.0.1:$port/proxyguard-status", "http://127.0.0.1:$port/");
+printf "\n(proxyguard probe exited %d: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)\n", $? >> 8;
 print "\nThe demo server is still running on http://127.0.0.1:$port/ (logs in $dir/logs).\n";
 print "Stop it with: make demo-stop\n";

@@ -65,7 +65,7 @@ for my $b (grep { $_->{lang} eq 'yaml' } @blocks) {
 # --- sh -------------------------------------------------------------
 my @sh = map { my $b = $_; map { { %$b, cmd => $_ } } grep { /\S/ && !/^\s*#/ } split /\n/, $b->{body} }
          grep { $_->{lang} eq 'sh' } @blocks;
-my @fail2ban_cmds;
+my (@fail2ban_cmds, @probe_cmds);
 for my $c (@sh) {
     (my $cmd = $c->{cmd}) =~ s/\s+#.*$//;
     my $where = "$c->{file}: `$cmd`";
@@ -77,6 +77,8 @@ for my $c (@sh) {
         like($out, qr/CONNECT 59\.124\.98\.13:25 HTTP\/1\.0\n  -> HTTP\/1\.1 405 /, "$where: shows the CONNECT probe answered 405");
         like($out, qr/GET http:\/\/www\.online\.sh\.cn\/ HTTP\/1\.1\n.*\n  -> HTTP\/1\.1 403 /, "$where: ... the absolute-URI probe 403");
         like($out, qr/^  ProxyGuardTotal: \d+$/m, "$where: ... and ?auto lines of the status page");
+        like($out, qr/^OK - not an open proxy for this client \(127\.0\.0\.1\): all \d+ probes rejected/m,
+             "$where: ... and proxyguard probe finds no open proxy");
         like($out, qr/Stop it with: make demo-stop/, "$where: ... and how to stop it");
         $out = `DEMO_PORT=$port make -s -C '$top' demo-stop 2>&1`;
         like($out, qr/stopped httpd/, "$where: make demo-stop stops it");
@@ -115,9 +117,35 @@ for my $c (@sh) {
     elsif ($cmd =~ /^fail2ban-client /) {
         push @fail2ban_cmds, [ $where, $cmd ];
     }
+    elsif ($cmd =~ /^proxyguard probe(?: |$)/) {
+        push @probe_cmds, [ $where, $cmd ];
+    }
     else {
         fail("$where: a shell command this test does not know how to exercise");
     }
+}
+
+# --- proxyguard probe: against a real server with the module --------------
+# Every documented probe line, its URLs pointed at this server: it must run
+# and find no open proxy (exit 0), and --json must be JSON.
+if (@probe_cmds) {
+    require JSON::PP;
+    my $srv = PGTest->new(name => 'docs-probe', conf => sub {
+        $_[0]->status_location . $_[0]->standard_vhosts;
+    });
+    $srv->start;
+    my $port = $srv->port;
+    for my $c (@probe_cmds) {
+        my ($where, $cmd) = @$c;
+        (my $run = $cmd) =~ s{http://127\.0\.0\.1/}{http://127.0.0.1:$port/}g;
+        $run =~ s{^proxyguard }{$top/build/proxyguard };
+        my $out = `$run --timeout 3 2>&1`;
+        is($? >> 8, 0, "$where: runs, exit 0 (OK)") or diag $out;
+        if ($cmd =~ /--json/) {
+            ok(eval { JSON::PP->new->decode($out) }, "$where: prints JSON") or diag $out;
+        }
+    }
+    $srv->stop;
 }
 
 # --- ini + fail2ban-client: a real fail2ban server ---------------------

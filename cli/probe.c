@@ -1,0 +1,382 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * probe.c: `proxyguard probe [options] [URL...]` -- is this server an open
+ * proxy?  The Apache wiki's telnet test, automated, with proof: a canary
+ * this program listens on is the destination of every probe, and a probe
+ * counts as proxied only when its own token reaches the canary.
+ *
+ * Per target: the baseline (what its own content looks like), the canary,
+ * the probes one at a time, the verdicts, then the output; the exit code is
+ * the worst verdict (monitoring-plugin codes, cli.h).  See probe.h for the
+ * parts and docs/probe.md for how it decides.
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "cli.h"
+#include "pg_out.h"
+#include "probe.h"
+#include "probe_canary.h"
+#include "probe_guard.h"
+#include "probe_matrix.h"
+#include "probe_net.h"
+#include "probe_report.h"
+#include "probe_verdict.h"
+
+#define PG_SUB "probe"
+#define PG_DEFAULT_URL "http://localhost/"
+#define PG_DEFAULT_TIMEOUT 5.0
+#define PG_DEFAULT_MAX_TIME 120.0
+#define PG_TARGETS_MAX 64
+#define PG_FINAL_GRACE apr_time_from_msec(300)
+
+static void pg_probe_usage(FILE *to)
+{
+    fputs("usage: proxyguard probe [options] [URL...]   (default " PG_DEFAULT_URL ")\n"
+          "\n"
+          "Proves whether each target is an open proxy: every probe names a canary\n"
+          "this program listens on, and counts as proxied only when its token\n"
+          "reaches the canary through the target.\n"
+          "\n"
+          "  -c, --canary ADDR[:PORT]  where the canary listens (default: our address\n"
+          "                            on the connection to the target); HTTP on PORT,\n"
+          "                            the SMTP-like listener on PORT+1 (default: any)\n"
+          "  -s, --source ADDR         connect to targets from this local address\n"
+          "  -a, --address ADDR        connect to ADDR instead of the URL's host\n"
+          "  -t, --timeout SECS        per request (default 5)\n"
+          "  -T, --max-time SECS       the whole run (default 120)\n"
+          "  -S, --status URL          mod_proxyguard's status page on the target:\n"
+          "                            what it counted, by reason\n"
+          "  -2, --h2c                 also probe over HTTP/2 cleartext (prior knowledge)\n"
+          "  -o, --only NAME,...       run only these probes (see --list)\n"
+          "  -l, --list                list the probes and exit\n"
+          "  -j, --json                one JSON object per target, one per line\n"
+          "  -p, --plugin              one monitoring-plugin line with performance data\n"
+          "  -v, --verbose             every reply's status line, not only notable ones\n"
+          "  -h, --help                this help\n"
+          "  -V, --version             the version\n"
+          "\n"
+          "Exit: 0 OK (every probe rejected), 1 WARNING (answered 2xx with its own\n"
+          "content: not a proxy, but scanners will list it), 2 CRITICAL (proxied or\n"
+          "tunneled: an open proxy, proven), 3 UNKNOWN (could not test).\n", to);
+}
+
+static int pg_usage_error(const char *fmt, const char *arg)
+{
+    char msg[512];
+
+    apr_snprintf(msg, sizeof(msg), fmt, arg);
+    pg_cli_error(PG_SUB, "%s (try 'proxyguard probe --help')", msg);
+    return PG_EXIT_UNKNOWN;
+}
+
+static int pg_seconds(const char *arg, apr_interval_time_t *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+
+    if (end == arg || *end || !(v > 0) || v > 86400) {
+        return -1;
+    }
+    *out = (apr_interval_time_t)(v * APR_USEC_PER_SEC);
+    return 0;
+}
+
+static void pg_list_probes(void)
+{
+    const pg_probe_def *d;
+
+    for (d = pg_probe_defs; d->name; d++) {
+        printf("%-20s %s\n", d->name, d->what);
+    }
+}
+
+/* Options into opts; -1 after an error message, 1 when done (--help,
+ * --list, --version), 0 to run. */
+static int pg_parse_options(int argc, char **argv, apr_pool_t *p, pg_probe_opts *opts,
+                            int *exit_code)
+{
+    static const struct option longopts[] = {
+        { "canary", required_argument, NULL, 'c' },
+        { "source", required_argument, NULL, 's' },
+        { "address", required_argument, NULL, 'a' },
+        { "timeout", required_argument, NULL, 't' },
+        { "max-time", required_argument, NULL, 'T' },
+        { "status", required_argument, NULL, 'S' },
+        { "h2c", no_argument, NULL, '2' },
+        { "only", required_argument, NULL, 'o' },
+        { "list", no_argument, NULL, 'l' },
+        { "json", no_argument, NULL, 'j' },
+        { "plugin", no_argument, NULL, 'p' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    pg_addr check;
+    const char *bad;
+    int ch;
+
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":c:s:a:t:T:S:2o:ljpvhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            if (pg_split_host_port(p, optarg, &opts->canary_host, &opts->canary_port) < 0
+                || pg_addr_numeric(opts->canary_host, 0, &check) < 0
+                || opts->canary_port == 65535) {
+                *exit_code = pg_usage_error("--canary %s: want ADDR or ADDR:PORT, ADDR an"
+                                            " IP address, PORT below 65535", optarg);
+                return -1;
+            }
+            break;
+        case 's':
+        case 'a':
+            if (pg_addr_numeric(optarg, 0, &check) < 0) {
+                *exit_code = pg_usage_error(ch == 's' ? "--source %s: not an IP address"
+                                                      : "--address %s: not an IP address",
+                                            optarg);
+                return -1;
+            }
+            *(ch == 's' ? &opts->source : &opts->address) = optarg;
+            break;
+        case 't':
+        case 'T':
+            if (pg_seconds(optarg, ch == 't' ? &opts->timeout : &opts->max_time) < 0) {
+                *exit_code = pg_usage_error("%s: not a number of seconds", optarg);
+                return -1;
+            }
+            break;
+        case 'S': opts->status_url = optarg; break;
+        case '2': opts->h2c = 1; break;
+        case 'o':
+            if ((bad = pg_matrix_check_only(p, optarg)) != NULL) {
+                *exit_code = pg_usage_error("--only: no probe '%s' (see --list)", bad);
+                return -1;
+            }
+            opts->only = optarg;
+            break;
+        case 'l': pg_list_probes(); *exit_code = 0; return 1;
+        case 'j': opts->format = PG_FORMAT_JSON; break;
+        case 'p': opts->format = PG_FORMAT_PLUGIN; break;
+        case 'v': opts->verbose = 1; break;
+        case 'h': pg_probe_usage(stdout); *exit_code = 0; return 1;
+        case 'V': printf("proxyguard %s\n", PG_VERSION); *exit_code = 0; return 1;
+        case ':':
+            *exit_code = pg_usage_error("option %s needs an argument", argv[optind - 1]);
+            return -1;
+        default:
+            *exit_code = pg_usage_error("unknown option %s", argv[optind - 1]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The URL, its address (or --address) and the Host our requests carry. */
+static void pg_target_init(pg_run *run, pg_target *t, const char *url)
+{
+    apr_pool_t *p = run->pool;
+    const char *path, *why = NULL;
+    int v6;
+
+    memset(t, 0, sizeof(*t));
+    t->url = url;
+    if (pg_url_parse(p, url, &t->host, &t->port, &path) < 0) {
+        t->error = "not an http://HOST[:PORT]/ URL (https targets are not probed:"
+                   " probe the plain HTTP port)";
+        return;
+    }
+    v6 = strchr(t->host, ':') != NULL;
+    t->hostport = apr_psprintf(p, "%s%s%s", v6 ? "[" : "", t->host, v6 ? "]" : "");
+    if (t->port != 80) {
+        t->hostport = apr_psprintf(p, "%s:%u", t->hostport, t->port);
+    }
+    if (run->opts->address) {
+        pg_addr_numeric(run->opts->address, t->port, &t->addr);
+    }
+    else if (!pg_addr_resolve(t->host, t->port, &t->addr, 1, &why)) {
+        t->error = apr_psprintf(p, "%s: %s", t->host, why);
+        return;
+    }
+    pg_addr_text(&t->addr, 1, t->addr_text, sizeof(t->addr_text));
+}
+
+/* Listens where the target can reach us: --canary, else the address our
+ * connection to it came from. */
+static int pg_canary_up(pg_run *run, pg_target *t)
+{
+    const pg_probe_opts *o = run->opts;
+    pg_addr http, line;
+    const char *why = NULL;
+
+    if (o->canary_host) {
+        pg_addr_numeric(o->canary_host, o->canary_port, &http);
+    }
+    else {
+        http = t->local;
+        pg_addr_set_port(&http, o->canary_port);
+    }
+    line = http;
+    pg_addr_set_port(&line, o->canary_port ? o->canary_port + 1 : 0);
+    run->canary = pg_canary_open(run->pool, &http, &line, &why);
+    if (!run->canary) {
+        t->error = apr_psprintf(run->pool, "cannot listen for the canary on %s: %s",
+                                pg_addr_text(&http, 1, t->canary_text[0],
+                                             sizeof(t->canary_text[0])), why);
+        t->canary_text[0][0] = '\0';
+        return -1;
+    }
+    pg_addr_text(pg_canary_addr(run->canary, PG_LISTENER_HTTP), 1,
+                 t->canary_text[PG_LISTENER_HTTP], PG_ADDR_TEXT);
+    pg_addr_text(pg_canary_addr(run->canary, PG_LISTENER_LINE), 1,
+                 t->canary_text[PG_LISTENER_LINE], PG_ADDR_TEXT);
+    return 0;
+}
+
+static void pg_progress(const pg_target *t, int i)
+{
+    if (!isatty(STDERR_FILENO) || !isatty(STDOUT_FILENO)) {
+        return;
+    }
+    if (i < 0) {
+        fputs("\r\033[K", stderr);
+    }
+    else {
+        fprintf(stderr, "\r\033[Kprobing: %d/%d %s", i + 1, t->n_probes,
+                t->probes[i].def->name);
+    }
+    fflush(stderr);
+}
+
+static void pg_run_probes(pg_run *run, pg_target *t)
+{
+    apr_time_t grace;
+    int i;
+
+    for (i = 0; i < t->n_probes; i++) {
+        pg_probe *pr = &t->probes[i];
+
+        if (apr_time_now() >= run->deadline) {
+            pr->request = pr->def->name;
+            pr->reply.error = "not run: the run's time bound (--max-time) was reached";
+            continue;
+        }
+        pg_progress(t, i);
+        pg_matrix_run(run, t, pr);
+    }
+    pg_progress(t, -1);
+    /* late tokens still count: each names its probe */
+    grace = apr_time_now() + PG_FINAL_GRACE;
+    pg_net_pump(run->canary, grace < run->deadline ? grace : run->deadline);
+    for (i = 0; i < t->n_probes; i++) {
+        pg_verdict_probe(run, t, &t->probes[i]);
+    }
+}
+
+static void pg_probe_target(pg_run *run, pg_target *t)
+{
+    pg_guard_state *guard = NULL;
+
+    t->started = apr_time_now();
+    if (!t->error && run->opts->status_url) {
+        const char *why = NULL;
+
+        guard = pg_guard_open(run, run->opts->status_url, t, &why);
+        if (!guard) {
+            t->guard = apr_pcalloc(run->pool, sizeof(*t->guard));
+            t->guard->url = run->opts->status_url;
+            t->guard->error = why;
+        }
+        else {
+            pg_guard_before(run, guard);
+        }
+    }
+    if (!t->error && pg_matrix_baseline(run, t) == 0 && pg_canary_up(run, t) == 0) {
+        pg_matrix_plan(run, t);
+        pg_run_probes(run, t);
+        if (guard) {
+            pg_guard_after(run, guard, t);
+        }
+        pg_canary_close(run->canary);
+        run->canary = NULL;
+    }
+    pg_verdict_target(t);
+    t->seconds = (double)(apr_time_now() - t->started) / APR_USEC_PER_SEC;
+}
+
+int pg_probe_main(int argc, char **argv)
+{
+    pg_probe_opts opts;
+    pg_run run;
+    pg_target *targets;
+    pg_out out = { pg_write_stdio, stdout };
+    apr_pool_t *pool;
+    apr_time_t start = apr_time_now();
+    int exit_code = PG_EXIT_OK, n, i;
+
+    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+        pg_cli_error(PG_SUB, "cannot initialise APR");
+        return PG_EXIT_UNKNOWN;
+    }
+    memset(&opts, 0, sizeof(opts));
+    opts.timeout = (apr_interval_time_t)(PG_DEFAULT_TIMEOUT * APR_USEC_PER_SEC);
+    opts.max_time = (apr_interval_time_t)(PG_DEFAULT_MAX_TIME * APR_USEC_PER_SEC);
+    if (pg_parse_options(argc, argv, pool, &opts, &exit_code) != 0) {
+        apr_terminate();
+        return exit_code;
+    }
+    n = argc - optind;
+    if (n > PG_TARGETS_MAX) {
+        apr_terminate();
+        return pg_usage_error("at most %s targets in one run", "64");
+    }
+    memset(&run, 0, sizeof(run));
+    run.pool = pool;
+    run.opts = &opts;
+    run.deadline = start + opts.max_time;
+    if (opts.source) {
+        pg_addr_numeric(opts.source, 0, &run.source);
+    }
+    targets = apr_pcalloc(pool, sizeof(*targets) * (apr_size_t)(n ? n : 1));
+    for (i = 0; i < (n ? n : 1); i++) {
+        pg_target_init(&run, &targets[i], n ? argv[optind + i] : PG_DEFAULT_URL);
+        pg_probe_target(&run, &targets[i]);
+        exit_code = i ? pg_exit_worse(exit_code, targets[i].exit) : targets[i].exit;
+        if (opts.format == PG_FORMAT_TABLE) {
+            pg_puts(&out, i ? "\n" : "");
+            pg_report_table(&out, pool, &run, &targets[i]);
+        }
+        else if (opts.format == PG_FORMAT_JSON) {
+            pg_report_json(&out, pool, &run, &targets[i]);
+        }
+        fflush(stdout);
+    }
+    if (opts.format == PG_FORMAT_PLUGIN) {
+        pg_report_plugin(&out, pool, targets, n ? n : 1, exit_code,
+                         (double)(apr_time_now() - start) / APR_USEC_PER_SEC);
+    }
+    fflush(stdout);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return exit_code;
+}

@@ -1,0 +1,59 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * probe_jread.h: reading JSON (the status page's ?json), bounded in depth
+ * and size, into a tree in a pool.  Reading only: JSON is written through
+ * pg_out's one escaper (pg_put_json).
+ */
+
+#ifndef PG_PROBE_JREAD_H
+#define PG_PROBE_JREAD_H
+
+#include <apr_pools.h>
+
+typedef enum pg_jtype {
+    PG_J_NULL = 0,
+    PG_J_BOOL,
+    PG_J_NUMBER,
+    PG_J_STRING,
+    PG_J_ARRAY,
+    PG_J_OBJECT
+} pg_jtype;
+
+typedef struct pg_json pg_json;
+struct pg_json {
+    pg_jtype type;
+    const char *key;            /* a member's name */
+    const char *str;            /* STRING: decoded; \u0000-\u00ff as one byte,
+                                 * as the status page writes raw bytes */
+    apr_size_t len;
+    double num;                 /* NUMBER, BOOL */
+    pg_json *child;             /* ARRAY, OBJECT: first element */
+    pg_json *next;
+};
+
+/* NULL with *why set when text is not one JSON value. */
+pg_json *pg_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
+                       const char **why);
+
+/* A member of an object, or NULL. */
+const pg_json *pg_json_get(const pg_json *obj, const char *key);
+
+/* The member's number, or dflt when it is missing or not a number. */
+double pg_json_num(const pg_json *obj, const char *key, double dflt);
+
+/* The member's string, or NULL. */
+const char *pg_json_str(const pg_json *obj, const char *key);
+
+#endif /* PG_PROBE_JREAD_H */
