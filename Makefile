@@ -121,11 +121,13 @@ soak: deps-test $(MODULE)
 # Stock httpd vs the module vs ModSecurity+CRS, and floods (bench/bench.pl).
 BENCH_SECS ?= 10
 BENCH_ROUNDS ?= 3
-bench: deps-test $(MODULE)
+bench: deps-test $(MODULE) $(CLI)
 	@./tools/deps.sh wrk valgrind
 	@./tools/deps.sh libapache2-mod-security2 modsecurity-crs || \
 	    echo "ModSecurity+CRS could not be installed: that column will be skipped"
 	BENCH_SECS=$(BENCH_SECS) BENCH_ROUNDS=$(BENCH_ROUNDS) perl bench/bench.pl
+	@./tools/deps.sh goaccess time python3
+	perl bench/scan-bench.pl
 
 # The Debian package libapache2-mod-proxyguard (debian/, dh + dh_apache2),
 # into build/deb/; and its test: install, a2enmod, a private httpd from the

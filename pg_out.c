@@ -120,22 +120,39 @@ void pg_put_label(const pg_out *out, const char *s)
     pg_puts(out, "\"");
 }
 
-void pg_put_text(const pg_out *out, const char *s, const char *also)
+int pg_text_width(unsigned char c, const char *also)
 {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    return c == '\\' ? 2
+           : c < 0x20 || c >= 0x7f || (also && c && strchr(also, c)) ? 4 : 1;
+}
 
-        if (c == '\\') {
+void pg_put_text_n(const pg_out *out, const char *s, apr_size_t len,
+                   const char *also)
+{
+    apr_size_t i;
+
+    for (i = 0; s && i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        switch (pg_text_width(c, also)) {
+        case 2:
             pg_puts(out, "\\\\");
-        }
-        else if (c < 0x20 || c >= 0x7f || (also && strchr(also, c))) {
+            break;
+        case 4: {
             char esc[4] = { '\\', 'x', pg_hex[c >> 4], pg_hex[c & 15] };
+
             pg_write(out, esc, 4);
+            break;
         }
-        else {
+        default:
             pg_write(out, (const char *)&c, 1);
         }
     }
+}
+
+void pg_put_text(const pg_out *out, const char *s, const char *also)
+{
+    pg_put_text_n(out, s, s ? strlen(s) : 0, also);
 }
 
 void pg_write_stdio(void *baton, const char *data, apr_size_t len)

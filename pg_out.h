@@ -55,6 +55,13 @@ void pg_put_label(const pg_out *out, const char *s);
  * performance data) as \xNN. */
 void pg_put_text(const pg_out *out, const char *s, const char *also);
 
+/* The same for len bytes (NUL bytes included, shown as \x00). */
+void pg_put_text_n(const pg_out *out, const char *s, apr_size_t len,
+                   const char *also);
+
+/* How many columns pg_put_text_n shows for byte c (1, 2 or 4). */
+int pg_text_width(unsigned char c, const char *also);
+
 /* A pg_out write callback for a stdio stream (the baton is the FILE *). */
 void pg_write_stdio(void *baton, const char *data, apr_size_t len);
 

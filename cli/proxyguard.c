@@ -29,11 +29,6 @@
 
 #include "cli.h"
 
-/* XXX until both subcommands are in the tree: weak, so that each builds
- * alone. */
-int pg_probe_main(int argc, char **argv) __attribute__((weak));
-int pg_scan_main(int argc, char **argv) __attribute__((weak));
-
 typedef struct pg_subcommand {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -114,7 +109,7 @@ int main(int argc, char **argv)
             return c->run(2, help_argv);
         }
     }
-    if ((c = pg_find(argv[1])) == NULL || c->run == NULL) {
+    if ((c = pg_find(argv[1])) == NULL) {
         pg_cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
                      argv[1]);
         return 2;

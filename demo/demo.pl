@@ -47,6 +47,8 @@ for my $d ("$dir/logs", "$dir/run", "$dir/htdocs/www", "$dir/htdocs/shop") {
     make_path($d);
     chmod 0755, $d;
 }
+# every run starts with empty logs: what they show is this run's
+unlink glob("$dir/logs/*.log");
 for my $site (qw(www shop)) {
     open my $fh, '>', "$dir/htdocs/$site/index.html" or die $!;
     print $fh "<h1>$site.example.com</h1>\n";
@@ -75,7 +77,7 @@ Listen 127.0.0.1:$port
 ServerName localhost
 ErrorLog "$dir/logs/error.log"
 LogLevel warn proxyguard:info
-LogFormat "%a \\"%r\\" %>s %{PROXYGUARD}e" demo
+LogFormat "%a %v %t \\"%r\\" %>s %b \\"%{Host}i\\" %{PROXYGUARD}e" demo
 CustomLog "$dir/logs/access.log" demo
 # every hit, and nothing else, in a log of its own
 CustomLog "$dir/logs/abuse.log" demo env=PROXYGUARD
@@ -147,5 +149,13 @@ print "\nIs it an open proxy?  proxyguard probe (every probe's destination is it
 system("$top/build/proxyguard", 'probe', '--status',
        "http://127.0.0.1:$port/proxyguard-status", "http://127.0.0.1:$port/");
 printf "\n(proxyguard probe exited %d: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)\n", $? >> 8;
+
+# What already happened, read back from the server's own access log by the
+# module's own decision code.
+my $format = '%a %v %t "%r" %>s %b "%{Host}i" %{PROXYGUARD}e';
+print "\nWhat the access log shows: proxyguard scan --format '$format' "
+    . "--httpd-config $conf $dir/logs/access.log\n\n";
+system("$top/build/proxyguard", 'scan', '--format', $format, '--httpd-config', $conf,
+       "$dir/logs/access.log");
 print "\nThe demo server is still running on http://127.0.0.1:$port/ (logs in $dir/logs).\n";
 print "Stop it with: make demo-stop\n";

@@ -79,6 +79,8 @@ for my $c (@sh) {
         like($out, qr/^  ProxyGuardTotal: \d+$/m, "$where: ... and ?auto lines of the status page");
         like($out, qr/^OK - not an open proxy for this client \(127\.0\.0\.1\): all \d+ probes rejected/m,
              "$where: ... and proxyguard probe finds no open proxy");
+        like($out, qr/^proxyguard scan: 1 file, \d+ lines, 0 unparsed$/m,
+             "$where: ... and proxyguard scan reads the demo's own access log, every line");
         like($out, qr/Stop it with: make demo-stop/, "$where: ... and how to stop it");
         $out = `DEMO_PORT=$port make -s -C '$top' demo-stop 2>&1`;
         like($out, qr/stopped httpd/, "$where: make demo-stop stops it");
@@ -119,6 +121,36 @@ for my $c (@sh) {
     }
     elsif ($cmd =~ /^proxyguard probe(?: |$)/) {
         push @probe_cmds, [ $where, $cmd ];
+    }
+    elsif ($cmd =~ /^proxyguard scan /) {
+        # the articles' real log lines as the files the line names: plain,
+        # rotated, gzip; the command must succeed, and its output must be
+        # what it says it is
+        my $srv = PGTest->new(name => 'docs-scan');
+        my $dir = $srv->dir;
+        for my $f (map { m{^(access\.log[.\d]*(?:\.gz)?)$} ? $1 : () } split ' ', $cmd) {
+            copy("$FindBin::Bin/cli/scan/articles.log", "$dir/$f") or die $!;
+            system('gzip', '-nf', "$dir/$f") == 0 && rename("$dir/$f.gz", "$dir/$f") if $f =~ /\.gz$/;
+        }
+        (my $run = $cmd) =~ s{^proxyguard }{$top/build/proxyguard };
+        my $out = `cd '$dir' && $run 2>&1`;
+        is($? >> 8, 0, "$where: runs on the articles' log lines, exit 0") or diag $out;
+        if ($cmd =~ /--json/) {
+            require JSON::PP;
+            my $j = eval { JSON::PP->new->decode($out) };
+            ok($j && $j->{hits}{connect} > 0, "$where: JSON, with the articles' CONNECTs") or diag $out;
+        }
+        elsif ($cmd =~ /--html (\S+)/) {
+            like($srv->slurp($1), qr/<svg/, "$where: writes the HTML page, with its charts");
+        }
+        elsif ($cmd =~ /--emit nftables/) {
+            my $file = $srv->write_file('rules.nft', $out);
+            my $check = `nft -c -f '$file' 2>&1`;
+            is($? >> 8, 0, "$where: nft -c accepts the rules") or diag $check;
+        }
+        else {
+            like($out, qr/^proxyguard scan: \d+ files?, \d+ lines/m, "$where: prints its report");
+        }
     }
     else {
         fail("$where: a shell command this test does not know how to exercise");

@@ -29,7 +29,8 @@ my @files = qw(/usr/lib/apache2/modules/mod_proxyguard.so
                /usr/share/doc/libapache2-mod-proxyguard/README.md.gz
                /usr/bin/proxyguard
                /usr/share/man/man1/proxyguard.1.gz
-               /usr/share/man/man1/proxyguard-probe.1.gz);
+               /usr/share/man/man1/proxyguard-probe.1.gz
+               /usr/share/man/man1/proxyguard-scan.1.gz);
 my @enabled = qw(/etc/apache2/mods-enabled/proxyguard.load
                  /etc/apache2/mods-enabled/proxyguard.conf);
 

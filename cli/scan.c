@@ -1,0 +1,754 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * scan.c: `proxyguard scan [options] FILE...`: what already happened.
+ *
+ * Reads access logs (plain, gzip, standard input; rotated sets oldest
+ * first), sends every request line through the module's pg_decide(), and
+ * says who probed the server as a proxy, from which networks, and whether
+ * it worked.  Options and outputs: docs/scan.md, proxyguard-scan(1).
+ *
+ * This file holds the options and the loop; scan.h lists the others.  The
+ * loop does as little as possible per ordinary line: split the line only
+ * up to the last field scan uses, classify, and for a 2xx/3xx answer
+ * remember its path and size.  Everything else happens for hits only.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+
+#include "cli.h"
+#include "scan.h"
+
+#define PG_SCAN "scan"
+
+typedef enum pg_output {
+    PG_OUT_REPORT = 0,
+    PG_OUT_JSON,
+    PG_OUT_EMIT,
+    PG_OUT_LINES
+} pg_output;
+
+typedef struct pg_scan_opts {
+    const char *format;
+    pg_output output;
+    pg_emit_kind emit;
+    const char *html;
+    int progress;               /* -1: when stderr is a terminal */
+    int as_given;
+    uint32_t table_size;
+    size_t top;
+    unsigned min_hits;
+    unsigned min_hosts;
+    const char *set_name;
+    int run_apachectl;
+    const char *httpd_config;
+    const char **vhosts_from;
+    size_t n_vhosts_from;
+} pg_scan_opts;
+
+typedef struct pg_progress {
+    int on;
+    struct timespec last;
+    uint64_t lines_at_check;
+} pg_progress;
+
+static pg_format pg_the_format;
+
+/* ------------------------------------------------------------------ */
+/* Usage                                                                */
+
+static void pg_scan_usage(FILE *to)
+{
+    size_t i;
+
+    fputs("usage: proxyguard scan [options] FILE...\n"
+          "Proxy abuse in existing access logs: CONNECT, absolute URIs for\n"
+          "foreign hosts, unknown Host names; who, from which networks, and\n"
+          "whether it worked.  FILE '-' is standard input; gzip is read\n"
+          "transparently; rotated sets (access.log.2.gz access.log.1\n"
+          "access.log) are read oldest first.\n\n"
+          "Log format:\n"
+          "  -f, --format FMT       a LogFormat string or a preset (default combined):\n"
+          "                        ", to);
+    for (i = 0; pg_format_preset_name(i); i++) {
+        fprintf(to, " %s", pg_format_preset_name(i));
+    }
+    fputs("\n"
+          "Our names (a Host or URI naming none of them is foreign):\n"
+          "  -H, --host NAME        a name of ours, on every vhost; * and ? as in\n"
+          "                         ServerAlias (repeatable)\n"
+          "  -S, --apachectl        ask httpd: run `apache2ctl -S` ($APACHE2CTL)\n"
+          "      --httpd-config CONF  run `apache2 -f CONF -S` ($APACHE2)\n"
+          "      --vhosts-from FILE read saved `apache2ctl -S` output (repeatable)\n"
+          "  (with %v in the format, each line is judged by its own vhost's names)\n"
+          "The connection, when the format does not log it:\n"
+          "      --port N           the local port (default 80; %{local}p, %p win)\n"
+          "      --https-ports LIST local ports that are TLS (default 443;\n"
+          "                         %{HTTPS}e wins)\n"
+          "Output (one of them on standard output; the readable report by default):\n"
+          "  -j, --json             JSON (names and fields: docs/scan.md)\n"
+          "  -e, --emit KIND        block rules: apache, nftables or ipset\n"
+          "      --min-hits N       ... for networks and clients with N hits (50)\n"
+          "      --min-hosts N      ... and networks with N hosts (30)\n"
+          "      --set-name NAME    ... the nftables/ipset set name (proxyguard)\n"
+          "      --lines            one line per log line: where, reason, status,\n"
+          "                         client, request\n"
+          "      --html FILE        also write a self-contained HTML report to FILE\n"
+          "  -n, --top N            clients, networks, hosts listed (20; 0: all)\n"
+          "Reading:\n"
+          "      --as-given         read the files in the order given\n"
+          "      --table-size N     client and network rows kept (131072)\n"
+          "      --progress, --no-progress  on standard error (default: if a tty)\n"
+          "  -h, --help             this help\n"
+          "  -V, --version          the version\n"
+          "Exit status: 0 done, 2 usage error, 3 a file could not be read.\n", to);
+}
+
+/* ------------------------------------------------------------------ */
+/* Options                                                              */
+
+enum {
+    PG_OPT_HTTPD_CONFIG = 256, PG_OPT_VHOSTS_FROM, PG_OPT_PORT,
+    PG_OPT_HTTPS_PORTS, PG_OPT_MIN_HITS, PG_OPT_MIN_HOSTS, PG_OPT_SET_NAME,
+    PG_OPT_LINES, PG_OPT_HTML, PG_OPT_AS_GIVEN, PG_OPT_TABLE_SIZE,
+    PG_OPT_PROGRESS, PG_OPT_NO_PROGRESS
+};
+
+static const struct option pg_scan_options[] = {
+    { "format", required_argument, NULL, 'f' },
+    { "host", required_argument, NULL, 'H' },
+    { "apachectl", no_argument, NULL, 'S' },
+    { "httpd-config", required_argument, NULL, PG_OPT_HTTPD_CONFIG },
+    { "vhosts-from", required_argument, NULL, PG_OPT_VHOSTS_FROM },
+    { "port", required_argument, NULL, PG_OPT_PORT },
+    { "https-ports", required_argument, NULL, PG_OPT_HTTPS_PORTS },
+    { "json", no_argument, NULL, 'j' },
+    { "emit", required_argument, NULL, 'e' },
+    { "min-hits", required_argument, NULL, PG_OPT_MIN_HITS },
+    { "min-hosts", required_argument, NULL, PG_OPT_MIN_HOSTS },
+    { "set-name", required_argument, NULL, PG_OPT_SET_NAME },
+    { "lines", no_argument, NULL, PG_OPT_LINES },
+    { "html", required_argument, NULL, PG_OPT_HTML },
+    { "top", required_argument, NULL, 'n' },
+    { "as-given", no_argument, NULL, PG_OPT_AS_GIVEN },
+    { "table-size", required_argument, NULL, PG_OPT_TABLE_SIZE },
+    { "progress", no_argument, NULL, PG_OPT_PROGRESS },
+    { "no-progress", no_argument, NULL, PG_OPT_NO_PROGRESS },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 }
+};
+
+/* A whole number from lo to hi, or -1. */
+static long pg_number_arg(const char *s, long lo, long hi)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        return -1;
+    }
+    return v;
+}
+
+static int pg_usage_error(const char *what, const char *arg)
+{
+    pg_cli_error(PG_SCAN, "%s%s%s%s (try 'proxyguard scan --help')", what,
+                 arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+    return PG_EXIT_CRITICAL;
+}
+
+static int pg_set_output(pg_scan_opts *o, pg_output out)
+{
+    if (o->output != PG_OUT_REPORT && o->output != out) {
+        return 0;
+    }
+    o->output = out;
+    return 1;
+}
+
+static int pg_parse_https_ports(pg_scan_config *cfg, const char *arg)
+{
+    char buf[256];
+    char *save = NULL, *tok;
+
+    if (strlen(arg) >= sizeof(buf)) {
+        return 0;
+    }
+    strcpy(buf, arg);
+    cfg->n_https_ports = 0;
+    for (tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        long port = pg_number_arg(tok, 1, 65535);
+
+        if (port < 0 || cfg->n_https_ports == sizeof(cfg->https_ports)
+                                               / sizeof(cfg->https_ports[0])) {
+            return 0;
+        }
+        cfg->https_ports[cfg->n_https_ports++] = (unsigned)port;
+    }
+    return 1;
+}
+
+static pg_emit_kind pg_emit_kind_of(const char *s)
+{
+    return !strcmp(s, "apache") ? PG_EMIT_APACHE
+         : !strcmp(s, "nftables") ? PG_EMIT_NFTABLES
+         : !strcmp(s, "ipset") ? PG_EMIT_IPSET : PG_EMIT_NONE;
+}
+
+/* ipset and nftables names: letters, digits, '_' and '-', 1-24 bytes so
+ * that the "4"/"6" suffix stays under ipset's 31. */
+static int pg_valid_set_name(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 24 || !((s[0] >= 'a' && s[0] <= 'z')
+                              || (s[0] >= 'A' && s[0] <= 'Z'))) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int pg_parse_options(int argc, char **argv, pg_scan_opts *o,
+                            pg_scan_config *cfg)
+{
+    int c;
+    long n;
+    const char *err;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":f:H:Sje:n:hV", pg_scan_options,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'f': o->format = optarg; break;
+        case 'H':
+            if ((err = pg_vhosts_add_host(cfg->vhosts, optarg)) != NULL) {
+                return pg_usage_error(err, optarg);
+            }
+            break;
+        case 'S': o->run_apachectl = 1; break;
+        case PG_OPT_HTTPD_CONFIG: o->httpd_config = optarg; break;
+        case PG_OPT_VHOSTS_FROM:
+            o->vhosts_from[o->n_vhosts_from++] = optarg;
+            break;
+        case PG_OPT_PORT:
+            if ((n = pg_number_arg(optarg, 1, 65535)) < 0) {
+                return pg_usage_error("--port wants a port from 1 to 65535, not",
+                                      optarg);
+            }
+            cfg->default_port = (unsigned)n;
+            break;
+        case PG_OPT_HTTPS_PORTS:
+            if (!pg_parse_https_ports(cfg, optarg)) {
+                return pg_usage_error("--https-ports wants ports (1-65535) "
+                                      "separated by commas, not", optarg);
+            }
+            break;
+        case 'j':
+            if (!pg_set_output(o, PG_OUT_JSON)) {
+                return pg_usage_error("--json, --emit and --lines exclude "
+                                      "each other", NULL);
+            }
+            break;
+        case 'e':
+            if ((o->emit = pg_emit_kind_of(optarg)) == PG_EMIT_NONE) {
+                return pg_usage_error("--emit wants apache, nftables or ipset, "
+                                      "not", optarg);
+            }
+            if (!pg_set_output(o, PG_OUT_EMIT)) {
+                return pg_usage_error("--json, --emit and --lines exclude "
+                                      "each other", NULL);
+            }
+            break;
+        case PG_OPT_LINES:
+            if (!pg_set_output(o, PG_OUT_LINES)) {
+                return pg_usage_error("--json, --emit and --lines exclude "
+                                      "each other", NULL);
+            }
+            break;
+        case PG_OPT_MIN_HITS:
+        case PG_OPT_MIN_HOSTS:
+            if ((n = pg_number_arg(optarg, 1, 1000000000)) < 0) {
+                return pg_usage_error("--min-hits and --min-hosts want a "
+                                      "number from 1, not", optarg);
+            }
+            *(c == PG_OPT_MIN_HITS ? &o->min_hits : &o->min_hosts) = (unsigned)n;
+            break;
+        case PG_OPT_SET_NAME:
+            if (!pg_valid_set_name(optarg)) {
+                return pg_usage_error("--set-name wants 1-24 letters, digits, "
+                                      "'_' or '-' starting with a letter, not",
+                                      optarg);
+            }
+            o->set_name = optarg;
+            break;
+        case PG_OPT_HTML: o->html = optarg; break;
+        case 'n':
+            if ((n = pg_number_arg(optarg, 0, 100000000)) < 0) {
+                return pg_usage_error("--top wants a number (0: all), not",
+                                      optarg);
+            }
+            o->top = (size_t)n;
+            break;
+        case PG_OPT_AS_GIVEN: o->as_given = 1; break;
+        case PG_OPT_TABLE_SIZE:
+            if ((n = pg_number_arg(optarg, PG_SCAN_TABLE_MIN,
+                                   PG_SCAN_TABLE_MAX)) < 0) {
+                return pg_usage_error("--table-size wants a number from 64 to "
+                                      "1048576, not", optarg);
+            }
+            o->table_size = (uint32_t)n;
+            break;
+        case PG_OPT_PROGRESS: o->progress = 1; break;
+        case PG_OPT_NO_PROGRESS: o->progress = 0; break;
+        case 'h':
+            pg_scan_usage(stdout);
+            return PG_EXIT_OK;
+        case 'V':
+            printf("proxyguard scan %s\n", PG_VERSION);
+            return PG_EXIT_OK;
+        case ':':
+            return pg_usage_error("an option needs an argument:",
+                                  argv[optind - 1]);
+        default:
+            return pg_usage_error("unknown option", argv[optind - 1]);
+        }
+    }
+    if (o->html && !strcmp(o->html, "-") && o->output != PG_OUT_REPORT) {
+        return pg_usage_error("--html - takes standard output: not with "
+                              "--json, --emit or --lines", NULL);
+    }
+    if (optind >= argc) {
+        return pg_usage_error("no log file given ('-' reads standard input)",
+                              NULL);
+    }
+    if ((err = pg_format_compile(&pg_the_format, o->format)) != NULL) {
+        return pg_usage_error(err, o->format);
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Our names from httpd                                                 */
+
+static const char *pg_env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : fallback;
+}
+
+static int pg_load_vhosts(const pg_scan_opts *o, pg_vhosts *v)
+{
+    char msg[512];
+    const char *err;
+    size_t i;
+
+    if (o->run_apachectl) {
+        char *argv[] = { (char *)pg_env_or("APACHE2CTL", "apache2ctl"), "-S",
+                         NULL };
+
+        if ((err = pg_vhosts_run(v, argv, msg, sizeof(msg))) != NULL) {
+            pg_cli_error(PG_SCAN, "%s", err);
+            return 0;
+        }
+    }
+    if (o->httpd_config) {
+        /* apache2 reads a relative -f under its compiled-in ServerRoot */
+        char *conf = realpath(o->httpd_config, NULL);
+        char *argv[] = { (char *)pg_env_or("APACHE2", "apache2"), "-f",
+                         conf ? conf : (char *)o->httpd_config, "-S", NULL };
+
+        err = pg_vhosts_run(v, argv, msg, sizeof(msg));
+        free(conf);
+        if (err != NULL) {
+            pg_cli_error(PG_SCAN, "%s", err);
+            return 0;
+        }
+    }
+    for (i = 0; i < o->n_vhosts_from; i++) {
+        pg_input *in = pg_input_open(o->vhosts_from[i], &err);
+        const char *line;
+        size_t len;
+        int cut;
+
+        if (in == NULL) {
+            pg_cli_error(PG_SCAN, "%s: %s", o->vhosts_from[i], err);
+            return 0;
+        }
+        while ((line = pg_input_line(in, &len, &cut)) != NULL) {
+            pg_vhosts_parse(v, line, len);
+        }
+        pg_input_close(in);
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Progress, on a terminal                                              */
+
+static double pg_elapsed(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void pg_progress_show(pg_progress *p, const char *file, pg_input *in,
+                             uint64_t lines, uint64_t hits)
+{
+    struct timespec now;
+    uint64_t size = pg_input_size(in);
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (pg_elapsed(&p->last, &now) < 0.25) {
+        return;
+    }
+    p->last = now;
+    fputs("\rproxyguard scan: ", stderr);
+    pg_scan_put_text(stderr, file, 40);
+    if (size) {
+        fprintf(stderr, " %3.0f%%",
+                100.0 * (double)pg_input_pos(in) / (double)size);
+    }
+    fprintf(stderr, ", %llu lines, %llu hits\033[K", (unsigned long long)lines,
+            (unsigned long long)hits);
+}
+
+static void pg_progress_done(pg_progress *p)
+{
+    if (p->on) {
+        fputs("\r\033[K", stderr);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop                                                             */
+
+typedef struct pg_scan_state {
+    const pg_scan_opts *opts;
+    const pg_scan_config *cfg;
+    const pg_format *format;
+    const pg_format_item *time_item;
+    pg_scan_tables *tables;
+    pg_scan_results *res;
+    pg_progress progress;
+    uint64_t hits;
+} pg_scan_state;
+
+static const pg_format_item *pg_time_item(const pg_format *f)
+{
+    size_t i;
+
+    for (i = 0; i < f->n_items; i++) {
+        if (!f->items[i].literal && f->items[i].field == PG_F_TIME) {
+            return &f->items[i];
+        }
+    }
+    return NULL;
+}
+
+/* --lines: one tab-separated line per log line. */
+static void pg_print_line(const char *file, uint64_t n, const char *reason,
+                          const pg_classified *c, pg_span client)
+{
+    pg_scan_put_text(stdout, file, 0);
+    printf(":%llu\t%s", (unsigned long long)n, reason);
+    if (c == NULL) {
+        fputs("\t-\t-\t-\n", stdout);
+        return;
+    }
+    if (c->status >= 0) {
+        printf("\t%d\t", c->status);
+    }
+    else {
+        fputs("\t-\t", stdout);
+    }
+    pg_scan_put_span(stdout, client.ptr ? client : (pg_span){ "-", 1 });
+    fputc('\t', stdout);
+    pg_scan_put_span(stdout, c->method);
+    if (c->target.ptr) {
+        fputc(' ', stdout);
+        pg_scan_put_span(stdout, c->target);
+    }
+    fputc('\n', stdout);
+}
+
+static pg_span pg_client_of(const pg_line_fields *lf)
+{
+    return lf->f[PG_F_CLIENT].ptr ? lf->f[PG_F_CLIENT]
+                                  : lf->f[PG_F_REMOTE_HOST];
+}
+
+/* What %{PROXYGUARD}e says, against scan's reason. */
+static void pg_compare_module(pg_scan_state *s, const pg_line_fields *lf,
+                              pg_reason reason)
+{
+    pg_span m = lf->f[PG_F_PROXYGUARD];
+    const char *name = pg_reason_name(reason);
+
+    if (m.ptr == NULL || (m.len == 1 && m.ptr[0] == '-')) {
+        if (reason != PG_REASON_NONE) {
+            s->res->module_disagree++;
+        }
+        return;
+    }
+    s->res->module_hits++;
+    if (strlen(name) != m.len || memcmp(name, m.ptr, m.len) != 0) {
+        s->res->module_disagree++;
+    }
+}
+
+static void pg_scan_one(pg_scan_state *s, const char *file, uint64_t n,
+                        const char *line, size_t len, int cut)
+{
+    pg_line_fields lf;
+    pg_classified c;
+    pg_scan_time when;
+    pg_span client;
+    char where[64];
+
+    s->res->lines++;
+    if (cut) {
+        s->res->cut++;
+    }
+    if (cut || !pg_format_split(s->format, line, len, &lf)) {
+        s->res->unparsed++;
+        snprintf(where, sizeof(where), "%.40s:%llu", file, (unsigned long long)n);
+        pg_tables_unparsed(s->tables, where, line, len);
+        if (s->opts->output == PG_OUT_LINES) {
+            pg_print_line(file, n, "unparsed", NULL, (pg_span){ NULL, 0 });
+        }
+        return;
+    }
+    pg_scan_classify(s->cfg, &lf, &c);
+    if (s->format->has[PG_F_PROXYGUARD]) {
+        pg_compare_module(s, &lf, c.reason);
+    }
+    client = pg_client_of(&lf);
+    if (s->opts->output == PG_OUT_LINES) {
+        pg_print_line(file, n, pg_reason_name(c.reason), &c, client);
+    }
+    if (c.reason == PG_REASON_NONE) {
+        if (c.status >= 200 && c.status < 400) {
+            pg_tables_ordinary(s->tables, c.path, c.size);
+        }
+        return;
+    }
+    s->hits++;
+    memset(&when, 0, sizeof(when));
+    if (s->time_item) {
+        pg_scan_time_parse(s->time_item->time_kind, s->time_item->time_fmt,
+                           lf.f[PG_F_TIME], &when);
+    }
+    snprintf(where, sizeof(where), "%.40s:%llu", file, (unsigned long long)n);
+    pg_tables_hit(s->tables, &c, client, &when, where, line, len);
+}
+
+/* One file.  Returns 0 when it could not be read (whole or in part). */
+static int pg_scan_file(pg_scan_state *s, const char *path)
+{
+    const char *err;
+    pg_input *in = pg_input_open(path, &err);
+    const char *line;
+    const char *name = strcmp(path, "-") ? path : "(stdin)";
+    size_t len;
+    uint64_t n = 0;
+    int cut, ok;
+
+    if (in == NULL) {
+        pg_cli_error(PG_SCAN, "%s: %s", path, err);
+        return 0;
+    }
+    s->res->files[s->res->n_files++] = path;
+    while ((line = pg_input_line(in, &len, &cut)) != NULL) {
+        pg_scan_one(s, name, ++n, line, len, cut);
+        if (s->progress.on && (n & 0xffff) == 0) {
+            pg_progress_show(&s->progress, name, in, s->res->lines, s->hits);
+        }
+    }
+    ok = pg_input_error(in) == NULL;
+    if (!ok) {
+        pg_progress_done(&s->progress);
+        pg_cli_error(PG_SCAN, "%s: %s (after %llu lines)", path,
+                     pg_input_error(in), (unsigned long long)n);
+    }
+    pg_input_close(in);
+    return ok;
+}
+
+static uint32_t pg_seed(void)
+{
+    uint32_t seed;
+
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
+        seed = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+    }
+    return seed;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outputs                                                              */
+
+static int pg_write_html(const char *path, const pg_scan_results *r)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    pg_out out;
+
+    if (f == NULL) {
+        pg_cli_error(PG_SCAN, "%s: %s", path, strerror(errno));
+        return 0;
+    }
+    pg_scan_out_file(&out, f);
+    pg_scan_html(&out, r);
+    if ((f != stdout && fclose(f) != 0) || (f == stdout && fflush(f) != 0)) {
+        pg_cli_error(PG_SCAN, "%s: %s", path, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+static void pg_write_output(const pg_scan_opts *o, const pg_scan_results *r)
+{
+    pg_out out;
+
+    switch (o->output) {
+    case PG_OUT_JSON:
+        pg_scan_out_file(&out, stdout);
+        pg_scan_json(&out, r);
+        break;
+    case PG_OUT_EMIT:
+        pg_scan_emit(stdout, o->emit, r);
+        break;
+    case PG_OUT_LINES:
+        break;
+    default:
+        if (!o->html || strcmp(o->html, "-")) {
+            pg_scan_report(stdout, r);
+        }
+    }
+}
+
+static int pg_scan_run(const pg_scan_opts *o, pg_scan_config *cfg, int nfiles,
+                       char **files)
+{
+    static pg_scan_results res;
+    pg_scan_state s;
+    const char **order = calloc((size_t)nfiles, sizeof(char *));
+    int i, failed = 0;
+
+    memset(&s, 0, sizeof(s));
+    s.opts = o;
+    s.cfg = cfg;
+    s.format = &pg_the_format;
+    s.time_item = pg_time_item(&pg_the_format);
+    s.res = &res;
+    s.tables = pg_tables_create(o->table_size, pg_seed());
+    res.files = calloc((size_t)nfiles, sizeof(char *));
+    if (order == NULL || s.tables == NULL || res.files == NULL) {
+        pg_cli_error(PG_SCAN, "out of memory");
+        return PG_EXIT_UNKNOWN;
+    }
+    for (i = 0; i < nfiles; i++) {
+        order[i] = files[i];
+    }
+    if (!o->as_given) {
+        pg_input_order(order, (size_t)nfiles);
+    }
+    s.progress.on = o->progress < 0 ? isatty(2) : o->progress;
+    clock_gettime(CLOCK_MONOTONIC, &s.progress.last);
+    for (i = 0; i < nfiles; i++) {
+        failed |= !pg_scan_file(&s, order[i]);
+    }
+    pg_progress_done(&s.progress);
+    pg_tables_finish(s.tables);
+    pg_tables_results(s.tables, &res);
+    res.format = &pg_the_format;
+    res.read_errors = failed;
+    res.vhosts = pg_vhosts_count(cfg->vhosts);
+    res.names = pg_vhosts_names(cfg->vhosts);
+    res.host_patterns = pg_vhosts_hosts(cfg->vhosts);
+    res.top = o->top;
+    res.min_hits = o->min_hits;
+    res.min_hosts = o->min_hosts;
+    res.set_name = o->set_name;
+    pg_write_output(o, &res);
+    if (o->html && !pg_write_html(o->html, &res)) {
+        failed = 1;
+    }
+    if (fflush(stdout) != 0) {
+        pg_cli_error(PG_SCAN, "standard output: %s", strerror(errno));
+        failed = 1;
+    }
+    pg_tables_destroy(s.tables);
+    free(res.files);
+    free(order);
+    return failed ? PG_EXIT_UNKNOWN : PG_EXIT_OK;
+}
+
+int pg_scan_main(int argc, char **argv)
+{
+    pg_scan_opts o;
+    pg_scan_config cfg;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(&cfg, 0, sizeof(cfg));
+    o.format = "combined";
+    o.progress = -1;
+    o.table_size = PG_SCAN_TABLE_DEFAULT;
+    o.top = 20;
+    o.min_hits = 50;
+    o.min_hosts = 30;
+    o.set_name = "proxyguard";
+    o.vhosts_from = calloc((size_t)argc + 1, sizeof(char *));
+    cfg.default_port = 80;
+    cfg.https_ports[0] = 443;
+    cfg.n_https_ports = 1;
+    cfg.vhosts = pg_vhosts_create();
+    if (o.vhosts_from == NULL || cfg.vhosts == NULL
+        || apr_initialize() != APR_SUCCESS) {
+        pg_cli_error(PG_SCAN, "out of memory");
+        return PG_EXIT_UNKNOWN;
+    }
+    rc = pg_parse_options(argc, argv, &o, &cfg);
+    if (rc < 0) {
+        rc = pg_load_vhosts(&o, cfg.vhosts)
+             ? pg_scan_run(&o, &cfg, argc - optind, argv + optind)
+             : PG_EXIT_UNKNOWN;
+    }
+    pg_vhosts_destroy(cfg.vhosts);
+    free(o.vhosts_from);
+    apr_terminate();
+    return rc;
+}

@@ -1,0 +1,440 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * scan.h: `proxyguard scan`, proxy abuse in existing access logs.
+ *
+ * One file per concern, all sharing these declarations:
+ *   scan.c           options, the loop over lines, the summary
+ *   scan_format.c    LogFormat strings compiled once, lines split lazily
+ *   scan_time.c      %t and friends, calendar arithmetic without libc's TZ
+ *   scan_input.c     files, standard input, gzip (zlib), rotated-set order
+ *   scan_vhosts.c    our names: --host, `apache2ctl -S` output, %v
+ *   scan_classify.c  a pg_request from a line, pg_decide(), the verdict
+ *   scan_table.c     bounded aggregation tables (evicting like pg_table.c)
+ *   scan_report.c    the readable report and the --lines listing
+ *   scan_json.c      --json
+ *   scan_html.c      --html (pg_out.h's look and chart)
+ *   scan_emit.c      --emit apache|nftables|ipset
+ *
+ * Text from a log line is attacker-controlled: it is kept as logged and
+ * escaped only on output, by pg_out's escapers (JSON, HTML) or
+ * pg_scan_put_text (terminal).
+ */
+
+#ifndef PG_SCAN_H
+#define PG_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pg_decide.h"
+#include "pg_out.h"
+
+/* ------------------------------------------------------------------ */
+/* Reasons and verdicts                                                 */
+
+/* The three reasons a log line can show (a log does not say whether a
+ * proxy header was sent, nor who is a proxy client): index = pg_reason - 1. */
+#define PG_SCAN_REASONS 3
+
+/* pg_reason -> 0..2, or -1 for none and reasons a log cannot show */
+int pg_scan_reason_index(pg_reason reason);
+pg_reason pg_scan_reason_of(int index);
+
+typedef enum pg_scan_verdict {
+    PG_VERDICT_REJECTED = 0,        /* 4xx/5xx, or no bytes */
+    PG_VERDICT_SERVED_LOCALLY,      /* 2xx/3xx with a size ordinary requests got */
+    PG_VERDICT_SUSPECT,             /* 2xx/3xx unexplained; any 2xx to CONNECT */
+    PG_VERDICT_UNKNOWN,             /* the format logs no status */
+    PG_VERDICT_COUNT
+} pg_scan_verdict;
+
+const char *pg_scan_verdict_name(pg_scan_verdict v);
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                  */
+
+/* A moment as logged: seconds since the epoch (UTC) and the offset the
+ * line was written in, so that it is shown as the operator saw it. */
+typedef struct pg_scan_time {
+    int64_t sec;                    /* 0 with valid == 0: unknown */
+    int32_t offset;                 /* minutes east of UTC */
+    int32_t valid;
+} pg_scan_time;
+
+/* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
+int64_t pg_days_from_civil(int64_t y, unsigned m, unsigned d);
+void pg_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+/* Local calendar day (days since the epoch) and month (year * 12 + month
+ * - 1) of a logged time, in the line's own offset. */
+int64_t pg_scan_time_day(const pg_scan_time *t);
+int64_t pg_scan_time_month(const pg_scan_time *t);
+
+/* "2009-08-02T17:54:40+08:00" into buf (at least 32 bytes). */
+const char *pg_scan_time_iso(const pg_scan_time *t, char *buf, size_t size);
+/* "2009-08-02" and "2009-08" from a day and a month number. */
+const char *pg_scan_day_text(int64_t day, char *buf, size_t size);
+const char *pg_scan_month_text(int64_t month, char *buf, size_t size);
+
+/* The kinds of time field Apache writes (mod_log_config's %t and
+ * %{format}t). */
+typedef enum pg_time_kind {
+    PG_TIME_CLF = 0,                /* [02/Aug/2009:17:54:40 +0800] */
+    PG_TIME_SEC,                    /* %{sec}t */
+    PG_TIME_MSEC,                   /* %{msec}t */
+    PG_TIME_USEC,                   /* %{usec}t */
+    PG_TIME_STRFTIME,               /* %{%Y-%m-%d %H:%M:%S %z}t ... */
+    PG_TIME_FRACTION                /* %{msec_frac}t etc.: ignored */
+} pg_time_kind;
+
+/* Parses a logged time; strftime is the format for PG_TIME_STRFTIME.
+ * Returns 1 on success. */
+int pg_scan_time_parse(pg_time_kind kind, const char *strftime_fmt,
+                       pg_span text, pg_scan_time *out);
+
+/* ------------------------------------------------------------------ */
+/* Log formats                                                           */
+
+/* What a field of a line means to scan; everything else is skipped. */
+typedef enum pg_field {
+    PG_F_CLIENT = 0,                /* %a (wins), else %h */
+    PG_F_REMOTE_HOST,               /* %h */
+    PG_F_LOCAL_ADDR,                /* %A */
+    PG_F_TIME,                      /* %t, %{...}t */
+    PG_F_REQUEST,                   /* %r */
+    PG_F_METHOD,                    /* %m */
+    PG_F_PATH,                      /* %U */
+    PG_F_QUERY,                     /* %q */
+    PG_F_STATUS,                    /* %>s (wins), else %s */
+    PG_F_STATUS_ORIG,               /* %s, %<s */
+    PG_F_BYTES,                     /* %b, %B */
+    PG_F_BYTES_SENT,                /* %O */
+    PG_F_HOST,                      /* %{Host}i */
+    PG_F_VHOST,                     /* %v */
+    PG_F_LOCAL_PORT,                /* %{local}p */
+    PG_F_CANONICAL_PORT,            /* %p, %{canonical}p */
+    PG_F_HTTPS,                     /* %{HTTPS}e */
+    PG_F_PROXYGUARD,                /* %{PROXYGUARD}e or n: the module's own */
+    PG_F_COUNT,
+    PG_F_NONE = PG_F_COUNT          /* a field scan does not use */
+} pg_field;
+
+typedef struct pg_format_item {
+    int literal;                    /* 1: text; 0: a field */
+    const char *text;               /* literal text, or the field's name */
+    size_t len;
+    pg_field field;
+    int token;                      /* the value never holds a space */
+    int bracketed;                  /* default %t: "[...]" */
+    pg_time_kind time_kind;
+    const char *time_fmt;           /* strftime format, NUL-terminated */
+} pg_format_item;
+
+#define PG_FORMAT_ITEMS_MAX 128
+
+typedef struct pg_format {
+    pg_format_item items[PG_FORMAT_ITEMS_MAX];
+    size_t n_items;
+    size_t last_needed;             /* items after it are never looked at */
+    int has[PG_F_COUNT];            /* the format logs this field */
+    char store[4096];               /* literal texts and time formats */
+    size_t store_used;
+    const char *source;             /* as given (preset name or string) */
+    const char *expanded;           /* the LogFormat string used */
+} pg_format;
+
+/* The presets: NULL when name is none of them. */
+const char *pg_format_preset(const char *name);
+/* Each preset name in turn (index from 0), NULL after the last. */
+const char *pg_format_preset_name(size_t i);
+
+/* Compiles a LogFormat string (or a preset's name).  Returns NULL or a
+ * static message saying what is wrong. */
+const char *pg_format_compile(pg_format *f, const char *spec);
+
+/* One line, split into the fields scan uses (ptr NULL: not in the line). */
+typedef struct pg_line_fields {
+    pg_span f[PG_F_COUNT];
+} pg_line_fields;
+
+/* Splits a line.  Returns 1 when it matches the format far enough to hold
+ * its request, 0 when it does not (counted as unparsed). */
+int pg_format_split(const pg_format *f, const char *line, size_t len,
+                    pg_line_fields *out);
+
+/* ------------------------------------------------------------------ */
+/* Input                                                                 */
+
+typedef struct pg_input pg_input;
+
+/* Opens a file ("-": standard input); gzip is recognised by its magic
+ * bytes, whatever the name.  Returns NULL and sets errno-style text in
+ * err (static) on failure. */
+pg_input *pg_input_open(const char *path, const char **err);
+
+/* The next line without its newline (a trailing '\r' removed); NULL at
+ * end of input or on a read error (pg_input_error says which).  A line
+ * longer than the buffer is returned cut, with *cut set. */
+const char *pg_input_line(pg_input *in, size_t *len, int *cut);
+const char *pg_input_error(const pg_input *in);
+
+/* Bytes of the file consumed so far (compressed bytes for gzip) and its
+ * size (0 when unknown: a pipe). */
+uint64_t pg_input_pos(const pg_input *in);
+uint64_t pg_input_size(const pg_input *in);
+int pg_input_is_gzip(const pg_input *in);
+void pg_input_close(pg_input *in);
+
+/* Sorts the command line's files so that each rotated set is read oldest
+ * first: access.log.3.gz, access.log.2.gz, access.log.1, access.log; and
+ * logrotate's dateext names (access.log-20240101.gz) by date, before the
+ * live file.  Sets keep the order in which they first appear. */
+void pg_input_order(const char **paths, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Our names                                                             */
+
+typedef struct pg_vhosts pg_vhosts;
+
+pg_vhosts *pg_vhosts_create(void);
+void pg_vhosts_destroy(pg_vhosts *v);
+
+/* --host NAME: a name or ServerAlias-style wildcard that is ours on
+ * every vhost.  Returns NULL or a static message. */
+const char *pg_vhosts_add_host(pg_vhosts *v, const char *pattern);
+
+/* Reads `apachectl -S` output.  Returns the number of vhosts found. */
+size_t pg_vhosts_parse(pg_vhosts *v, const char *text, size_t len);
+
+/* Runs argv (NULL-terminated) and reads its standard output as -S output.
+ * Returns NULL or a message (in buf). */
+const char *pg_vhosts_run(pg_vhosts *v, char *const argv[], char *buf,
+                          size_t size);
+
+size_t pg_vhosts_count(const pg_vhosts *v);
+size_t pg_vhosts_names(const pg_vhosts *v);
+size_t pg_vhosts_hosts(const pg_vhosts *v);
+
+/* The only port a vhost (by ServerName) was seen on in -S output, 0 when
+ * it is unknown or it has several. */
+unsigned pg_vhosts_port_of(pg_vhosts *v, pg_span vhost);
+
+/* Is host a name of ours for a line of this vhost (vhost.ptr NULL: the
+ * format logs no %v) on this port (0: unknown)? */
+int pg_vhosts_is_own(pg_vhosts *v, pg_span vhost, unsigned port,
+                     pg_span host);
+
+/* ------------------------------------------------------------------ */
+/* Classification                                                        */
+
+typedef struct pg_scan_config {
+    unsigned default_port;          /* --port */
+    unsigned https_ports[16];       /* --https-ports */
+    size_t n_https_ports;
+    pg_vhosts *vhosts;
+} pg_scan_config;
+
+/* What a line was, as pg_decide sees it. */
+typedef struct pg_classified {
+    pg_reason reason;               /* PG_REASON_NONE: ordinary */
+    pg_span method;
+    pg_span target;
+    pg_span host;                   /* Host as logged; ptr NULL: none */
+    unsigned local_port;
+    unsigned connect_port;          /* CONNECT target port, 0 if none */
+    int status;                     /* -1: not logged or not a number */
+    int64_t size;                   /* -1: not logged */
+    pg_span path;                   /* origin-form path, no query: for sizes */
+} pg_classified;
+
+/* Splits %r (or %m %U %q), builds the pg_request and calls pg_decide. */
+void pg_scan_classify(const pg_scan_config *cfg, const pg_line_fields *lf,
+                      pg_classified *out);
+
+/* The status and size fields: -1 when absent or malformed. */
+int pg_scan_status(const pg_line_fields *lf);
+int64_t pg_scan_size(const pg_line_fields *lf);
+
+/* ------------------------------------------------------------------ */
+/* Aggregation                                                           */
+
+#define PG_SCAN_TEXT_MAX 120        /* host names and targets kept, cut */
+#define PG_SCAN_CLIENT_MAX 48       /* client text kept (IPv6 fits) */
+#define PG_SCAN_EXAMPLES 5          /* examples kept per verdict */
+#define PG_SCAN_EXAMPLE_MAX 320     /* bytes of an example line kept */
+#define PG_SCAN_TABLE_DEFAULT 131072
+#define PG_SCAN_TABLE_MIN 64
+#define PG_SCAN_TABLE_MAX 1048576
+
+typedef struct pg_scan_client {
+    unsigned char bytes[16];
+    unsigned char family;           /* 0 free, 4, 6, or 'n' (a host name) */
+    char text[PG_SCAN_CLIENT_MAX];
+    uint32_t hits[PG_SCAN_REASONS];
+    uint32_t total;
+    pg_scan_time first;
+    pg_scan_time last;
+} pg_scan_client;
+
+typedef struct pg_scan_net {
+    unsigned char bytes[16];        /* the prefix, the rest zero */
+    unsigned char family;           /* 0 free, 4 or 6 */
+    unsigned char prefix;           /* 24, 16, 64 or 48 */
+    uint32_t hits[PG_SCAN_REASONS];
+    uint32_t total;
+    uint32_t hosts;                 /* clients first seen in it */
+    pg_scan_time first;
+    pg_scan_time last;
+} pg_scan_net;
+
+typedef struct pg_scan_text {
+    char text[PG_SCAN_TEXT_MAX];
+    uint32_t hits;
+    uint32_t hash;
+} pg_scan_text;
+
+typedef struct pg_scan_period {
+    int64_t key;                    /* day or month number */
+    uint32_t hits[PG_SCAN_REASONS];
+    uint32_t used;
+} pg_scan_period;
+
+typedef struct pg_scan_example {
+    char where[64];                 /* "file:line" (the file cut) */
+    char text[PG_SCAN_EXAMPLE_MAX];
+    int reason;                     /* index, -1 for unparsed lines */
+    uint64_t fingerprint;           /* pending: path+size, resolved at end */
+    uint64_t client;                /* hash of the client: examples differ */
+    int used;
+} pg_scan_example;
+
+typedef struct pg_scan_tables pg_scan_tables;
+
+pg_scan_tables *pg_tables_create(uint32_t client_rows, uint32_t seed);
+void pg_tables_destroy(pg_scan_tables *t);
+
+/* An ordinary request (not a hit) answered 2xx/3xx with size bytes. */
+void pg_tables_ordinary(pg_scan_tables *t, pg_span path, int64_t size);
+
+/* One hit; returns its verdict (PG_VERDICT_COUNT: pending until the end,
+ * when ordinary requests later in the logs may still explain its size). */
+pg_scan_verdict pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
+                              pg_span client, const pg_scan_time *when,
+                              const char *where, const char *line,
+                              size_t len);
+
+void pg_tables_unparsed(pg_scan_tables *t, const char *where,
+                        const char *line, size_t len);
+
+/* Resolves pending verdicts; call once, after the last line. */
+void pg_tables_finish(pg_scan_tables *t);
+
+/* ------------------------------------------------------------------ */
+/* Results, for the outputs                                              */
+
+typedef struct pg_scan_results {
+    /* what was read */
+    const char **files;
+    size_t n_files;
+    uint64_t lines;
+    uint64_t unparsed;
+    uint64_t cut;                   /* overlong lines */
+    int read_errors;
+    const pg_format *format;
+    size_t vhosts;                  /* from -S output */
+    size_t names;                   /* their names */
+    size_t host_patterns;           /* --host */
+    /* counts */
+    uint64_t hits[PG_SCAN_REASONS];
+    uint64_t verdicts[PG_VERDICT_COUNT];
+    uint64_t by_reason[PG_SCAN_REASONS][PG_VERDICT_COUNT];
+    uint64_t module_hits;           /* lines %{PROXYGUARD}e marks as hits */
+    uint64_t module_disagree;       /* ... where the module's reason differs */
+    pg_scan_time first;             /* first and last hit */
+    pg_scan_time last;
+    /* sorted views (by hits, most first) */
+    const pg_scan_client **clients;
+    size_t n_clients;
+    const pg_scan_net **nets;       /* /24 and /64 */
+    size_t n_nets;
+    const pg_scan_net **wide;       /* /16 and /48 */
+    size_t n_wide;
+    const pg_scan_text **hosts;     /* foreign hosts named */
+    size_t n_hosts;
+    const pg_scan_text **targets;   /* CONNECT targets */
+    size_t n_targets;
+    uint32_t *ports;                /* [65536]: CONNECTs by target port */
+    uint32_t ports_none;            /* CONNECTs without a port */
+    uint16_t *port_order;           /* ports with hits, most first */
+    size_t n_ports;
+    const pg_scan_period *days;     /* oldest first */
+    size_t n_days;
+    const pg_scan_period *months;
+    size_t n_months;
+    /* examples */
+    const pg_scan_example *examples[PG_VERDICT_COUNT][PG_SCAN_EXAMPLES];
+    size_t n_examples[PG_VERDICT_COUNT];
+    const pg_scan_example *unparsed_examples;
+    size_t n_unparsed_examples;
+    /* what the bounds cost */
+    uint64_t clients_evicted;
+    uint64_t nets_evicted;
+    uint64_t texts_evicted;
+    uint64_t periods_dropped;
+    uint64_t sizes_evicted;
+    uint64_t pending_early;         /* verdicts decided before the end */
+    /* options that shape the outputs */
+    size_t top;                     /* 0: all */
+    unsigned min_hits;
+    unsigned min_hosts;
+    const char *set_name;
+} pg_scan_results;
+
+/* Fills the counts and sorted views; the views live in t. */
+void pg_tables_results(pg_scan_tables *t, pg_scan_results *r);
+
+/* Address text of a network ("205.209.140.0/24"), buf at least 64. */
+const char *pg_scan_net_text(const pg_scan_net *n, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Outputs                                                               */
+
+/* Terminal text: control bytes, '\\' sequences stay, bytes >= 0x7f as a
+ * visible \xNN; at most max bytes of s (0: all), "..." when cut. */
+void pg_scan_put_text(FILE *to, const char *s, size_t max);
+void pg_scan_put_span(FILE *to, pg_span s);
+
+/* n with thousands separators ("1,000,000") into buf. */
+const char *pg_scan_count(uint64_t n, char *buf, size_t size);
+
+void pg_scan_report(FILE *to, const pg_scan_results *r);
+void pg_scan_json(const pg_out *out, const pg_scan_results *r);
+void pg_scan_html(const pg_out *out, const pg_scan_results *r);
+
+typedef enum pg_emit_kind {
+    PG_EMIT_NONE = 0,
+    PG_EMIT_APACHE,
+    PG_EMIT_NFTABLES,
+    PG_EMIT_IPSET
+} pg_emit_kind;
+
+/* Returns the number of rules written. */
+size_t pg_scan_emit(FILE *to, pg_emit_kind kind, const pg_scan_results *r);
+
+/* A pg_out writing to a FILE. */
+void pg_scan_out_file(pg_out *out, FILE *f);
+
+#endif /* PG_SCAN_H */

@@ -1,0 +1,269 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * scan_classify.c: a log line through the module's own decision.
+ *
+ * Nothing here decides anything: the line becomes the pg_request the
+ * module would have built for that request, and pg_decide() (pg_decide.c,
+ * the very code httpd runs) says what it is.  What a log cannot tell is
+ * fixed so that the verdict is the one the module reaches for a stranger
+ * on a server without forward proxying: proxy_client = 0 and
+ * proxy_claimed = 0, no proxy header (Proxy-Connection is not logged),
+ * mode On (so a rejection gets its reason) and ProxyGuardUnknownHost
+ * Detect.  docs/scan.md lists what each field contributes.
+ */
+
+#include <string.h>
+
+#include "scan.h"
+
+int pg_scan_reason_index(pg_reason reason)
+{
+    switch (reason) {
+    case PG_REASON_CONNECT: return 0;
+    case PG_REASON_ABSOLUTE_URI: return 1;
+    case PG_REASON_UNKNOWN_HOST: return 2;
+    default: return -1;
+    }
+}
+
+pg_reason pg_scan_reason_of(int index)
+{
+    static const pg_reason reasons[PG_SCAN_REASONS] = {
+        PG_REASON_CONNECT, PG_REASON_ABSOLUTE_URI, PG_REASON_UNKNOWN_HOST
+    };
+
+    return index >= 0 && index < PG_SCAN_REASONS ? reasons[index]
+                                                 : PG_REASON_NONE;
+}
+
+const char *pg_scan_verdict_name(pg_scan_verdict v)
+{
+    static const char *const names[PG_VERDICT_COUNT] = {
+        "rejected", "served-locally", "suspect", "unknown"
+    };
+
+    return (unsigned)v < PG_VERDICT_COUNT ? names[v] : "unknown";
+}
+
+/* A field that is there and says something: not absent, not "-". */
+static int pg_logged(pg_span s)
+{
+    return s.ptr != NULL && !(s.len == 1 && s.ptr[0] == '-');
+}
+
+static int64_t pg_number(pg_span s, int64_t max)
+{
+    int64_t v = 0;
+    size_t i;
+
+    if (s.ptr == NULL || s.len == 0 || s.len > 19) {
+        return -1;
+    }
+    for (i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s.ptr[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+int pg_scan_status(const pg_line_fields *lf)
+{
+    pg_span s = lf->f[PG_F_STATUS].ptr ? lf->f[PG_F_STATUS]
+                                       : lf->f[PG_F_STATUS_ORIG];
+    int64_t v = s.len == 3 ? pg_number(s, 999) : -1;
+
+    return v >= 100 ? (int)v : -1;
+}
+
+int64_t pg_scan_size(const pg_line_fields *lf)
+{
+    pg_span s = lf->f[PG_F_BYTES].ptr ? lf->f[PG_F_BYTES]
+                                      : lf->f[PG_F_BYTES_SENT];
+
+    if (s.ptr == NULL) {
+        return -1;
+    }
+    if (s.len == 1 && s.ptr[0] == '-') {
+        return 0;                       /* %b writes "-" for no bytes */
+    }
+    return pg_number(s, INT64_MAX / 2);
+}
+
+/* %r is "METHOD target PROTOCOL" as received (HTTP/0.9: no protocol). */
+static void pg_split_request(pg_span r, pg_span *method, pg_span *target)
+{
+    const char *sp, *end, *last;
+
+    method->ptr = r.ptr;
+    method->len = r.len;
+    target->ptr = NULL;
+    target->len = 0;
+    if (r.ptr == NULL || (sp = memchr(r.ptr, ' ', r.len)) == NULL) {
+        return;
+    }
+    end = r.ptr + r.len;
+    method->len = (size_t)(sp - r.ptr);
+    target->ptr = sp + 1;
+    target->len = (size_t)(end - target->ptr);
+    /* the protocol is the last word, when it is one */
+    for (last = end; last > target->ptr && last[-1] != ' '; last--) {
+    }
+    if (last > target->ptr && end - last >= 5 && !memcmp(last, "HTTP/", 5)) {
+        target->len = (size_t)(last - 1 - target->ptr);
+    }
+}
+
+static unsigned pg_port_field(pg_span s)
+{
+    int64_t v = pg_number(s, 65535);
+
+    return v > 0 ? (unsigned)v : 0;
+}
+
+static int pg_is_tls(const pg_scan_config *cfg, const pg_line_fields *lf,
+                     unsigned port)
+{
+    pg_span https = lf->f[PG_F_HTTPS];
+    size_t i;
+
+    if (https.ptr != NULL) {
+        return https.len == 2 && (https.ptr[0] == 'o' || https.ptr[0] == 'O')
+               && (https.ptr[1] == 'n' || https.ptr[1] == 'N');
+    }
+    for (i = 0; i < cfg->n_https_ports; i++) {
+        if (cfg->https_ports[i] == port) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The port the request arrived on: %{local}p; else the only port -S shows
+ * for the line's vhost; else %p, which is the canonical port (the
+ * ServerName's, else 80 or 443 by scheme: right on the usual ports, not on
+ * a server listening on 8080); else --port.  *known is 0 for --port. */
+static unsigned pg_local_port(const pg_scan_config *cfg,
+                              const pg_line_fields *lf, int *known)
+{
+    unsigned port = pg_port_field(lf->f[PG_F_LOCAL_PORT]);
+
+    if (port == 0 && cfg->vhosts && pg_logged(lf->f[PG_F_VHOST])) {
+        port = pg_vhosts_port_of(cfg->vhosts, lf->f[PG_F_VHOST]);
+    }
+    if (port == 0) {
+        port = pg_port_field(lf->f[PG_F_CANONICAL_PORT]);
+    }
+    *known = port != 0;
+    return port ? port : cfg->default_port;
+}
+
+/* The path a size belongs to: origin-form up to '?'; an absolute URI's
+ * path after its authority ("/" when it has none). */
+static pg_span pg_size_path(pg_span target)
+{
+    const char *p = target.ptr, *end, *q;
+    pg_span path = { NULL, 0 };
+
+    if (p == NULL || target.len == 0) {
+        return path;
+    }
+    end = p + target.len;
+    if (*p != '/') {
+        const char *auth = target.len > 3 ? memchr(p, ':', target.len) : NULL;
+
+        if (auth == NULL || end - auth < 3 || auth[1] != '/' || auth[2] != '/') {
+            return path;
+        }
+        p = memchr(auth + 3, '/', (size_t)(end - auth - 3));
+        if (p == NULL) {
+            path.ptr = "/";
+            path.len = 1;
+            return path;
+        }
+    }
+    q = memchr(p, '?', (size_t)(end - p));
+    path.ptr = p;
+    path.len = (size_t)((q ? q : end) - p);
+    return path;
+}
+
+typedef struct pg_own_ctx {
+    pg_vhosts *vhosts;
+    pg_span vhost;
+    unsigned port;
+} pg_own_ctx;
+
+static int pg_own_host(void *baton, pg_span host)
+{
+    pg_own_ctx *ctx = baton;
+
+    return ctx->vhosts && pg_vhosts_is_own(ctx->vhosts, ctx->vhost, ctx->port,
+                                           host);
+}
+
+void pg_scan_classify(const pg_scan_config *cfg, const pg_line_fields *lf,
+                      pg_classified *out)
+{
+    pg_request req;
+    pg_policy policy;
+    pg_own_ctx own;
+    pg_verdict v;
+    int port_known;
+
+    memset(out, 0, sizeof(*out));
+    if (lf->f[PG_F_REQUEST].ptr) {
+        pg_split_request(lf->f[PG_F_REQUEST], &out->method, &out->target);
+    }
+    else {
+        /* %m %U: httpd logs the path only, never an absolute URI */
+        out->method = lf->f[PG_F_METHOD];
+        out->target = lf->f[PG_F_PATH];
+    }
+    out->host = pg_logged(lf->f[PG_F_HOST]) ? lf->f[PG_F_HOST]
+                                            : (pg_span){ NULL, 0 };
+    out->local_port = pg_local_port(cfg, lf, &port_known);
+    out->status = pg_scan_status(lf);
+    out->size = pg_scan_size(lf);
+
+    memset(&req, 0, sizeof(req));
+    req.method = out->method;
+    req.uri = out->target;
+    req.host = out->host;
+    req.local_port = out->local_port;
+    req.tls = pg_is_tls(cfg, lf, out->local_port);
+    if (pg_logged(lf->f[PG_F_LOCAL_ADDR])) {
+        req.local_addr = lf->f[PG_F_LOCAL_ADDR];
+    }
+    /* a log cannot say: a stranger, not a proxy request mod_proxy took,
+     * no proxy header, no ServerName port */
+
+    own.vhosts = cfg->vhosts;
+    own.vhost = lf->f[PG_F_VHOST];
+    own.port = port_known ? out->local_port : 0;
+    memset(&policy, 0, sizeof(policy));
+    policy.mode = PG_MODE_ON;
+    policy.unknown_host = PG_UNKNOWN_DETECT;
+    policy.is_own_host = pg_own_host;
+    policy.baton = &own;
+
+    v = pg_decide(&req, &policy);
+    out->reason = v.reason;
+    if (v.reason == PG_REASON_CONNECT) {
+        out->connect_port = pg_connect_port(out->target);
+    }
+    out->path = pg_size_path(out->target);
+}

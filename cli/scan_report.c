@@ -1,0 +1,359 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * scan_report.c: the readable report on standard output.
+ *
+ * A terminal is an interpreter too: text from a log line goes out only
+ * through pg_scan_put_text, which shows control bytes (an ESC would start
+ * a terminal escape sequence) and non-ASCII bytes as a visible \xNN.  This
+ * output may change between versions; --json is the contract.
+ */
+
+#include <string.h>
+
+#include "scan.h"
+
+/* ------------------------------------------------------------------ */
+/* Helpers shared by the outputs                                        */
+
+void pg_scan_out_file(pg_out *out, FILE *f)
+{
+    out->write = pg_write_stdio;
+    out->baton = f;
+}
+
+/* Terminal text goes through pg_out's one escaper (pg_put_text_n). */
+void pg_scan_put_span(FILE *to, pg_span s)
+{
+    pg_out out;
+
+    pg_scan_out_file(&out, to);
+    pg_put_text_n(&out, s.ptr, s.ptr ? s.len : 0, NULL);
+}
+
+void pg_scan_put_text(FILE *to, const char *s, size_t max)
+{
+    size_t len = s ? strlen(s) : 0;
+
+    if (max && len > max) {
+        pg_scan_put_span(to, (pg_span){ s, max });
+        fputs("...", to);
+        return;
+    }
+    pg_scan_put_span(to, (pg_span){ s, len });
+}
+
+const char *pg_scan_count(uint64_t n, char *buf, size_t size)
+{
+    char digits[32];
+    size_t len, i, o = 0;
+
+    snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n);
+    len = strlen(digits);
+    for (i = 0; i < len && o + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0) {
+            buf[o++] = ',';
+        }
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sections                                                             */
+
+static const char *pg_reason_word(int i)
+{
+    return pg_reason_name(pg_scan_reason_of(i));
+}
+
+static size_t pg_shown(size_t n, size_t top)
+{
+    return top && n > top ? top : n;
+}
+
+static void pg_header(FILE *to, const pg_scan_results *r)
+{
+    char a[32], b[32], t1[40], t2[40];
+    size_t i;
+
+    fprintf(to, "proxyguard scan: %zu file%s, %s lines, %s unparsed\n",
+            r->n_files, r->n_files == 1 ? "" : "s",
+            pg_scan_count(r->lines, a, sizeof(a)),
+            pg_scan_count(r->unparsed, b, sizeof(b)));
+    fputs("  read (oldest first):", to);
+    for (i = 0; i < r->n_files; i++) {
+        fputc(' ', to);
+        pg_scan_put_text(to, r->files[i], 80);
+    }
+    fputs("\n  format: ", to);
+    pg_scan_put_text(to, r->format->expanded, 0);
+    fputs("\n  our names: ", to);
+    if (r->vhosts == 0 && r->host_patterns == 0) {
+        fputs(r->format->has[PG_F_VHOST] ? "each line's %v only"
+                                         : "none given (--host, -S): every "
+                                           "absolute URI is foreign", to);
+    }
+    else {
+        fprintf(to, "%zu --host pattern%s, %zu vhost%s from apachectl -S "
+                "(%zu names)", r->host_patterns,
+                r->host_patterns == 1 ? "" : "s", r->vhosts,
+                r->vhosts == 1 ? "" : "s", r->names);
+        if (r->format->has[PG_F_VHOST]) {
+            fputs(", judged per vhost (%v)", to);
+        }
+    }
+    fputc('\n', to);
+    if (r->first.valid) {
+        fprintf(to, "  hits from %s to %s\n",
+                pg_scan_time_iso(&r->first, t1, sizeof(t1)),
+                pg_scan_time_iso(&r->last, t2, sizeof(t2)));
+    }
+}
+
+static void pg_hits_table(FILE *to, const pg_scan_results *r)
+{
+    uint64_t total = 0;
+    int i, v;
+
+    fprintf(to, "\n%-18s %10s %10s %14s %10s %10s\n", "Hits", "total",
+            "rejected", "served-locally", "suspect", "unknown");
+    for (i = 0; i < PG_SCAN_REASONS; i++) {
+        fprintf(to, "  %-16s %10llu", pg_reason_word(i),
+                (unsigned long long)r->hits[i]);
+        for (v = 0; v < PG_VERDICT_COUNT; v++) {
+            fprintf(to, " %*llu", v == PG_VERDICT_SERVED_LOCALLY ? 14 : 10,
+                    (unsigned long long)r->by_reason[i][v]);
+        }
+        if (i == 2 && !r->format->has[PG_F_HOST]) {
+            fputs("   (no %{Host}i logged)", to);
+        }
+        fputc('\n', to);
+        total += r->hits[i];
+    }
+    fprintf(to, "  %-16s %10llu", "all", (unsigned long long)total);
+    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+        fprintf(to, " %*llu", v == PG_VERDICT_SERVED_LOCALLY ? 14 : 10,
+                (unsigned long long)r->verdicts[v]);
+    }
+    fputc('\n', to);
+}
+
+static void pg_verdicts(FILE *to, const pg_scan_results *r)
+{
+    static const char *const meaning[PG_VERDICT_COUNT] = {
+        "4xx/5xx, or no bytes: the probe failed",
+        "2xx/3xx with a size ordinary requests for that path got: your own page",
+        ("2xx/3xx with a size no ordinary request got, or any 2xx/3xx to\n"
+         "                              CONNECT: possibly relayed, look at these"),
+        "no status logged"
+    };
+    int v;
+    size_t k;
+
+    fputs("\nDid it work?\n", to);
+    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+        if (v == PG_VERDICT_UNKNOWN && r->verdicts[v] == 0) {
+            continue;
+        }
+        fprintf(to, "  %-15s %10llu  %s\n", pg_scan_verdict_name(v),
+                (unsigned long long)r->verdicts[v], meaning[v]);
+    }
+    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+        if (r->n_examples[v] == 0) {
+            continue;
+        }
+        fprintf(to, "  examples, %s:\n", pg_scan_verdict_name(v));
+        for (k = 0; k < r->n_examples[v]; k++) {
+            fputs("    ", to);
+            pg_scan_put_text(to, r->examples[v][k]->where, 0);
+            fputs("  ", to);
+            pg_scan_put_text(to, r->examples[v][k]->text, 200);
+            fputc('\n', to);
+        }
+    }
+}
+
+/* Escaped text in a column of width characters. */
+static void pg_put_padded(FILE *to, const char *s, size_t width)
+{
+    size_t i, used = 0;
+
+    for (i = 0; s[i] && used < width; i++) {
+        pg_scan_put_span(to, (pg_span){ s + i, 1 });
+        used += (size_t)pg_text_width((unsigned char)s[i], NULL);
+    }
+    for (; used < width; used++) {
+        fputc(' ', to);
+    }
+}
+
+static void pg_clients(FILE *to, const pg_scan_results *r)
+{
+    size_t i, n = pg_shown(r->n_clients, r->top);
+    char t1[40], t2[40];
+
+    if (r->n_clients == 0) {
+        return;
+    }
+    fprintf(to, "\nClients (%zu of %zu)\n  %-40s %8s %8s %12s %12s  %-25s  %s\n",
+            n, r->n_clients, "address", "hits", "connect", "absolute-uri",
+            "unknown-host", "first", "last");
+    for (i = 0; i < n; i++) {
+        const pg_scan_client *c = r->clients[i];
+
+        fputs("  ", to);
+        pg_put_padded(to, c->text, 40);
+        fprintf(to, " %8u %8u %12u %12u  %-25s  %s\n",
+                c->total, c->hits[0], c->hits[1], c->hits[2],
+                pg_scan_time_iso(&c->first, t1, sizeof(t1)),
+                pg_scan_time_iso(&c->last, t2, sizeof(t2)));
+    }
+}
+
+static void pg_nets(FILE *to, const char *title, const pg_scan_net *const *nets,
+                    size_t count, size_t top)
+{
+    size_t i, n = pg_shown(count, top);
+    char net[64];
+
+    if (count == 0) {
+        return;
+    }
+    fprintf(to, "\n%s (%zu of %zu)\n  %-44s %8s %6s %8s %12s %12s\n", title,
+            n, count, "network", "hits", "hosts", "connect", "absolute-uri",
+            "unknown-host");
+    for (i = 0; i < n; i++) {
+        fprintf(to, "  %-44s %8u %6u %8u %12u %12u\n",
+                pg_scan_net_text(nets[i], net, sizeof(net)), nets[i]->total,
+                nets[i]->hosts, nets[i]->hits[0], nets[i]->hits[1],
+                nets[i]->hits[2]);
+    }
+}
+
+static void pg_texts(FILE *to, const char *title,
+                     const pg_scan_text *const *rows, size_t count, size_t top)
+{
+    size_t i, n = pg_shown(count, top);
+
+    if (count == 0) {
+        return;
+    }
+    fprintf(to, "\n%s (%zu of %zu)\n", title, n, count);
+    for (i = 0; i < n; i++) {
+        fprintf(to, "  %8u  ", rows[i]->hits);
+        pg_scan_put_text(to, rows[i]->text, 0);
+        fputc('\n', to);
+    }
+}
+
+static void pg_ports(FILE *to, const pg_scan_results *r)
+{
+    size_t i;
+
+    if (r->n_ports == 0 && r->ports_none == 0) {
+        return;
+    }
+    fputs("\nCONNECT target ports\n", to);
+    for (i = 0; i < r->n_ports; i++) {
+        unsigned p = r->port_order[i];
+
+        fprintf(to, "  %5u %8u%s\n", p, r->ports[p],
+                p == 25 || p == 465 || p == 587 ? "  mail: a spam relay probe"
+                : "");
+    }
+    if (r->ports_none) {
+        fprintf(to, "  %5s %8u\n", "none", r->ports_none);
+    }
+}
+
+static void pg_periods(FILE *to, const char *title, const pg_scan_period *p,
+                       size_t n, size_t keep, int months)
+{
+    size_t i, from = n > keep ? n - keep : 0;
+    char key[16];
+
+    if (n == 0) {
+        return;
+    }
+    fprintf(to, "\n%s%s\n  %-10s %8s %12s %12s\n", title,
+            from ? " (the latest)" : "", months ? "month" : "day", "connect",
+            "absolute-uri", "unknown-host");
+    for (i = from; i < n; i++) {
+        fprintf(to, "  %-10s %8u %12u %12u\n",
+                months ? pg_scan_month_text(p[i].key, key, sizeof(key))
+                       : pg_scan_day_text(p[i].key, key, sizeof(key)),
+                p[i].hits[0], p[i].hits[1], p[i].hits[2]);
+    }
+}
+
+static void pg_unparsed(FILE *to, const pg_scan_results *r)
+{
+    size_t i;
+
+    if (r->unparsed == 0) {
+        return;
+    }
+    fprintf(to, "\nUnparsed lines: %llu (not in the format; overlong: %llu)\n",
+            (unsigned long long)r->unparsed, (unsigned long long)r->cut);
+    for (i = 0; i < r->n_unparsed_examples; i++) {
+        fputs("    ", to);
+        pg_scan_put_text(to, r->unparsed_examples[i].where, 0);
+        fputs("  ", to);
+        pg_scan_put_text(to, r->unparsed_examples[i].text, 200);
+        fputc('\n', to);
+    }
+}
+
+static void pg_notes(FILE *to, const pg_scan_results *r)
+{
+    if (r->format->has[PG_F_PROXYGUARD]) {
+        fprintf(to, "\nThe module's own PROXYGUARD field: %llu hits; %llu lines "
+                "where it and scan differ\n  (scan cannot see proxy headers, "
+                "bans or proxy clients; the module had other names or was "
+                "off)\n", (unsigned long long)r->module_hits,
+                (unsigned long long)r->module_disagree);
+    }
+    if (r->clients_evicted || r->nets_evicted || r->texts_evicted
+        || r->periods_dropped || r->sizes_evicted || r->pending_early) {
+        fprintf(to, "\nBounded tables were full (counts above are partial): "
+                "%llu clients and %llu networks evicted, %llu names, %llu "
+                "days dropped, %llu sizes forgotten, %llu verdicts decided "
+                "early.  --table-size raises the client and network rows.\n",
+                (unsigned long long)r->clients_evicted,
+                (unsigned long long)r->nets_evicted,
+                (unsigned long long)r->texts_evicted,
+                (unsigned long long)r->periods_dropped,
+                (unsigned long long)r->sizes_evicted,
+                (unsigned long long)r->pending_early);
+    }
+}
+
+void pg_scan_report(FILE *to, const pg_scan_results *r)
+{
+    pg_header(to, r);
+    pg_hits_table(to, r);
+    pg_verdicts(to, r);
+    pg_clients(to, r);
+    pg_nets(to, "Networks /24 and /64", r->nets, r->n_nets, r->top);
+    pg_nets(to, "Wider networks /16 and /48", r->wide, r->n_wide, r->top);
+    pg_ports(to, r);
+    pg_texts(to, "CONNECT targets", r->targets, r->n_targets, r->top);
+    pg_texts(to, "Foreign hosts named", r->hosts, r->n_hosts, r->top);
+    pg_periods(to, "Per month", r->months, r->n_months, 120, 1);
+    pg_periods(to, "Per day", r->days, r->n_days, 31, 0);
+    pg_unparsed(to, r);
+    pg_notes(to, r);
+}

@@ -1,0 +1,907 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * scan_table.c: what scan counts, in memory fixed at start.
+ *
+ * Every table is an array allocated once and addressed by a seeded hash
+ * (so log lines cannot aim at slots).  As in the module's pg_table.c, a
+ * key is looked for in PG_PROBE slots from its hash position; when none
+ * holds it and none is free, the slot with the fewest hits among those is
+ * given to the newcomer: memory never grows, and the heavy hitters, the
+ * ones a report is about, stay.  What eviction cost is counted and shown.
+ *
+ * "Did it work?" needs the sizes ordinary requests got, from anywhere in
+ * the logs, also after the hit: a set of (path, size) fingerprints of
+ * ordinary 2xx/3xx answers, and the 2xx/3xx hits pending on a
+ * fingerprint until the end.
+ */
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan.h"
+
+#define PG_PROBE 16
+#define PG_DAYS_SLOTS 8192          /* 22 years of days */
+#define PG_MONTHS_SLOTS 2048
+#define PG_SIZES_SLOTS (1u << 20)   /* 8 MB of fingerprints */
+#define PG_PENDING_SLOTS (1u << 16)
+#define PG_CANDIDATES 64            /* pending hits kept as examples */
+
+typedef struct pg_pending {
+    uint64_t fp;                    /* 0: free */
+    uint32_t hits[PG_SCAN_REASONS];
+} pg_pending;
+
+struct pg_scan_tables {
+    uint64_t seed;
+    pg_scan_client *clients;
+    uint32_t n_clients;
+    uint64_t clients_evicted;
+    pg_scan_net *nets;
+    uint32_t n_nets;
+    uint64_t nets_evicted;
+    pg_scan_text *hosts;
+    pg_scan_text *targets;
+    uint32_t n_texts;
+    uint64_t texts_evicted;
+    uint32_t *ports;
+    uint32_t ports_none;
+    pg_scan_period *days;
+    pg_scan_period *months;
+    uint64_t periods_dropped;
+    uint64_t *sizes;
+    uint64_t sizes_evicted;
+    pg_pending *pending;
+    uint64_t pending_early;
+    pg_scan_example examples[PG_VERDICT_COUNT][PG_SCAN_EXAMPLES];
+    pg_scan_example candidates[PG_CANDIDATES];
+    pg_scan_example unparsed[PG_SCAN_EXAMPLES];
+    size_t n_unparsed;
+    uint64_t hits[PG_SCAN_REASONS];
+    uint64_t verdicts[PG_VERDICT_COUNT];
+    uint64_t by_reason[PG_SCAN_REASONS][PG_VERDICT_COUNT];
+    pg_scan_time first, last;
+    /* the sorted views handed to the outputs */
+    const pg_scan_client **client_view;
+    const pg_scan_net **net_view;
+    const pg_scan_net **wide_view;
+    const pg_scan_text **host_view;
+    const pg_scan_text **target_view;
+    uint16_t *port_view;
+    pg_scan_period *day_view;
+    pg_scan_period *month_view;
+    const pg_scan_example *example_view[PG_VERDICT_COUNT][PG_SCAN_EXAMPLES];
+    size_t n_example_view[PG_VERDICT_COUNT];
+};
+
+static void pg_copy_text(char *dst, size_t size, const char *src, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Hashing                                                              */
+
+static uint64_t pg_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Eight bytes at a time: a path is hashed for every ordinary line. */
+static uint64_t pg_hash(uint64_t seed, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
+    uint64_t w;
+
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ pg_mix(w)) * 0x9e3779b97f4a7c15ULL;
+        p += 8;
+        n -= 8;
+    }
+    w = 0;
+    memcpy(&w, p, n);
+    return pg_mix(h ^ w ^ ((uint64_t)n << 56));
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                           */
+
+static uint32_t pg_pow2(uint32_t n)
+{
+    uint32_t p = 1;
+
+    while (p < n) {
+        p <<= 1;
+    }
+    return p;
+}
+
+pg_scan_tables *pg_tables_create(uint32_t client_rows, uint32_t seed)
+{
+    pg_scan_tables *t = calloc(1, sizeof(*t));
+
+    if (t == NULL) {
+        return NULL;
+    }
+    t->seed = pg_mix(((uint64_t)seed << 32) | 0x5ca1ab1eU);
+    t->n_clients = pg_pow2(client_rows);
+    t->n_nets = t->n_clients;
+    t->n_texts = 8192;
+    /* calloc'd and touched only as rows fill: RSS follows the input */
+    t->clients = calloc(t->n_clients, sizeof(*t->clients));
+    t->nets = calloc(t->n_nets, sizeof(*t->nets));
+    t->hosts = calloc(t->n_texts, sizeof(*t->hosts));
+    t->targets = calloc(t->n_texts, sizeof(*t->targets));
+    t->ports = calloc(65536, sizeof(*t->ports));
+    t->days = calloc(PG_DAYS_SLOTS, sizeof(*t->days));
+    t->months = calloc(PG_MONTHS_SLOTS, sizeof(*t->months));
+    t->sizes = calloc(PG_SIZES_SLOTS, sizeof(*t->sizes));
+    t->pending = calloc(PG_PENDING_SLOTS, sizeof(*t->pending));
+    if (!t->clients || !t->nets || !t->hosts || !t->targets || !t->ports
+        || !t->days || !t->months || !t->sizes || !t->pending) {
+        pg_tables_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+void pg_tables_destroy(pg_scan_tables *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    free(t->clients);
+    free(t->nets);
+    free(t->hosts);
+    free(t->targets);
+    free(t->ports);
+    free(t->days);
+    free(t->months);
+    free(t->sizes);
+    free(t->pending);
+    free(t->client_view);
+    free(t->net_view);
+    free(t->wide_view);
+    free(t->host_view);
+    free(t->target_view);
+    free(t->port_view);
+    free(t->day_view);
+    free(t->month_view);
+    free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sizes: did an ordinary request get this many bytes for this path?    */
+
+static uint64_t pg_fingerprint(const pg_scan_tables *t, pg_span path,
+                               int64_t size)
+{
+    uint64_t fp = pg_hash(t->seed, path.ptr, path.len)
+                  ^ pg_mix((uint64_t)size + 0x51ed270b27a5b5b5ULL);
+
+    return fp ? fp : 1;
+}
+
+static int pg_sizes_has(const pg_scan_tables *t, uint64_t fp)
+{
+    uint32_t i, at = (uint32_t)fp & (PG_SIZES_SLOTS - 1);
+
+    for (i = 0; i < PG_PROBE; i++) {
+        uint64_t seen = t->sizes[(at + i) & (PG_SIZES_SLOTS - 1)];
+
+        if (seen == fp) {
+            return 1;
+        }
+        if (seen == 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+void pg_tables_ordinary(pg_scan_tables *t, pg_span path, int64_t size)
+{
+    uint64_t fp;
+    uint32_t i, at;
+
+    if (path.ptr == NULL || size <= 0) {
+        return;
+    }
+    fp = pg_fingerprint(t, path, size);
+    at = (uint32_t)fp & (PG_SIZES_SLOTS - 1);
+    for (i = 0; i < PG_PROBE; i++) {
+        uint64_t *slot = &t->sizes[(at + i) & (PG_SIZES_SLOTS - 1)];
+
+        if (*slot == fp) {
+            return;
+        }
+        if (*slot == 0) {
+            *slot = fp;
+            return;
+        }
+    }
+    /* full around here: an old fingerprint makes room */
+    t->sizes[(at + (uint32_t)(fp >> 60)) & (PG_SIZES_SLOTS - 1)] = fp;
+    t->sizes_evicted++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Clients and networks                                                 */
+
+typedef struct pg_client_key {
+    unsigned char family;
+    unsigned char bytes[16];
+    char text[PG_SCAN_CLIENT_MAX];
+    size_t len;
+} pg_client_key;
+
+static void pg_client_key_of(pg_span client, pg_client_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    if (client.ptr) {
+        pg_copy_text(k->text, sizeof(k->text), client.ptr, client.len);
+    }
+    k->len = strlen(k->text);
+    switch (pg_ip_parse(client, k->bytes)) {
+    case 4: k->family = 4; break;
+    case 6: k->family = 6; break;
+    default: k->family = 'n'; memset(k->bytes, 0, 16); break;
+    }
+}
+
+static int pg_client_is(const pg_scan_client *c, const pg_client_key *k)
+{
+    if (c->family != k->family) {
+        return 0;
+    }
+    return k->family == 'n' ? !strcmp(c->text, k->text)
+                             : !memcmp(c->bytes, k->bytes, 16);
+}
+
+static void pg_time_span(pg_scan_time *first, pg_scan_time *last,
+                         const pg_scan_time *when)
+{
+    if (!when->valid) {
+        return;
+    }
+    if (!first->valid || when->sec < first->sec) {
+        *first = *when;
+    }
+    if (!last->valid || when->sec >= last->sec) {
+        *last = *when;
+    }
+}
+
+/* The client's row; *fresh when it was not in the table. */
+static pg_scan_client *pg_client_row(pg_scan_tables *t,
+                                     const pg_client_key *k, int *fresh)
+{
+    uint64_t h = k->family == 'n' ? pg_hash(t->seed, k->text, k->len)
+                                  : pg_hash(t->seed, k->bytes, 16) ^ k->family;
+    uint32_t i, mask = t->n_clients - 1, at = (uint32_t)h & mask;
+    pg_scan_client *free_row = NULL, *weakest = NULL;
+
+    *fresh = 0;
+    for (i = 0; i < PG_PROBE && i < t->n_clients; i++) {
+        pg_scan_client *c = &t->clients[(at + i) & mask];
+
+        if (c->family == 0) {
+            if (free_row == NULL) {
+                free_row = c;
+            }
+            continue;
+        }
+        if (pg_client_is(c, k)) {
+            return c;
+        }
+        if (weakest == NULL || c->total < weakest->total) {
+            weakest = c;
+        }
+    }
+    if (free_row == NULL) {
+        free_row = weakest;
+        t->clients_evicted++;
+    }
+    memset(free_row, 0, sizeof(*free_row));
+    free_row->family = k->family;
+    memcpy(free_row->bytes, k->bytes, 16);
+    memcpy(free_row->text, k->text, k->len);
+    free_row->text[k->len] = '\0';
+    *fresh = 1;
+    return free_row;
+}
+
+static pg_scan_net *pg_net_row(pg_scan_tables *t, const unsigned char *addr,
+                               unsigned char family, unsigned char prefix)
+{
+    unsigned char key[18];
+    uint32_t i, mask = t->n_nets - 1, at;
+    pg_scan_net *free_row = NULL, *weakest = NULL;
+
+    memset(key, 0, sizeof(key));
+    memcpy(key, addr, prefix / 8);
+    key[16] = family;
+    key[17] = prefix;
+    at = (uint32_t)pg_hash(t->seed, key, sizeof(key)) & mask;
+    for (i = 0; i < PG_PROBE && i < t->n_nets; i++) {
+        pg_scan_net *n = &t->nets[(at + i) & mask];
+
+        if (n->family == 0) {
+            if (free_row == NULL) {
+                free_row = n;
+            }
+            continue;
+        }
+        if (n->family == family && n->prefix == prefix
+            && !memcmp(n->bytes, key, 16)) {
+            return n;
+        }
+        if (weakest == NULL || n->total < weakest->total) {
+            weakest = n;
+        }
+    }
+    if (free_row == NULL) {
+        free_row = weakest;
+        t->nets_evicted++;
+    }
+    memset(free_row, 0, sizeof(*free_row));
+    memcpy(free_row->bytes, key, 16);
+    free_row->family = family;
+    free_row->prefix = prefix;
+    return free_row;
+}
+
+static void pg_count_net(pg_scan_tables *t, const pg_client_key *k, int fresh,
+                         int reason, const pg_scan_time *when)
+{
+    static const unsigned char v4[2] = { 24, 16 }, v6[2] = { 64, 48 };
+    int i;
+
+    if (k->family != 4 && k->family != 6) {
+        return;
+    }
+    for (i = 0; i < 2; i++) {
+        pg_scan_net *n = pg_net_row(t, k->bytes, k->family,
+                                    k->family == 4 ? v4[i] : v6[i]);
+
+        n->hits[reason]++;
+        n->total++;
+        n->hosts += fresh;
+        pg_time_span(&n->first, &n->last, when);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Host names and targets                                               */
+
+static void pg_count_text(pg_scan_tables *t, pg_scan_text *rows, pg_span s)
+{
+    char text[PG_SCAN_TEXT_MAX];
+    size_t len;
+    uint32_t h, i, mask = t->n_texts - 1, at;
+    pg_scan_text *free_row = NULL, *weakest = NULL;
+
+    if (s.ptr == NULL) {
+        return;
+    }
+    pg_copy_text(text, sizeof(text), s.ptr, s.len);
+    len = strlen(text);
+    for (i = 0; i < len; i++) {
+        if (text[i] >= 'A' && text[i] <= 'Z') {
+            text[i] = (char)(text[i] + 32);
+        }
+    }
+    h = (uint32_t)pg_hash(t->seed, text, len);
+    at = h & mask;
+    for (i = 0; i < PG_PROBE; i++) {
+        pg_scan_text *r = &rows[(at + i) & mask];
+
+        if (r->hits == 0) {
+            if (free_row == NULL) {
+                free_row = r;
+            }
+            continue;
+        }
+        if (r->hash == h && !strcmp(r->text, text)) {
+            r->hits++;
+            return;
+        }
+        if (weakest == NULL || r->hits < weakest->hits) {
+            weakest = r;
+        }
+    }
+    if (free_row == NULL) {
+        free_row = weakest;
+        t->texts_evicted++;
+    }
+    memcpy(free_row->text, text, len + 1);
+    free_row->hash = h;
+    free_row->hits = 1;
+}
+
+/* The host a hit names: the URI's (valid or not: its authority as
+ * written), else the Host header's name. */
+static pg_span pg_named_host(const pg_classified *c)
+{
+    pg_absolute_uri abs;
+    pg_span name = { NULL, 0 };
+
+    if (c->reason == PG_REASON_ABSOLUTE_URI
+        && pg_parse_absolute_uri(c->target, &abs)) {
+        if (abs.valid && abs.host.len) {
+            return abs.host;
+        }
+        if (c->target.len > abs.scheme.len + 3) {
+            /* the authority as written, up to the path */
+            const char *a = c->target.ptr + abs.scheme.len + 3;
+            const char *end = c->target.ptr + c->target.len;
+            const char *slash = memchr(a, '/', (size_t)(end - a));
+
+            name.ptr = a;
+            name.len = (size_t)((slash ? slash : end) - a);
+            return name;
+        }
+        return c->target;
+    }
+    if (c->host.ptr && !pg_parse_host_header(c->host, &name)) {
+        name = c->host;
+    }
+    return name;
+}
+
+/* ------------------------------------------------------------------ */
+/* Days and months                                                      */
+
+static void pg_count_period(pg_scan_tables *t, pg_scan_period *rows,
+                            uint32_t slots, int64_t key, int reason)
+{
+    uint32_t i, at = (uint32_t)pg_mix((uint64_t)key) & (slots - 1);
+
+    for (i = 0; i < PG_PROBE; i++) {
+        pg_scan_period *p = &rows[(at + i) & (slots - 1)];
+
+        if (!p->used) {
+            p->used = 1;
+            p->key = key;
+        }
+        if (p->key == key) {
+            p->hits[reason]++;
+            return;
+        }
+    }
+    t->periods_dropped++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Examples                                                             */
+
+/* Log text kept as a C string for the outputs' escapers: a NUL byte, which
+ * would end it, is kept as the four characters \x00 (how the outputs show
+ * every other control byte).  Cut to fit. */
+static void pg_copy_text(char *dst, size_t size, const char *src, size_t len)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < len && o + 1 < size; i++) {
+        if (src[i] != '\0') {
+            dst[o++] = src[i];
+        }
+        else if (o + 5 < size) {
+            memcpy(dst + o, "\\x00", 4);
+            o += 4;
+        }
+        else {
+            break;
+        }
+    }
+    dst[o] = '\0';
+}
+
+static void pg_example_fill(pg_scan_example *e, const char *where,
+                            const char *line, size_t len, int reason)
+{
+    snprintf(e->where, sizeof(e->where), "%s", where);
+    pg_copy_text(e->text, sizeof(e->text), line, len);
+    e->reason = reason;
+    e->used = 1;
+}
+
+/* Examples worth reading: at most per_client of one reason from one
+ * client, so that one busy client does not fill every slot. */
+static void pg_example_add(pg_scan_example *slots, size_t n,
+                           size_t per_client, const char *where,
+                           const char *line, size_t len, int reason,
+                           uint64_t client, uint64_t fingerprint)
+{
+    size_t i, same = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!slots[i].used) {
+            pg_example_fill(&slots[i], where, line, len, reason);
+            slots[i].client = client;
+            slots[i].fingerprint = fingerprint;
+            return;
+        }
+        if (slots[i].reason == reason && slots[i].client == client
+            && ++same >= per_client) {
+            return;
+        }
+    }
+}
+
+void pg_tables_unparsed(pg_scan_tables *t, const char *where,
+                        const char *line, size_t len)
+{
+    if (t->n_unparsed < PG_SCAN_EXAMPLES) {
+        pg_example_fill(&t->unparsed[t->n_unparsed++], where, line, len, -1);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Verdicts                                                             */
+
+static void pg_count_verdict(pg_scan_tables *t, int reason, pg_scan_verdict v,
+                             uint64_t n)
+{
+    t->verdicts[v] += n;
+    t->by_reason[reason][v] += n;
+}
+
+/* A 2xx/3xx hit whose size ordinary requests may explain later: pending
+ * on its fingerprint.  Returns 0 when the table is full around it. */
+static int pg_pend(pg_scan_tables *t, uint64_t fp, int reason)
+{
+    uint32_t i, at = (uint32_t)fp & (PG_PENDING_SLOTS - 1);
+
+    for (i = 0; i < PG_PROBE; i++) {
+        pg_pending *p = &t->pending[(at + i) & (PG_PENDING_SLOTS - 1)];
+
+        if (p->fp == 0) {
+            p->fp = fp;
+        }
+        if (p->fp == fp) {
+            p->hits[reason]++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static pg_scan_verdict pg_verdict_of(pg_scan_tables *t, const pg_classified *c,
+                                     int reason, uint64_t *fp)
+{
+    *fp = 0;
+    if (c->status < 0) {
+        return PG_VERDICT_UNKNOWN;
+    }
+    if (c->status >= 400 || c->size == 0) {
+        return PG_VERDICT_REJECTED;
+    }
+    /* a 2xx to CONNECT: something accepted the tunnel request; a size
+     * nobody logged cannot be explained */
+    if (c->reason == PG_REASON_CONNECT || c->status < 200 || c->size < 0
+        || c->path.ptr == NULL) {
+        return PG_VERDICT_SUSPECT;
+    }
+    *fp = pg_fingerprint(t, c->path, c->size);
+    if (pg_pend(t, *fp, reason)) {
+        return PG_VERDICT_COUNT;
+    }
+    t->pending_early++;
+    return pg_sizes_has(t, *fp) ? PG_VERDICT_SERVED_LOCALLY
+                                : PG_VERDICT_SUSPECT;
+}
+
+pg_scan_verdict pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
+                              pg_span client, const pg_scan_time *when,
+                              const char *where, const char *line, size_t len)
+{
+    int reason = pg_scan_reason_index(c->reason);
+    pg_client_key key;
+    pg_scan_client *row;
+    pg_scan_verdict v;
+    uint64_t fp, who;
+    int fresh;
+
+    if (reason < 0) {
+        return PG_VERDICT_UNKNOWN;
+    }
+    t->hits[reason]++;
+    pg_time_span(&t->first, &t->last, when);
+
+    pg_client_key_of(client, &key);
+    row = pg_client_row(t, &key, &fresh);
+    row->hits[reason]++;
+    row->total++;
+    pg_time_span(&row->first, &row->last, when);
+    pg_count_net(t, &key, fresh, reason, when);
+
+    if (c->reason == PG_REASON_CONNECT) {
+        if (c->connect_port) {
+            t->ports[c->connect_port]++;
+        }
+        else {
+            t->ports_none++;
+        }
+        pg_count_text(t, t->targets, c->target);
+    }
+    else {
+        pg_count_text(t, t->hosts, pg_named_host(c));
+    }
+    if (when->valid) {
+        pg_count_period(t, t->days, PG_DAYS_SLOTS, pg_scan_time_day(when),
+                        reason);
+        pg_count_period(t, t->months, PG_MONTHS_SLOTS,
+                        pg_scan_time_month(when), reason);
+    }
+
+    who = pg_hash(t->seed, key.text, key.len);
+    v = pg_verdict_of(t, c, reason, &fp);
+    if (v != PG_VERDICT_COUNT) {
+        pg_count_verdict(t, reason, v, 1);
+        pg_example_add(t->examples[v], PG_SCAN_EXAMPLES, 2, where, line, len,
+                       reason, who, 0);
+        return v;
+    }
+    pg_example_add(t->candidates, PG_CANDIDATES, PG_CANDIDATES, where, line,
+                   len, reason, who, fp);
+    return v;
+}
+
+void pg_tables_finish(pg_scan_tables *t)
+{
+    uint32_t i;
+    int r;
+
+    for (i = 0; i < PG_PENDING_SLOTS; i++) {
+        pg_pending *p = &t->pending[i];
+        pg_scan_verdict v;
+
+        if (p->fp == 0) {
+            continue;
+        }
+        v = pg_sizes_has(t, p->fp) ? PG_VERDICT_SERVED_LOCALLY
+                                   : PG_VERDICT_SUSPECT;
+        for (r = 0; r < PG_SCAN_REASONS; r++) {
+            pg_count_verdict(t, r, v, p->hits[r]);
+        }
+    }
+    for (i = 0; i < PG_CANDIDATES; i++) {
+        pg_scan_example *e = &t->candidates[i];
+
+        if (e->used) {
+            pg_scan_verdict v = pg_sizes_has(t, e->fingerprint)
+                                ? PG_VERDICT_SERVED_LOCALLY : PG_VERDICT_SUSPECT;
+
+            pg_example_add(t->examples[v], PG_SCAN_EXAMPLES, 2, e->where,
+                           e->text, strlen(e->text), e->reason, e->client,
+                           e->fingerprint);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Results                                                              */
+
+static int pg_cmp_client(const void *a, const void *b)
+{
+    const pg_scan_client *x = *(const pg_scan_client *const *)a;
+    const pg_scan_client *y = *(const pg_scan_client *const *)b;
+
+    if (x->total != y->total) {
+        return x->total > y->total ? -1 : 1;
+    }
+    return strcmp(x->text, y->text);
+}
+
+static int pg_cmp_net(const void *a, const void *b)
+{
+    const pg_scan_net *x = *(const pg_scan_net *const *)a;
+    const pg_scan_net *y = *(const pg_scan_net *const *)b;
+
+    if (x->total != y->total) {
+        return x->total > y->total ? -1 : 1;
+    }
+    if (x->hosts != y->hosts) {
+        return x->hosts > y->hosts ? -1 : 1;
+    }
+    if (x->family != y->family) {
+        return x->family < y->family ? -1 : 1;
+    }
+    return memcmp(x->bytes, y->bytes, 16);
+}
+
+static int pg_cmp_text(const void *a, const void *b)
+{
+    const pg_scan_text *x = *(const pg_scan_text *const *)a;
+    const pg_scan_text *y = *(const pg_scan_text *const *)b;
+
+    if (x->hits != y->hits) {
+        return x->hits > y->hits ? -1 : 1;
+    }
+    return strcmp(x->text, y->text);
+}
+
+static const uint32_t *pg_sort_ports;
+
+static int pg_cmp_port(const void *a, const void *b)
+{
+    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+
+    if (pg_sort_ports[x] != pg_sort_ports[y]) {
+        return pg_sort_ports[x] > pg_sort_ports[y] ? -1 : 1;
+    }
+    return x < y ? -1 : x > y;
+}
+
+static int pg_cmp_period(const void *a, const void *b)
+{
+    const pg_scan_period *x = a, *y = b;
+
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static size_t pg_view_texts(const pg_scan_text *rows, uint32_t n,
+                            const pg_scan_text ***view)
+{
+    size_t used = 0;
+    uint32_t i;
+
+    *view = malloc((n ? n : 1) * sizeof(**view));
+    for (i = 0; *view && i < n; i++) {
+        if (rows[i].hits) {
+            (*view)[used++] = &rows[i];
+        }
+    }
+    if (*view) {
+        qsort(*view, used, sizeof(**view), pg_cmp_text);
+    }
+    return used;
+}
+
+static size_t pg_view_periods(const pg_scan_period *rows, uint32_t n,
+                              pg_scan_period **view)
+{
+    size_t used = 0;
+    uint32_t i;
+
+    *view = malloc(n * sizeof(**view));
+    for (i = 0; *view && i < n; i++) {
+        if (rows[i].used) {
+            (*view)[used++] = rows[i];
+        }
+    }
+    if (*view) {
+        qsort(*view, used, sizeof(**view), pg_cmp_period);
+    }
+    return used;
+}
+
+static void pg_view_nets(pg_scan_tables *t, pg_scan_results *r)
+{
+    uint32_t i;
+
+    t->net_view = malloc(t->n_nets * sizeof(*t->net_view));
+    t->wide_view = malloc(t->n_nets * sizeof(*t->wide_view));
+    if (t->net_view == NULL || t->wide_view == NULL) {
+        return;
+    }
+    for (i = 0; i < t->n_nets; i++) {
+        const pg_scan_net *n = &t->nets[i];
+
+        if (n->family == 0) {
+            continue;
+        }
+        if (n->prefix == 24 || n->prefix == 64) {
+            t->net_view[r->n_nets++] = n;
+        }
+        else {
+            t->wide_view[r->n_wide++] = n;
+        }
+    }
+    qsort(t->net_view, r->n_nets, sizeof(*t->net_view), pg_cmp_net);
+    qsort(t->wide_view, r->n_wide, sizeof(*t->wide_view), pg_cmp_net);
+    r->nets = t->net_view;
+    r->wide = t->wide_view;
+}
+
+void pg_tables_results(pg_scan_tables *t, pg_scan_results *r)
+{
+    uint32_t i;
+    int v;
+
+    memcpy(r->hits, t->hits, sizeof(r->hits));
+    memcpy(r->verdicts, t->verdicts, sizeof(r->verdicts));
+    memcpy(r->by_reason, t->by_reason, sizeof(r->by_reason));
+    r->first = t->first;
+    r->last = t->last;
+
+    t->client_view = malloc(t->n_clients * sizeof(*t->client_view));
+    r->n_clients = 0;
+    for (i = 0; t->client_view && i < t->n_clients; i++) {
+        if (t->clients[i].family) {
+            t->client_view[r->n_clients++] = &t->clients[i];
+        }
+    }
+    if (t->client_view) {
+        qsort(t->client_view, r->n_clients, sizeof(*t->client_view),
+              pg_cmp_client);
+    }
+    r->clients = t->client_view;
+
+    r->n_nets = r->n_wide = 0;
+    pg_view_nets(t, r);
+    r->n_hosts = pg_view_texts(t->hosts, t->n_texts, &t->host_view);
+    r->hosts = t->host_view;
+    r->n_targets = pg_view_texts(t->targets, t->n_texts, &t->target_view);
+    r->targets = t->target_view;
+
+    t->port_view = malloc(65536 * sizeof(*t->port_view));
+    r->n_ports = 0;
+    for (i = 1; t->port_view && i < 65536; i++) {
+        if (t->ports[i]) {
+            t->port_view[r->n_ports++] = (uint16_t)i;
+        }
+    }
+    pg_sort_ports = t->ports;
+    if (t->port_view) {
+        qsort(t->port_view, r->n_ports, sizeof(*t->port_view), pg_cmp_port);
+    }
+    r->ports = t->ports;
+    r->ports_none = t->ports_none;
+    r->port_order = t->port_view;
+
+    r->n_days = pg_view_periods(t->days, PG_DAYS_SLOTS, &t->day_view);
+    r->days = t->day_view;
+    r->n_months = pg_view_periods(t->months, PG_MONTHS_SLOTS, &t->month_view);
+    r->months = t->month_view;
+
+    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+        size_t k;
+
+        r->n_examples[v] = 0;
+        for (k = 0; k < PG_SCAN_EXAMPLES; k++) {
+            if (t->examples[v][k].used) {
+                r->examples[v][r->n_examples[v]++] = &t->examples[v][k];
+            }
+        }
+    }
+    r->unparsed_examples = t->unparsed;
+    r->n_unparsed_examples = t->n_unparsed;
+
+    r->clients_evicted = t->clients_evicted;
+    r->nets_evicted = t->nets_evicted;
+    r->texts_evicted = t->texts_evicted;
+    r->periods_dropped = t->periods_dropped;
+    r->sizes_evicted = t->sizes_evicted;
+    r->pending_early = t->pending_early;
+}
+
+const char *pg_scan_net_text(const pg_scan_net *n, char *buf, size_t size)
+{
+    char addr[64];
+
+    if (!inet_ntop(n->family == 4 ? AF_INET : AF_INET6, n->bytes, addr,
+                   sizeof(addr))) {
+        snprintf(addr, sizeof(addr), "?");
+    }
+    snprintf(buf, size, "%s/%u", addr, n->prefix);
+    return buf;
+}
