@@ -10,7 +10,8 @@
 #   make test-asan  the integration suite against an ASan+UBSan module
 #   make soak       floods beside legitimate traffic (SOAK_SECS=10 per phase)
 #   make test-valgrind  the integration suite under prefork in valgrind
-#   make bench      benchmark table (BENCH_SECS=10 BENCH_ROUNDS=3)
+#   make bench      timings, instruction counts and the scan benchmark
+#                   (BENCH_SECS=10 BENCH_ROUNDS=5; docs/performance.md)
 #   make deb        the Debian package, into build/deb/
 #   make test-deb   build, install, enable, probe, disable and purge it
 #   make clean
@@ -32,7 +33,7 @@ comma    := ,
 DEB_BUILD := apache2-dev apache2-bin make gcc
 DEB_TEST  := $(DEB_BUILD) media-types perl libapr1-dev libaprutil1-dev nodejs \
              prometheus chromium fonts-dejavu-core memcached redis-server fail2ban curl \
-             libio-socket-ssl-perl openssl
+             libio-socket-ssl-perl openssl gdb
 DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table
@@ -118,14 +119,18 @@ SOAK_SECS ?= 10
 soak: deps-test $(MODULE)
 	SOAK_SECS=$(SOAK_SECS) PG_REQUIRE_TOOLS=1 perl t/run-suite.pl --dir t/soak
 
-# Stock httpd vs the module vs ModSecurity+CRS, and floods (bench/bench.pl).
+# Stock httpd vs the module vs ModSecurity+CRS, the ban stores, floods and
+# status readers (bench/bench.pl, timed); the module's instructions per
+# request against stock's (bench/callgrind.pl); the program's scan against
+# grep and GoAccess (bench/scan-bench.pl).  Results: docs/performance.md.
 BENCH_SECS ?= 10
-BENCH_ROUNDS ?= 3
+BENCH_ROUNDS ?= 5
 bench: deps-test $(MODULE) $(CLI)
 	@./tools/deps.sh wrk valgrind
 	@./tools/deps.sh libapache2-mod-security2 modsecurity-crs || \
 	    echo "ModSecurity+CRS could not be installed: that column will be skipped"
 	BENCH_SECS=$(BENCH_SECS) BENCH_ROUNDS=$(BENCH_ROUNDS) perl bench/bench.pl
+	perl bench/callgrind.pl
 	@./tools/deps.sh goaccess time python3
 	perl bench/scan-bench.pl
 

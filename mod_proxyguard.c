@@ -151,13 +151,18 @@ static void pg_log_suppressed(request_rec *r, const pg_record_result *res)
 }
 
 /* PROXYGUARD=reason for mod_log_config (%{PROXYGUARD}e, env=PROXYGUARD),
- * SetEnvIf and mod_rewrite; the same in r->notes for %{PROXYGUARD}n. */
+ * SetEnvIf and mod_rewrite; the same in r->notes for %{PROXYGUARD}n.
+ * Added, not set: this runs once per request, in post_read_request before
+ * any module that sets variables (mod_setenvif, mod_env, mod_rewrite run
+ * later), on tables that cannot hold them yet (an internal redirect's
+ * environment has them renamed to REDIRECT_*); apr_table_setn would look
+ * for them first, which costs a flood of hits more than the adding. */
 static void pg_publish(request_rec *r, const char *reason, const char *action)
 {
-    apr_table_setn(r->subprocess_env, "PROXYGUARD", reason);
-    apr_table_setn(r->subprocess_env, "PROXYGUARD_ACTION", action);
-    apr_table_setn(r->notes, "PROXYGUARD", reason);
-    apr_table_setn(r->notes, "PROXYGUARD_ACTION", action);
+    apr_table_addn(r->subprocess_env, "PROXYGUARD", reason);
+    apr_table_addn(r->subprocess_env, "PROXYGUARD_ACTION", action);
+    apr_table_addn(r->notes, "PROXYGUARD", reason);
+    apr_table_addn(r->notes, "PROXYGUARD_ACTION", action);
 }
 
 /* An internal redirect (a local ErrorDocument for our 403 among them) is a
@@ -178,7 +183,57 @@ static void pg_publish_again(request_rec *r)
 }
 
 /* ------------------------------------------------------------------ */
-/* h2c: one request, read twice                                         */
+/* Request headers                                                      */
+
+/* Is the header name key (any case) the lower-case name want?  want has
+ * letters and '-' only: for those, setting bit 5 is an exact case fold
+ * ('-' has it already; of the bytes a header name may hold, only 'H' and
+ * 'h' fold to 'h', and so on). */
+static int pg_is_header(const char *key, const char *want, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if ((key[i] | 0x20) != want[i]) {
+            return 0;
+        }
+    }
+    return key[len] == '\0';
+}
+
+/* pg_is_header(key, "host", 4), written out: it runs on every request. */
+static int pg_is_host_header(const char *key)
+{
+    return (key[0] | 0x20) == 'h' && (key[1] | 0x20) == 'o'
+           && (key[2] | 0x20) == 's' && (key[3] | 0x20) == 't'
+           && key[4] == '\0';
+}
+
+/* Headers past which one apr_table_get per header looked for is cheaper
+ * than a pass over them all (measured: bench/callgrind.pl). */
+#define PG_HEADER_SCAN_MAX 8
+
+const char *pg_request_header(request_rec *r, const char *lower,
+                              apr_size_t len)
+{
+    const apr_array_header_t *headers = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)headers->elts;
+    int i;
+
+    if (headers->nelts > PG_HEADER_SCAN_MAX) {
+        return apr_table_get(r->headers_in, lower);
+    }
+    for (i = 0; i < headers->nelts; i++) {
+        if ((e[i].key[0] | 0x20) == lower[0]
+            && pg_is_header(e[i].key, lower, len)) {
+            return e[i].val;
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* What the module keeps per connection                                 */
 
 /* An HTTP/1.1 request with "Upgrade: h2c" that passes becomes stream 1 of
  * an HTTP/2 connection (RFC 7540 3.2), which httpd reads again as a new
@@ -192,9 +247,84 @@ typedef struct pg_upgrade_mark {
     const char *path;           /* what stream 1 carries as :path */
 } pg_upgrade_mark;
 
-static int pg_asks_h2c(const request_rec *r)
+/* The verdict on the last origin-form request of a kept-alive connection.
+ * pg_decide's verdict on an origin-form request depends only on the method
+ * being CONNECT, the Host header, the proxy headers, the client being a
+ * proxy client and the vhost's policy (pg_decide.h); so the next request
+ * on the connection that repeats them, as browsers and clients do, reuses
+ * it instead of parsing and comparing the Host again. */
+#define PG_REMEMBER_HOST_MAX 128
+
+typedef struct pg_remembered {
+    const server_rec *server;   /* NULL: nothing remembered */
+    int host_present;
+    char host[PG_REMEMBER_HOST_MAX];    /* NUL-terminated */
+    int proxy_header;
+    int proxy_client;
+    pg_verdict verdict;
+} pg_remembered;
+
+typedef struct pg_conn_state {
+    pg_upgrade_mark upgrade;
+    pg_remembered last;
+    pg_ban_memo ban;
+} pg_conn_state;
+
+static APR_INLINE pg_conn_state *pg_conn_state_of(conn_rec *c)
 {
-    const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
+    pg_conn_state *st = ap_get_module_config(c->conn_config, &proxyguard_module);
+
+    if (st == NULL) {
+        st = apr_pcalloc(c->pool, sizeof(*st));
+        ap_set_module_config(c->conn_config, &proxyguard_module, st);
+    }
+    return st;
+}
+
+/* What a verdict on an origin-form request depends on besides the vhost
+ * (pg_decide.h): read from the request on every request, compared with
+ * what is remembered. */
+typedef struct pg_head {
+    const char *host;           /* the Host header as httpd keeps it, or NULL */
+    int proxy_header;
+    int proxy_client;
+} pg_head;
+
+/* The remembered verdict, if this request repeats what it depends on. */
+static int pg_recall(const pg_remembered *m, const request_rec *r,
+                     const pg_head *head, pg_verdict *v)
+{
+    if (m->server != r->server || m->proxy_header != head->proxy_header
+        || m->proxy_client != head->proxy_client
+        || m->host_present != (head->host != NULL)
+        || (head->host && strcmp(m->host, head->host))) {
+        return 0;
+    }
+    *v = m->verdict;
+    return 1;
+}
+
+static void pg_remember(pg_remembered *m, const request_rec *r,
+                        const pg_request *req, const pg_verdict *v)
+{
+    if (req->host.len >= sizeof(m->host)) {
+        m->server = NULL;
+        return;
+    }
+    m->server = r->server;
+    m->host_present = req->host.ptr != NULL;
+    if (req->host.ptr) {
+        memcpy(m->host, req->host.ptr, req->host.len);
+    }
+    m->host[req->host.len] = '\0';
+    m->proxy_header = req->has_proxy_header;
+    m->proxy_client = req->proxy_client;
+    m->verdict = *v;
+}
+
+static int pg_asks_h2c(request_rec *r)
+{
+    const char *upgrade = pg_request_header(r, "upgrade", 7);
 
     return upgrade && ap_find_token(r->pool, upgrade, "h2c");
 }
@@ -202,21 +332,21 @@ static int pg_asks_h2c(const request_rec *r)
 static void pg_mark_upgrade(request_rec *r)
 {
     conn_rec *c = r->connection;
-    pg_upgrade_mark *mark = apr_pcalloc(c->pool, sizeof(*mark));
+    pg_upgrade_mark *mark = &pg_conn_state_of(c)->upgrade;
 
     mark->method = apr_pstrdup(c->pool, r->method);
     mark->path = apr_uri_unparse(c->pool, &r->parsed_uri,
                                  APR_URI_UNP_OMITSITEPART);
     apr_atomic_set32(&mark->pending, 1);
-    ap_set_module_config(c->conn_config, &proxyguard_module, mark);
 }
 
 static int pg_is_upgraded_stream(const request_rec *r)
 {
     const conn_rec *master = r->connection->master;
-    pg_upgrade_mark *mark = master ? ap_get_module_config(master->conn_config,
-                                                          &proxyguard_module)
-                                   : NULL;
+    pg_conn_state *st = master ? ap_get_module_config(master->conn_config,
+                                                      &proxyguard_module)
+                               : NULL;
+    pg_upgrade_mark *mark = st ? &st->upgrade : NULL;
 
     return mark && apr_atomic_read32(&mark->pending)
            && !strcmp(mark->method, r->method)
@@ -243,18 +373,56 @@ static int pg_is_own_host(void *baton, pg_span host)
     return pg_server_has_name(((const request_rec *)baton)->server, host);
 }
 
-static void pg_request_from(request_rec *r, const pg_vhost_conf *conf,
-                            pg_request *req)
+/* The request's pg_head: Host (the first, as apr_table_get gives it) and
+ * the proxy headers.  A short list of headers is read in one pass, most
+ * passed over on their first byte, where each apr_table_get would pay a
+ * locale-aware strcasecmp; a long list is looked up. */
+static void pg_head_of(request_rec *r, const pg_vhost_conf *conf,
+                       pg_head *head)
+{
+    const apr_array_header_t *headers = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)headers->elts;
+    int i;
+
+    head->proxy_client = conf->proxy_clients && pg_is_proxy_client(r, conf);
+    if (headers->nelts > PG_HEADER_SCAN_MAX) {
+        head->proxy_header = apr_table_get(r->headers_in, "Proxy-Connection")
+                             || apr_table_get(r->headers_in,
+                                              "Proxy-Authorization");
+        head->host = apr_table_get(r->headers_in, "Host");
+        return;
+    }
+    head->proxy_header = 0;
+    head->host = NULL;
+    for (i = 0; i < headers->nelts; i++) {
+        const char *key = e[i].key;
+
+        switch (key[0] | 0x20) {        /* 'H' and 'h' alike, 'P' and 'p' */
+        case 'h':
+            if (head->host == NULL && pg_is_host_header(key)) {
+                head->host = e[i].val;
+            }
+            break;
+        case 'p':
+            head->proxy_header |= pg_is_header(key, "proxy-connection", 16)
+                                  || pg_is_header(key, "proxy-authorization",
+                                                  19);
+            break;
+        }
+    }
+}
+
+/* The whole request, for pg_decide. */
+static void pg_request_of(request_rec *r, const pg_head *head,
+                          pg_request *req)
 {
     const char *uri = r->unparsed_uri;
 
+    req->host = pg_span_of(head->host);
+    req->has_proxy_header = head->proxy_header;
+    req->proxy_client = head->proxy_client;
     req->method = pg_span_of(r->method);
     req->uri = pg_span_of(uri);
-    req->host = pg_span_of(apr_table_get(r->headers_in, "Host"));
-    req->has_proxy_header = apr_table_get(r->headers_in, "Proxy-Connection")
-                            || apr_table_get(r->headers_in,
-                                             "Proxy-Authorization");
-    req->proxy_client = conf->proxy_clients && pg_is_proxy_client(r, conf);
     /* mod_proxy's proxy_detect ran before us (pg_register_hooks) */
     req->proxy_claimed = r->proxyreq == PROXYREQ_PROXY;
     /* only an absolute URI asks which scheme is the connection's */
@@ -262,6 +430,46 @@ static void pg_request_from(request_rec *r, const pg_vhost_conf *conf,
     req->local_addr = pg_span_of(r->connection->local_ip);
     req->local_port = r->connection->local_addr->port;
     req->server_port = r->server->port;
+}
+
+/* pg_decide's verdict on the request (and remembered in last, if given). */
+static PG_NOINLINE pg_verdict pg_decide_now(request_rec *r,
+                                            const pg_vhost_conf *conf,
+                                            const pg_head *head,
+                                            pg_remembered *last)
+{
+    pg_request req;
+    pg_policy policy;
+    pg_verdict v;
+
+    pg_request_of(r, head, &req);
+    policy = conf->policy;
+    policy.is_own_host = pg_is_own_host;
+    policy.baton = r;
+    v = pg_decide(&req, &policy);
+    if (last) {
+        pg_remember(last, r, &req, &v);
+    }
+    return v;
+}
+
+/* pg_decide's verdict: remembered from the connection's last origin-form
+ * request when this one repeats it, else decided (and remembered).  st:
+ * the connection's state, NULL on an HTTP/2 stream. */
+static pg_verdict pg_verdict_of(request_rec *r, const pg_vhost_conf *conf,
+                                pg_conn_state *st)
+{
+    int origin_form = r->unparsed_uri && r->unparsed_uri[0] == '/'
+                      && r->method_number != M_CONNECT;
+    pg_remembered *last = origin_form && st ? &st->last : NULL;
+    pg_head head;
+    pg_verdict v;
+
+    pg_head_of(r, conf, &head);
+    if (last && pg_recall(last, r, &head, &v)) {
+        return v;
+    }
+    return pg_decide_now(r, conf, &head, last);
 }
 
 /* The answer to a rejected request is given by pg_quick_handler, the first
@@ -319,8 +527,7 @@ static int pg_on_hit(request_rec *r, const pg_verdict *v)
 static int pg_post_read_request(request_rec *r)
 {
     const pg_vhost_conf *conf;
-    pg_request req;
-    pg_policy policy;
+    pg_conn_state *st;
     pg_verdict v;
 
     /* Decide once, on the request as the client sent it: internal
@@ -337,24 +544,26 @@ static int pg_post_read_request(request_rec *r)
     if (conf->policy.mode == PG_MODE_OFF) {
         return DECLINED;
     }
-    if (pg_is_banned(r)) {
+    /* what an HTTP/1 connection remembers between requests (HTTP/2
+     * streams are each decided on their own) */
+    st = r->connection->master ? NULL : pg_conn_state_of(r->connection);
+    if (pg_bans_enabled && pg_is_banned(r, st ? &st->ban : NULL)) {
         v = pg_decide_banned(&conf->policy);
         return pg_on_hit(r, &v);
     }
-    policy = conf->policy;
-    policy.is_own_host = pg_is_own_host;
-    policy.baton = r;
-    pg_request_from(r, conf, &req);
-    v = pg_decide(&req, &policy);
+    v = pg_verdict_of(r, conf, st);
     return v.reason == PG_REASON_NONE ? DECLINED : pg_on_hit(r, &v);
 }
 
 static int pg_quick_handler(request_rec *r, int lookup_uri)
 {
-    const int *status = ap_get_module_config(r->request_config,
-                                             &proxyguard_module);
+    const int *status;
 
-    if (status == NULL || lookup_uri) {
+    if (lookup_uri) {
+        return DECLINED;        /* a subrequest's lookup: nothing decided */
+    }
+    status = ap_get_module_config(r->request_config, &proxyguard_module);
+    if (status == NULL) {
         return DECLINED;
     }
     if (*status == HTTP_METHOD_NOT_ALLOWED) {

@@ -48,11 +48,6 @@ static const pg_port_range pg_default_proxy_ports[] = { { 80, 80 },
 
 const pg_vhost_conf *pg_main_conf;
 
-pg_vhost_conf *pg_conf_of(const server_rec *s)
-{
-    return ap_get_module_config(s->module_config, &proxyguard_module);
-}
-
 /* The global settings of the configuration being read (pool is pconf). */
 static pg_global_conf *pg_global_of(apr_pool_t *pool)
 {

@@ -220,7 +220,15 @@ void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr)
 
 /* The exact counters need no lock; the per-client detail takes the mutex
  * for a few hundred nanoseconds.  Only hits get here.  loggable: the hit's
- * log line would be written (only those spend the log budget). */
+ * log line would be written (only those spend the log budget).
+ *
+ * A hit that only counts (unknown-host under Detect, proxy-header: a flood
+ * of requests by IP address is one) takes the mutex only if it is free: the
+ * workers must not queue behind each other for detail nobody acts on.
+ * When it is busy, the hit is in the exact counters as always, its detail
+ * (client row, recent hits, timeline) and its info line are skipped and
+ * counted as details_skipped.  Rejections always wait: bans and the log
+ * budget that fail2ban reads depend on their detail. */
 void pg_count_hit(request_rec *r, const pg_verdict *v, int loggable,
                   pg_record_result *res)
 {
@@ -245,7 +253,7 @@ void pg_count_hit(request_rec *r, const pg_verdict *v, int loggable,
                        : 0;
     hit.method = r->method;
     hit.target = r->unparsed_uri;
-    hit.host = apr_table_get(r->headers_in, "Host");
+    hit.host = pg_request_header(r, "host", 4);
     hit.now = r->request_time;
     /* only rejections (or DetectOnly's would-be rejections) lead to bans:
      * unknown-host under Detect and proxy-header are too weak a signal */
@@ -255,6 +263,7 @@ void pg_count_hit(request_rec *r, const pg_verdict *v, int loggable,
         hit.ban_window = (apr_uint32_t)g->ban_window;
         hit.ban_duration = (apr_uint32_t)g->ban_duration;
     }
+    hit.ban_sync = pg_ban_store_shared();
     hit.log_lines = (apr_uint32_t)g->log_lines;
     hit.log_window = (apr_uint32_t)g->log_window;
     hit.loggable = loggable;
@@ -264,10 +273,18 @@ void pg_count_hit(request_rec *r, const pg_verdict *v, int loggable,
         res->log = 0;
         return;         /* a banned flood takes no lock */
     }
-    if ((rv = pg_lock()) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_TABLE_ERROR
-                      ": cannot lock %s; hit counted, details skipped",
-                      PG_MUTEX_TYPE);
+    if (!v->status && pg_table_record_known(pg_shm->table, &hit)) {
+        return;         /* counted only, from a client the table knows */
+    }
+    rv = v->status ? pg_lock() : apr_global_mutex_trylock(pg_shm->mutex);
+    if (rv != APR_SUCCESS) {
+        res->log = 0;
+        apr_atomic_inc32(&pg_shm->table->details_skipped);
+        if (!APR_STATUS_IS_EBUSY(rv)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_TABLE_ERROR
+                          ": cannot lock %s; hit counted, details skipped",
+                          PG_MUTEX_TYPE);
+        }
         return;
     }
     pg_table_record(pg_shm->table, &hit, res);

@@ -138,7 +138,15 @@ typedef struct pg_verdict {
     int status;
 } pg_verdict;
 
-/* The decision: pure, total (defined for every input) and allocation-free. */
+/* The decision: pure, total (defined for every input) and allocation-free.
+ *
+ * For an origin-form request (the target starts with '/') the verdict
+ * depends on the method being CONNECT or not, the Host header,
+ * has_proxy_header, proxy_client and the policy only: not on the rest of
+ * the target, tls, the local address and ports, or proxy_claimed.  The
+ * module relies on it to reuse a verdict on a kept-alive connection
+ * (mod_proxyguard.c, pg_verdict_of); the unit tests and the fuzzer check
+ * it. */
 pg_verdict pg_decide(const pg_request *req, const pg_policy *policy);
 
 /* The verdict on any request from a banned address (ProxyGuardBan): 403,

@@ -27,6 +27,11 @@
 
 #include "pg_status.h"
 
+/* a snapshot (pg_table_snapshot) holds what the views list */
+typedef char pg_snapshot_holds_the_lists[
+    PG_STATUS_TOP_HTML <= PG_SNAPSHOT_TOP && PG_STATUS_TOP_JSON <= PG_SNAPSHOT_TOP
+    && PG_STATUS_TOP_BANS <= PG_SNAPSHOT_ROWS ? 1 : -1];
+
 /* ------------------------------------------------------------------ */
 /* Helpers over the snapshot                                            */
 
@@ -216,13 +221,14 @@ void pg_status_auto_lines(const pg_out *out, const pg_table *snap)
                   pg_table_reason_total(snap, (pg_reason)r));
     }
     pg_printf(out, "ProxyGuardClientsTracked: %u\n", snap->clients_used);
-    pg_printf(out, "ProxyGuardClientsCapacity: %u\n", snap->n_clients);
+    pg_printf(out, "ProxyGuardClientsCapacity: %u\n", snap->capacity_clients);
     pg_printf(out, "ProxyGuardClientsEvicted: %u\n", snap->clients_evicted);
     pg_printf(out, "ProxyGuardNetworksTracked: %u\n", snap->networks_used);
     pg_printf(out, "ProxyGuardBansActive: %u\n", snap->bans_active);
     pg_printf(out, "ProxyGuardBansStarted: %u\n", snap->bans_started);
     pg_printf(out, "ProxyGuardBansRefused: %u\n", snap->bans_refused);
-    pg_printf(out, "ProxyGuardBansCapacity: %u\n", snap->n_bans);
+    pg_printf(out, "ProxyGuardBansCapacity: %u\n", snap->capacity_bans);
+    pg_printf(out, "ProxyGuardDetailsSkipped: %u\n", snap->details_skipped);
     pg_printf(out, "ProxyGuardStartTime: %" APR_TIME_T_FMT "\n",
               apr_time_sec(snap->started));
     pg_printf(out, "ProxyGuardRestarts: %u\n", snap->restarts);
@@ -360,7 +366,8 @@ static void pg_json_bans(const pg_out *out, apr_pool_t *p, const pg_table *t,
 
     pg_printf(out, "  \"bans_started\": %u,\n  \"bans_refused\": %u,\n"
               "  \"bans_active\": %u,\n  \"bans_capacity\": %u,\n  \"bans\": [",
-              t->bans_started, t->bans_refused, n, t->n_bans);
+              t->bans_started, t->bans_refused, t->bans_active,
+              t->capacity_bans);
     for (i = 0; i < n && i < PG_STATUS_TOP_BANS; i++) {
         pg_printf(out, "%s\n    {\"address\": \"%s\", \"started\": %u, "
                   "\"until\": %u, \"remaining\": %u, \"hits\": %u, "
@@ -427,9 +434,15 @@ static void pg_render_json(const pg_out *out, apr_pool_t *p,
     pg_json_series(out, "hours", t->hours, PG_HOURS, now / 3600, 3600);
     pg_printf(out, "\n  },\n  \"table\": {\"capacity\": %u, \"clients\": %u, "
               "\"networks\": %u, \"clients_evicted\": %u, "
-              "\"networks_evicted\": %u, \"bytes\": %" APR_SIZE_T_FMT "}\n}\n",
-              t->n_clients, t->clients_used, t->networks_used,
-              t->clients_evicted, t->networks_evicted, o->table_bytes);
+              "\"networks_evicted\": %u, \"details_skipped\": %u, "
+              "\"bytes\": %" APR_SIZE_T_FMT "},\n",
+              t->capacity_clients, t->clients_used, t->networks_used,
+              t->clients_evicted, t->networks_evicted, t->details_skipped,
+              o->table_bytes);
+    pg_printf(out, "  \"ban_store\": {\"calls\": %u, \"failures\": %u, "
+              "\"down_since\": %u, \"checks_dropped\": %u}\n}\n",
+              t->store_calls, t->store_failures, t->store_down_since,
+              t->checks_dropped);
 }
 
 /* ------------------------------------------------------------------ */
@@ -441,11 +454,69 @@ static void pg_prom_family(const pg_out *out, const char *name,
     pg_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one sample without labels. */
+typedef struct pg_prom_scalar {
+    const char *name;
+    const char *type;
+    const char *help;
+    apr_uint64_t value;
+} pg_prom_scalar;
+
+static void pg_prom_scalars(const pg_out *out, const pg_prom_scalar *m,
+                            apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        pg_prom_family(out, m[i].name, m[i].type, m[i].help);
+        pg_printf(out, "%s %" APR_UINT64_T_FMT "\n", m[i].name, m[i].value);
+    }
+}
+
 static void pg_render_prometheus(const pg_out *out, const pg_table *t,
                                  const pg_status_opts *o)
 {
     const pg_vhost_row *rows = pg_table_vhosts_c(t);
     static const char *const actions[PG_ACTIONS] = { "deny", "detect" };
+    const pg_prom_scalar before_evictions[] = {
+        { "proxyguard_bans_active", "gauge",
+          "Addresses banned now (ProxyGuardBan), as this server knows them.",
+          t->bans_active },
+        { "proxyguard_bans_started_total", "counter",
+          "Bans this server started.", t->bans_started },
+        { "proxyguard_bans_refused_total", "counter",
+          "Bans not started because the ban list had no free row.",
+          t->bans_refused },
+        { "proxyguard_bans_capacity", "gauge",
+          "Rows of the ban list (ProxyGuardTableSize).", t->capacity_bans },
+        { "proxyguard_table_clients_capacity", "gauge",
+          "Client addresses the table can track (ProxyGuardTableSize).",
+          t->capacity_clients },
+        { "proxyguard_table_clients_used", "gauge",
+          "Client addresses tracked now.", t->clients_used },
+        { "proxyguard_table_networks_used", "gauge",
+          "Networks (/24, /64) tracked now.", t->networks_used },
+    };
+    const pg_prom_scalar after_evictions[] = {
+        { "proxyguard_details_skipped_total", "counter",
+          "Counted-only hits whose detail was skipped: the table's "
+          "mutex was busy (the exact counters have them).", t->details_skipped },
+        { "proxyguard_ban_store_calls_total", "counter",
+          "Calls the ban agent made to a shared ban store.", t->store_calls },
+        { "proxyguard_ban_store_failures_total", "counter",
+          "Calls to a shared ban store that failed or did not answer in time.",
+          t->store_failures },
+        { "proxyguard_ban_store_up", "gauge",
+          "1 while a shared ban store answers (or none is used), 0 while it "
+          "is failing.", t->store_down_since ? 0 : 1 },
+        { "proxyguard_table_size_bytes", "gauge",
+          "Size of the shared-memory table.", o->table_bytes },
+        { "proxyguard_start_time_seconds", "gauge",
+          "When the table was created, seconds since the epoch.",
+          (apr_uint64_t)apr_time_sec(t->started) },
+        { "proxyguard_table_restarts_total", "counter",
+          "httpd restarts the table has lived through.", t->restarts },
+    };
     apr_uint32_t i;
     int r, a;
 
@@ -472,44 +543,15 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
     }
     pg_printf(out, "proxyguard_connect_port_hits_total{port=\"other\"} %u\n",
               t->ports_other);
-    pg_prom_family(out, "proxyguard_bans_active", "gauge",
-                   "Addresses banned now (ProxyGuardBan), as this server knows them.");
-    pg_printf(out, "proxyguard_bans_active %u\n",
-              t->bans_active);
-    pg_prom_family(out, "proxyguard_bans_started_total", "counter",
-                   "Bans this server started.");
-    pg_printf(out, "proxyguard_bans_started_total %u\n", t->bans_started);
-    pg_prom_family(out, "proxyguard_bans_refused_total", "counter",
-                   "Bans not started because the ban list had no free row.");
-    pg_printf(out, "proxyguard_bans_refused_total %u\n", t->bans_refused);
-    pg_prom_family(out, "proxyguard_bans_capacity", "gauge",
-                   "Rows of the ban list (ProxyGuardTableSize).");
-    pg_printf(out, "proxyguard_bans_capacity %u\n", t->n_bans);
-    pg_prom_family(out, "proxyguard_table_clients_capacity", "gauge",
-                   "Client addresses the table can track (ProxyGuardTableSize).");
-    pg_printf(out, "proxyguard_table_clients_capacity %u\n", t->n_clients);
-    pg_prom_family(out, "proxyguard_table_clients_used", "gauge",
-                   "Client addresses tracked now.");
-    pg_printf(out, "proxyguard_table_clients_used %u\n", t->clients_used);
-    pg_prom_family(out, "proxyguard_table_networks_used", "gauge",
-                   "Networks (/24, /64) tracked now.");
-    pg_printf(out, "proxyguard_table_networks_used %u\n", t->networks_used);
+    pg_prom_scalars(out, before_evictions,
+                    sizeof(before_evictions) / sizeof(before_evictions[0]));
     pg_prom_family(out, "proxyguard_table_evictions_total", "counter",
                    "Rows given to a new address because the table was full.");
     pg_printf(out, "proxyguard_table_evictions_total{table=\"clients\"} %u\n"
               "proxyguard_table_evictions_total{table=\"networks\"} %u\n",
               t->clients_evicted, t->networks_evicted);
-    pg_prom_family(out, "proxyguard_table_size_bytes", "gauge",
-                   "Size of the shared-memory table.");
-    pg_printf(out, "proxyguard_table_size_bytes %" APR_SIZE_T_FMT "\n",
-              o->table_bytes);
-    pg_prom_family(out, "proxyguard_start_time_seconds", "gauge",
-                   "When the table was created, seconds since the epoch.");
-    pg_printf(out, "proxyguard_start_time_seconds %" APR_TIME_T_FMT "\n",
-              apr_time_sec(t->started));
-    pg_prom_family(out, "proxyguard_table_restarts_total", "counter",
-                   "httpd restarts the table has lived through.");
-    pg_printf(out, "proxyguard_table_restarts_total %u\n", t->restarts);
+    pg_prom_scalars(out, after_evictions,
+                    sizeof(after_evictions) / sizeof(after_evictions[0]));
 }
 
 /* ------------------------------------------------------------------ */
@@ -580,7 +622,7 @@ static void pg_html_clients(const pg_out *out, apr_pool_t *p, const pg_table *t)
     pg_printf(out, "<h2>Top offenders</h2>\n<p>%u addresses tracked of %u "
               "(%u replaced when the table was full).</p>\n"
               "<table id=\"clients\"><tr><th>address</th><th>hits</th>",
-              t->clients_used, t->n_clients, t->clients_evicted);
+              t->clients_used, t->capacity_clients, t->clients_evicted);
     for (r = 1; r < PG_REASON_COUNT; r++) {
         pg_printf(out, "<th>%s</th>", pg_reason_name((pg_reason)r));
     }
@@ -648,8 +690,8 @@ static void pg_html_bans(const pg_out *out, apr_pool_t *p, const pg_table *t,
     char addr[PG_CLIENT_TEXT_MAX], when[32];
 
     pg_printf(out, "<h2>Active bans</h2>\n<p>%u active of %u rows; %u started "
-              "here since the table was created.</p>\n", n, t->n_bans,
-              t->bans_started);
+              "here since the table was created.</p>\n", t->bans_active,
+              t->capacity_bans, t->bans_started);
     if (t->bans_refused) {
         pg_printf(out, "<p id=\"bans-full\"><strong>The ban list was full: %u "
                   "bans could not start</strong> (running bans are never "
@@ -791,7 +833,7 @@ void pg_status_html_summary(const pg_out *out, const pg_table *snap)
                   pg_table_reason_total(snap, (pg_reason)r));
     }
     pg_printf(out, ". %u of %u client addresses tracked.</p>\n",
-              snap->clients_used, snap->n_clients);
+              snap->clients_used, snap->capacity_clients);
 }
 
 /* ------------------------------------------------------------------ */

@@ -37,7 +37,7 @@
 #include "pg_decide.h"
 
 #define PG_TABLE_MAGIC      0x50475442u     /* "PGTB" */
-#define PG_TABLE_VERSION    2u
+#define PG_TABLE_VERSION    3u
 
 #define PG_VHOST_NAME_MAX   96      /* ServerName, cut */
 #define PG_PORT_SLOTS       64      /* distinct CONNECT ports tracked */
@@ -52,6 +52,8 @@
 #define PG_ACTIONS          2       /* deny, detect */
 #define PG_BAN_BUCKET       8       /* ban rows per bucket; two buckets
                                      * per address (see pg_table.c) */
+#define PG_PENDING_MAX      1024    /* addresses waiting for the shared
+                                     * ban store's answer */
 
 #define PG_TABLE_SIZE_DEFAULT 4096  /* ProxyGuardTableSize */
 #define PG_TABLE_SIZE_MIN     16
@@ -107,9 +109,10 @@ typedef struct pg_recent_row {
     char host[PG_RECENT_HOST_MAX];
 } pg_recent_row;
 
-/* A ban this server started, or found in the shared ban store.  A row
- * whose ban runs (until > now, not lifted) is never given to another
- * address: a new ban is refused instead. */
+/* A ban this server started, or found in the shared ban store; or, with a
+ * shared store, what the store last said of an address (checked, until 0:
+ * not banned).  A row whose ban runs (until > now, not lifted) is never
+ * given to another address: a new ban is refused instead. */
 typedef struct pg_ban_row {
     pg_addr addr;                   /* family 0: never used */
     apr_uint32_t started;           /* 0 when started elsewhere */
@@ -117,7 +120,32 @@ typedef struct pg_ban_row {
     apr_uint32_t hits;              /* hits that started it */
     volatile apr_uint32_t blocked;  /* requests answered 403 since */
     apr_uint32_t lifted;            /* lifted by an operator */
+    volatile apr_uint32_t checked;  /* shared store last asked, seconds */
+    volatile apr_uint32_t sync;     /* PG_SYNC_*: the store must learn it */
 } pg_ban_row;
+
+#define PG_SYNC_NONE   0u
+#define PG_SYNC_PUT    1u           /* a ban started here */
+#define PG_SYNC_REMOVE 2u           /* a ban lifted here */
+
+/* An address waiting for the shared store's answer: claimed by the
+ * request path with a CAS from FREE, read by the ban agent. */
+typedef struct pg_pending {
+    volatile apr_uint32_t state;    /* PG_PENDING_* */
+    pg_addr addr;
+} pg_pending;
+
+#define PG_PENDING_FREE    0u
+#define PG_PENDING_WRITING 1u
+#define PG_PENDING_READY   2u
+#define PG_PENDING_TAKEN   3u
+
+/* What the ban list says of an address (pg_table_ban_state). */
+typedef enum pg_ban_state {
+    PG_BAN_STATE_UNKNOWN = 0,       /* the shared store was not asked lately */
+    PG_BAN_STATE_CLEAR,             /* asked lately: not banned */
+    PG_BAN_STATE_BANNED             /* a running ban */
+} pg_ban_state;
 
 typedef struct pg_bucket {
     apr_uint32_t stamp;             /* minute or hour since the epoch */
@@ -144,13 +172,27 @@ typedef struct pg_table {
     apr_uint32_t bans_started;      /* bans this server started, ever */
     apr_uint32_t bans_refused;      /* bans not started: no row was free */
     apr_uint32_t n_bans;            /* ban rows: ProxyGuardTableSize */
+    apr_uint32_t capacity_clients;  /* n_clients and n_bans of the table */
+    apr_uint32_t capacity_bans;     /* (a copy has fewer rows) */
     apr_uint32_t snapshot;          /* in a copy: PG_SNAPSHOT_* it holds */
     apr_uint32_t bans_active;       /* in a copy: running bans when taken */
     volatile apr_uint32_t ban_horizon;  /* no ban listed lasts past this */
+    volatile apr_uint32_t ban_generation;   /* + 1 at each ban that starts
+                                             * or is lifted */
+    /* the shared ban store, as its agent (mod_proxyguard_ban.c) keeps it */
+    volatile apr_uint32_t sync_pending;     /* rows with a PG_SYNC_* */
+    volatile apr_uint32_t store_down_since; /* failing since; 0: answers */
+    volatile apr_uint32_t store_logged;     /* last PG0012 line */
+    volatile apr_uint32_t store_calls;      /* calls made, ever */
+    volatile apr_uint32_t store_failures;   /* calls failed or timed out */
+    volatile apr_uint32_t checks_dropped;   /* no free pending slot */
+    volatile apr_uint32_t details_skipped;  /* counted-only hits whose
+                                             * detail met a busy mutex */
     pg_bucket minutes[PG_MINUTES];
     pg_bucket hours[PG_HOURS];
     pg_port_row ports[PG_PORT_SLOTS];
     pg_recent_row recent[PG_RECENT_MAX];
+    pg_pending pending[PG_PENDING_MAX];
 } pg_table;
 
 /* One hit, as the module hands it over. */
@@ -168,6 +210,7 @@ typedef struct pg_hit {
     apr_uint32_t ban_hits;          /* ProxyGuardBan hits and seconds, when */
     apr_uint32_t ban_window;        /* this hit counts towards a ban; else 0 */
     apr_uint32_t ban_duration;      /* ... and how long a ban lasts */
+    int ban_sync;                   /* a shared store must learn the ban */
     apr_uint32_t log_lines;         /* ProxyGuardLogLimit; 0: log every hit */
     apr_uint32_t log_window;
     int loggable;                   /* the hit's line would be written (its
@@ -229,6 +272,16 @@ void pg_table_count(pg_table *t, const pg_hit *hit);
  * the client's next hit). */
 void pg_table_record(pg_table *t, const pg_hit *hit, pg_record_result *res);
 
+/* Without the mutex: the same details for a hit that needs no decision (not
+ * loggable, no ban window) from a client and network the table already
+ * has, in a minute and hour the timeline already has; returns 0, having
+ * done nothing, for any other hit (then pg_table_record, under the mutex).
+ * A flood from a few addresses (scanners asking for the server by its IP)
+ * so never queues on the mutex.  The counters are atomic in both; a hit
+ * racing the eviction of its own row, or its minute's turn, may lose its
+ * detail (the exact counters of pg_table_count keep it). */
+int pg_table_record_known(pg_table *t, const pg_hit *hit);
+
 /* Bans.  A ban list of ProxyGuardTableSize rows in buckets of
  * PG_BAN_BUCKET; each address may use the rows of two buckets (chosen by
  * two seeded hashes), so a lookup reads at most 2 * PG_BAN_BUCKET rows.
@@ -242,7 +295,44 @@ pg_ban_row *pg_table_ban_add(pg_table *t, const pg_addr *addr,
 pg_ban_row *pg_table_ban_find(pg_table *t, const pg_addr *addr,
                               apr_uint32_t now);
 int pg_table_ban_lift(pg_table *t, const pg_addr *addr);
+
+/* Changes at every ban added (running) or lifted, after the row is
+ * written: an answer "not banned" taken after reading generation g holds
+ * while the generation is still g (a ban that runs out needs no change:
+ * only "not banned" is remembered).  What a connection remembers of its
+ * client between requests rests on it (mod_proxyguard_ban.c). */
+static APR_INLINE apr_uint32_t pg_table_ban_generation(const pg_table *t)
+{
+    /* acquire: the rows written before the change are seen with it (the
+     * writers' apr_atomic_inc32 is a full barrier) */
+    return __atomic_load_n(&t->ban_generation, __ATOMIC_ACQUIRE);
+}
 apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now);
+
+/* With a shared ban store.  Request path, no lock: what the list says of
+ * addr (a running ban in *row), the store's answer counting as fresh for
+ * ttl seconds (a clear answer until *fresh_until); and, for an address without a fresh answer, a request that
+ * the agent ask the store (dropped, and counted, when the pending slots
+ * an address may use are taken: it is asked for again at its next
+ * request). */
+pg_ban_state pg_table_ban_state(pg_table *t, const pg_addr *addr,
+                                apr_uint32_t now, apr_uint32_t ttl,
+                                pg_ban_row **row, apr_uint32_t *fresh_until);
+void pg_table_check_request(pg_table *t, const pg_addr *addr);
+
+/* The agent's side (mod_proxyguard_ban.c walks the rows itself for what
+ * to sync and to ask again): takes the next address waiting for an answer
+ * (no lock); records the store's answer (until 0: no ban) under the mutex,
+ * never undoing a lift the store has yet to hear of; marks what the store
+ * must learn (PG_SYNC_PUT, PG_SYNC_REMOVE) under the mutex. */
+int pg_table_check_take(pg_table *t, pg_addr *addr);
+void pg_table_check_answer(pg_table *t, const pg_addr *addr,
+                           apr_uint32_t now, apr_uint32_t until);
+void pg_table_ban_mark_sync(pg_table *t, const pg_addr *addr,
+                            apr_uint32_t now, apr_uint32_t op);
+/* the sync of op done: clears the row's mark if it is still op (a lift
+ * marked while a put was on its way stays to be told) */
+void pg_table_ban_synced(pg_table *t, const pg_addr *addr, apr_uint32_t op);
 
 /* The ban store's key ("pgban:" and the address) and value (the second
  * the ban ends, in decimal), the same on every server sharing a store. */
@@ -252,16 +342,24 @@ apr_size_t pg_ban_value(char *buf, apr_size_t size, apr_uint32_t until);
 /* 0 when value is not a ban value */
 apr_uint32_t pg_ban_value_until(const unsigned char *value, apr_size_t len);
 
-/* Copies of the table for the status page, taken without holding the
- * mutex for longer than one piece: the header and vhost rows (SUMMARY:
- * enough for ?auto, Prometheus and /server-status), and with DETAILS the
- * client, network and ban rows too, PG_SNAPSHOT_CHUNK bytes at a time.
- * lock/unlock are called around each piece; writers wait for one piece at
- * most.  A SUMMARY copy has no client, network or ban rows: only its
- * header and vhost rows may be read. */
+/* Copies of the table for the status page: what is shown, taken without
+ * holding the mutex for longer than it takes to copy it.  SUMMARY: the
+ * header and vhost rows (enough for ?auto, Prometheus and /server-status),
+ * in one hold.  DETAILS: those, and of the client and network rows the
+ * PG_SNAPSHOT_TOP with the most hits (picked in a pass over their weights
+ * without the lock, then copied in one hold each), of the ban rows the
+ * running ones, up to PG_SNAPSHOT_ROWS (read without the lock, as requests
+ * read them):
+ * memory and lock holds do not grow with ProxyGuardTableSize.  The copy
+ * is a table with that many rows (n_clients, n_bans); capacity_clients
+ * and capacity_bans keep the table's.  lock/unlock are called around each
+ * hold.  A SUMMARY copy has no client, network or ban rows. */
 #define PG_SNAPSHOT_SUMMARY 1u
 #define PG_SNAPSHOT_DETAILS 2u
-#define PG_SNAPSHOT_CHUNK   65536
+#define PG_SNAPSHOT_ROWS    1000    /* rows of each kind in a copy: the
+                                     * running bans it keeps */
+#define PG_SNAPSHOT_TOP     100     /* client and network rows picked: as
+                                     * many as any view lists */
 
 typedef struct pg_locker {
     int (*lock)(void *baton);       /* 0 on success */

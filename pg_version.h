@@ -12,8 +12,9 @@
  */
 
 /* pg_version.h: the project's version, in one place.  The module's status
- * page, the proxyguard program and the Debian package (debian/changelog,
- * checked by t/unit/test_version.sh) all say this. */
+ * page and the proxyguard program print it; debian/changelog, the man
+ * pages and docs/status.md state it, and t/26_version.t checks that they
+ * all agree. */
 
 #ifndef PG_VERSION_H
 #define PG_VERSION_H

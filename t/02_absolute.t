@@ -104,7 +104,7 @@ is($res->{status}, 403, 'Unsafe: http://evil@ours/: 403 too');
 unlike($res->{body}, qr/site:/, 'Unsafe: ... and no page served');
 $res = $unsafe->request("GET http://*/ HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
 is($res->{status}, 403, 'Unsafe: http://*/ (the * of <VirtualHost *:port>) is not ours: 403');
-my $mark = $unsafe->log_mark('logs/access_log');
+$mark = $unsafe->log_mark('logs/access_log');
 $res = $unsafe->request("GET / HTTP/1.1\r\nHost: *\r\n\r\n");
 like($unsafe->log_since('logs/access_log', $mark), qr{"GET / HTTP/1\.1" \d+ pg=unknown-host/detect},
      'Unsafe: Host: * is counted as unknown-host');

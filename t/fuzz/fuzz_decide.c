@@ -15,7 +15,11 @@
  *    apr_uri_parse) or mod_proxy (a model of ap_proxy_canon_netloc with the
  *    real apr_parse_addr_port, t/unit/readers.h);
  *  - a stranger's request that mod_proxy claimed and that is not refused;
- *  - a proxy client's forwarded request to a port outside its list.
+ *  - a proxy client's forwarded request to a port outside its list;
+ *  - an origin-form verdict that changes with what it must not depend on
+ *    (the rest of the target, the method unless CONNECT, TLS, mod_proxy's
+ *    claim, the local address and ports): a kept-alive connection reuses
+ *    it.
  */
 
 #include <stdint.h>
@@ -115,6 +119,43 @@ static void check_readers(const pg_request *req, const pg_policy *pol,
     }
 }
 
+static int same_verdict(pg_verdict a, pg_verdict b)
+{
+    return a.reason == b.reason && a.action == b.action && a.status == b.status;
+}
+
+/* pg_decide.h: an origin-form request's verdict depends on the method
+ * being CONNECT, the Host header, the proxy header, the client being a
+ * proxy client and the policy only (a kept-alive connection reuses it).
+ * Everything else is changed here; the verdict must not. */
+static void check_origin_form(const pg_request *req, const pg_policy *pol,
+                              pg_verdict v)
+{
+    static const char *const methods[] = { "GET", "POST", "connect", "" };
+    pg_request other = *req;
+    int i;
+
+    if (req->uri.len == 0 || req->uri.ptr[0] != '/'
+        || (req->method.len == 7 && !memcmp(req->method.ptr, "CONNECT", 7))) {
+        return;
+    }
+    other.uri.ptr = "/";
+    other.uri.len = 1;
+    other.tls = !req->tls;
+    other.proxy_claimed = !req->proxy_claimed;
+    other.local_addr.ptr = "2001:db8::1";
+    other.local_addr.len = 11;
+    other.local_port = req->local_port + 1;
+    other.server_port = req->server_port ? 0 : 443;
+    for (i = 0; i < 4; i++) {
+        other.method.ptr = methods[i];
+        other.method.len = strlen(methods[i]);
+        check(same_verdict(pg_decide(&other, pol), v),
+              "an origin-form verdict depends only on CONNECT, Host, the "
+              "proxy header, proxy_client and the policy");
+    }
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -177,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         check_verdict(&req, &pol, v);
         check_readers(&req, &pol, v);
+        check_origin_form(&req, &pol, v);
     }
 
     /* the helpers on hostile text too */

@@ -8,9 +8,9 @@ use strict;
 use warnings;
 use IO::Socket::INET;
 
-# raw_request(port, bytes [, local address]) -> { status, headers, body, raw }
-sub raw_request {
-    my ($port, $raw, $from) = @_;
+# A TCP connection to 127.0.0.1:port, from a local address if given.
+sub tcp_connect {
+    my ($port, $from) = @_;
     my $s = IO::Socket::INET->new(
         PeerAddr => '127.0.0.1',
         PeerPort => $port,
@@ -19,6 +19,13 @@ sub raw_request {
         ($from ? (LocalAddr => $from) : ()),
     ) or die "connect to 127.0.0.1:$port: $!\n";
     $s->autoflush(1);
+    return $s;
+}
+
+# raw_request(port, bytes [, local address]) -> { status, headers, body, raw }
+sub raw_request {
+    my ($port, $raw, $from) = @_;
+    my $s = tcp_connect($port, $from);
     print $s $raw;
     shutdown($s, 1);        # no more requests: httpd closes after answering
     my $data = '';
@@ -77,6 +84,68 @@ sub parse_response {
         if ($res{headers}{'transfer-encoding'} // '') =~ /chunked/i;
     return \%res;
 }
+
+# A kept-alive connection: requests one after another on one socket, as a
+# browser sends them (what a connection remembers between requests is
+# tested this way).
+#   my $c = PGHttp::Conn->new(port [, local address]);
+#   my $res = $c->request(bytes);   # one response: Content-Length or chunked
+# A server may close a kept-alive connection while it is idle (the event
+# MPM does when its workers are short); request() then does what a browser
+# does: it connects again and sends the request once more, counting it in
+# $c->{reconnects}.  Tests of what one connection remembers check that
+# this stayed 0.
+package PGHttp::Conn;
+
+sub new {
+    my ($class, $port, $from) = @_;
+    return bless { sock => PGHttp::tcp_connect($port, $from), buf => '',
+                   port => $port, from => $from, reconnects => 0 }, $class;
+}
+
+# Reads until $done->() says the buffer holds the whole response (or EOF).
+sub _read_until {
+    my ($self, $done) = @_;
+    until ($done->()) {
+        my $n = sysread($self->{sock}, my $chunk, 65536);
+        return 0 unless $n;
+        $self->{buf} .= $chunk;
+    }
+    return 1;
+}
+
+sub request {
+    my ($self, $raw) = @_;
+    local $SIG{PIPE} = 'IGNORE';
+    my $sent = print { $self->{sock} } $raw;
+    my $got = $sent && $self->_read_until(sub { index($self->{buf}, "\r\n\r\n") >= 0 });
+    if (!$got && $self->{buf} eq '') {
+        # closed while idle: again, on a new connection
+        close $self->{sock};
+        $self->{sock} = PGHttp::tcp_connect($self->{port}, $self->{from});
+        $self->{reconnects}++;
+        print { $self->{sock} } $raw;
+        $got = $self->_read_until(sub { index($self->{buf}, "\r\n\r\n") >= 0 });
+    }
+    $got or return PGHttp::parse_response(substr($self->{buf}, 0, length $self->{buf}, ''));
+    my $head_len = index($self->{buf}, "\r\n\r\n") + 4;
+    my $head = substr($self->{buf}, 0, $head_len);
+    my $len;
+    if ($head =~ /^Content-Length:\s*(\d+)/mi) {
+        $len = $head_len + $1;
+        $self->_read_until(sub { length($self->{buf}) >= $len });
+    }
+    elsif ($head =~ /^Transfer-Encoding:\s*chunked/mi) {
+        $self->_read_until(sub { $self->{buf} =~ /\r\n0\r\n(?:[^\r\n]+\r\n)*\r\n/g
+                                 and ($len = pos($self->{buf})) });
+    }
+    $len //= $head_len;
+    return PGHttp::parse_response(substr($self->{buf}, 0, $len, ''));
+}
+
+sub close { close $_[0]{sock} }
+
+package PGHttp;
 
 sub dechunk {
     my ($data) = @_;

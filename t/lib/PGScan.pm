@@ -47,7 +47,9 @@ sub run {
         open STDIN, '<', $in_path or die;
         open STDOUT, '>', $out_path or die;
         open STDERR, '>', $err_path or die;
-        %ENV = (%ENV, %{ $opt{env} || {} });
+        # --httpd-config runs apache2 -S, which loads the module: under
+        # PG_ASAN the ASan build, which needs the sanitizer runtime
+        %ENV = (%ENV, PGTest::apache2_env(), %{ $opt{env} || {} });
         exec bin(), @$args or die "exec: $!";
     }
     waitpid $pid, 0;

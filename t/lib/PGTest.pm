@@ -69,7 +69,10 @@ sub free_port {
 # new(name => ..., ports => N, conf => sub { my ($srv) = @_; return $text },
 #     loglevel => 'warn', load_module => 0 (the config loads it itself),
 #     mpm_conf => MPM sizing instead of the small default,
-#     user => 0 (no User/Group lines: a root-run httpd keeps root))
+#     user => 0 (no User/Group lines: a root-run httpd keeps root),
+#     plain_logs => 1 (the access log in httpd's common format, and no
+#     abuse_log: the benchmarks compare with stock httpd, whose logs should
+#     be what an operator's are, not the tests' PROXYGUARD fields))
 sub new {
     my ($class, %opt) = @_;
     my $mpm = mpm();
@@ -87,11 +90,13 @@ sub new {
         load_module => $opt{load_module} // 1,
         mpm_conf => $opt{mpm_conf},
         user => $opt{user} // 1,
+        plain_logs => $opt{plain_logs} // 0,
     }, $class;
-    for my $d (qw(logs run htdocs)) {
+    for my $d (qw(logs run htdocs cores)) {
         make_path("$dir/$d");
         chmod 0755, "$dir/$d";
     }
+    chmod 01777, "$dir/cores";      # CoreDumpDirectory: children run as nobody
     $self->write_file('htdocs/index.html', "default-site-home\n");
     return $self;
 }
@@ -152,6 +157,10 @@ sub config_text {
     my $user = $> == 0 && $self->{user} ? "User nobody\nGroup nogroup\n" : '';
     my $listen = join '', map { "Listen 127.0.0.1:$_\n" } @{ $self->{ports} };
     my $extra = $self->{conf}->($self);
+    my $logs = $self->{plain_logs}
+        ? qq{LogFormat "%h %l %u %t \\"%r\\" %>s %b" common\nCustomLog "$dir/logs/access_log" common\n}
+        : qq{LogFormat "%a \\"%r\\" %>s pg=%{PROXYGUARD}e/%{PROXYGUARD_ACTION}e note=%{PROXYGUARD}n" pg\n}
+          . qq{CustomLog "$dir/logs/access_log" pg\nCustomLog "$dir/logs/abuse_log" pg env=PROXYGUARD\n};
     my $threads = $mpm eq 'prefork' ? ''
         : "ThreadsPerChild 8\nThreadLimit 8\nMinSpareThreads 8\nMaxSpareThreads 16\n";
     my $mpm_conf = $self->{mpm_conf}
@@ -173,12 +182,10 @@ $user$listen
 ServerName localhost
 ErrorLog "$dir/logs/error_log"
 LogLevel $self->{loglevel}
-LogFormat "%a \\"%r\\" %>s pg=%{PROXYGUARD}e/%{PROXYGUARD_ACTION}e note=%{PROXYGUARD}n" pg
-CustomLog "$dir/logs/access_log" pg
-CustomLog "$dir/logs/abuse_log" pg env=PROXYGUARD
-DocumentRoot "$dir/htdocs"
+${logs}DocumentRoot "$dir/htdocs"
 KeepAliveTimeout 2
 Timeout 10
+CoreDumpDirectory "$dir/cores"
 $mpm_conf<Directory />
     Require all granted
 </Directory>
@@ -218,6 +225,8 @@ sub run_apache2 {
     local @ENV{ keys %env } = values %env;
     my @prefix = $args[0] eq '-k' && $args[1] eq 'start' ? $self->valgrind_prefix : ();
     my $cmd = join ' ', map { "'$_'" } @prefix, 'apache2', '-f', $self->conf_path, @args;
+    # a crashing child leaves a core in CoreDumpDirectory (known_httpd_crash)
+    $cmd = "ulimit -c unlimited 2>/dev/null; $cmd";
     my $out = `$cmd 2>&1`;
     return ($? >> 8, $out);
 }
@@ -261,10 +270,17 @@ sub start {
          "$self->{name}: httpd runs the $self->{mpm} MPM");
     if ($ENV{PG_ASAN}) {
         # a sanitizer run that sanitized nothing would pass: look
+        # (a stock server, load_module => 0 and no LoadModule of its own,
+        # runs the runtime alone)
         my $maps = $self->slurp_abs("/proc/$pid/maps");
         my $so = module_so();
-        ok($maps =~ /libclang_rt\.asan/ && $maps =~ /\Q$so\E/,
-           "$self->{name}: httpd runs with the ASan runtime and the ASan module");
+        if ($self->{load_module} || $maps =~ /mod_proxyguard/) {
+            ok($maps =~ /libclang_rt\.asan/ && $maps =~ /\Q$so\E/,
+               "$self->{name}: httpd runs with the ASan runtime and the ASan module");
+        } else {
+            ok($maps =~ /libclang_rt\.asan/,
+               "$self->{name}: httpd (no module) runs with the ASan runtime");
+        }
     }
     return $self;
 }
@@ -286,15 +302,21 @@ sub stop {
     $self->{running} = 0;
     delete $RUNNING{"$self"};
     kill 'TERM', $self->{pid};      # what apache2 -k stop sends
-    my $deadline = time + ($ENV{PG_VALGRIND} ? 120 : 15);
+    my $limit = $ENV{PG_VALGRIND} ? 120 : 15;
+    my $deadline = time + $limit;
+    my $stopped = 1;
     while (kill(0, $self->{pid})) {
         if (time > $deadline) {
             kill 'KILL', -$self->{pid}, $self->{pid};
-            diag("httpd $self->{pid} did not stop; killed");
+            $stopped = 0;
             last;
         }
         sleep 0.05;
     }
+    # an httpd that hangs at shutdown is a bug like a crash: a failure,
+    # not a note (the KILL above only cleans up after it)
+    ok($stopped, "$self->{name}: httpd $self->{pid} stopped within $limit s of SIGTERM")
+        or diag("httpd $self->{pid} did not stop; killed with SIGKILL");
     $self->check_error_log;
 }
 
@@ -303,10 +325,48 @@ sub check_error_log {
     my ($self) = @_;
     $self->check_valgrind if $ENV{PG_VALGRIND};
     my $log = $self->slurp('logs/error_log');
-    my @bad = grep { /exit signal|AddressSanitizer|runtime error:|LeakSanitizer/ }
-              split /\n/, $log;
-    ok(!@bad, "$self->{name}: error_log shows no crash or sanitizer report")
+    my (@bad, @known);
+    for my $line (grep { /exit signal|AddressSanitizer|runtime error:|LeakSanitizer/ }
+                  split /\n/, $log) {
+        my $known = $self->known_httpd_crash($line);
+        if ($known) { push @known, $known } else { push @bad, $line }
+    }
+    diag("$self->{name}: $_") for @known;
+    ok(!@bad, "$self->{name}: error_log shows no crash or sanitizer report"
+              . (@known ? ' (but ' . @known . ' known httpd crash, see above)' : ''))
         or diag(join "\n", @bad[0 .. ($#bad < 20 ? $#bad : 20)]);
+}
+
+# httpd 2.4's event MPM (2.4.71 here; unchanged on 2.4.x and trunk) crashes
+# now and then at an ungraceful stop or restart: the child's main thread,
+# in signal_threads() -> close_worker_sockets(), reads worker_sockets[i]
+# while that worker is closing the same connection (close_connection() ->
+# ap_queue_info_push_pool() -> apr_pool_destroy(ptrans), whose allocator
+# unmaps the block that holds the apr_socket_t), then apr_os_sock_get() on
+# it faults.  It happens without mod_proxyguard loaded (docs/testing.md).
+# Only exactly that crash is excused, and only when its core proves it:
+# SIGSEGV in the child's main thread, apr_os_sock_get() called from
+# mod_mpm_event.so by close_socket_nonblocking_(csd, "close_worker_sockets",
+# ...) (the caller's name is still in r14: apr_os_sock_get faults on its
+# first instruction), on a socket whose memory is gone.  No core, no gdb,
+# another MPM or any other frame: a failure as before.
+sub known_httpd_crash {
+    my ($self, $line) = @_;
+    return undef unless $self->{mpm} eq 'event'
+        && $line =~ /AH00051: child pid (\d+) exit signal Segmentation fault \(11\), possible coredump in (\S+)/;
+    my ($pid, $dir) = ($1, $2);
+    my ($core) = grep { -f } "$dir/core.$pid", "$dir/core";
+    return undef unless $core;
+    my $gdb = `gdb -nx -batch -ex 'bt 3' -ex 'x/s \$r14' -ex 'x/gx \$rsi' /usr/sbin/apache2 '$core' 2>&1`;
+    return undef unless $gdb =~ /^Program terminated with signal SIGSEGV/m
+        && $gdb =~ /^\[Current thread is 1 \(Thread 0x[0-9a-f]+ \(LWP $pid\)\)\]/m
+        && $gdb =~ /^#0 +0x[0-9a-f]+ in apr_os_sock_get \(\) from \S*libapr-1\.so/m
+        && $gdb =~ /^#1 +0x[0-9a-f]+ in \?\? \(\) from \S*mod_mpm_event\.so/m
+        && $gdb =~ /^#2 +0x[0-9a-f]+ in \?\? \(\) from \S*mod_mpm_event\.so/m
+        && $gdb =~ /^0x[0-9a-f]+:\s+"close_worker_sockets"$/m
+        && $gdb =~ /^0x[0-9a-f]+:\s+Cannot access memory at address/m;
+    return "child $pid died of httpd's event MPM close_worker_sockets() "
+         . "use-after-free at an ungraceful stop or restart (not the module's; core $core)";
 }
 
 # Every valgrind log of this server: "ERROR SUMMARY: 0 errors", and there
@@ -381,6 +441,26 @@ sub status {
         $res->{json_error} = $@;
     }
     return $res;
+}
+
+# ?json decoded (undef if it does not parse), and ?auto as a hash of its
+# "Key: value" lines.
+sub json {
+    my ($self, %opt) = @_;
+    return $self->status('json', %opt)->{json};
+}
+
+sub auto {
+    my ($self, %opt) = @_;
+    return { map { /^(\w+): (.*)$/ ? ($1, $2) : () }
+             split /\n/, $self->status('auto', %opt)->{body} };
+}
+
+# An Allow header as a sorted list, for comparing sets: httpd builds it
+# from a hash of registered methods, so its order says nothing.
+sub allow_set {
+    my ($allow) = @_;
+    return join ',', sort grep { length } split /\s*,\s*/, $allow // '';
 }
 
 # Send a graceful (USR1) or full (HUP) restart and wait until the new

@@ -696,6 +696,88 @@ static void test_readers_agree(void)
     apr_pool_destroy(pool);
 }
 
+/* The reason and action names are a contract: logs, PROXYGUARD, the
+ * status page and fail2ban's filter use them. */
+static void test_names_are_a_contract(void)
+{
+    static const char *const reasons[PG_REASON_COUNT] = {
+        "none", "connect", "absolute-uri", "unknown-host", "proxy-header",
+        "connect-port", "proxy-port", "banned"
+    };
+    int r, same = 1;
+
+    for (r = 0; r < PG_REASON_COUNT; r++) {
+        same &= strcmp(pg_reason_name((pg_reason)r), reasons[r]) == 0;
+    }
+    ok(same, "names: every reason has its documented name");
+    ok(strcmp(pg_reason_name(PG_REASON_COUNT), "none") == 0,
+       "names: a reason out of range is none");
+    ok(strcmp(pg_action_name(PG_ACTION_DENY), "deny") == 0
+       && strcmp(pg_action_name(PG_ACTION_DETECT), "detect") == 0
+       && strcmp(pg_action_name(PG_ACTION_PASS), "pass") == 0,
+       "names: deny, detect, pass");
+}
+
+/* The premise of the kept-alive memo (pg_decide.h): an origin-form
+ * request's verdict depends on the method being CONNECT, the Host, the
+ * proxy header, the client being a proxy client and the policy only.  For
+ * Hosts of every kind, under every policy, everything else is varied. */
+static void test_origin_form_depends_on_little(void)
+{
+    static const char *const hosts[] = {
+        NULL, "", "www.example.com", "WWW.EXAMPLE.COM.", "www.example.com:8080",
+        "a.example.org", "cdn.example.net", "[2001:db8::1]:80", "192.0.2.80",
+        "192.0.2.80:8080", "evil.test", "evil.test:25", "www.example.com@evil",
+        "bad host"
+    };
+    static const char *const targets[] = { "/", "/x?y=http://evil.test/", "//evil.test/", "/%00" };
+    static const char *const methods[] = { "GET", "POST", "OPTIONS", "connect", "" };
+    pg_policy pols[6];
+    char name[160];
+    int h, t, m, p, flags, changed = 0, cases = 0;
+
+    pols[0] = policy(PG_MODE_ON, PG_UNKNOWN_DETECT);
+    pols[1] = policy(PG_MODE_ON, PG_UNKNOWN_DENY);
+    pols[2] = policy(PG_MODE_ON, PG_UNKNOWN_ALLOW);
+    pols[3] = policy(PG_MODE_DETECT_ONLY, PG_UNKNOWN_DENY);
+    pols[4] = policy(PG_MODE_OFF, PG_UNKNOWN_DENY);
+    pols[5] = policy(PG_MODE_ON, PG_UNKNOWN_DENY);
+    pols[5].n_allow = 0;
+    for (p = 0; p < 6; p++) {
+        for (h = 0; h < (int)(sizeof(hosts) / sizeof(hosts[0])); h++) {
+            for (flags = 0; flags < 4; flags++) {
+                pg_request base = request("GET", "/", hosts[h], flags & 1);
+                pg_verdict v;
+
+                base.proxy_client = (flags >> 1) & 1;
+                v = pg_decide(&base, &pols[p]);
+                for (t = 0; t < 4; t++) {
+                    for (m = 0; m < 5; m++) {
+                        pg_request other = base;
+                        pg_verdict w;
+
+                        other.uri = S(targets[t]);
+                        other.method = S(methods[m]);
+                        other.tls = (t + m) & 1;
+                        other.proxy_claimed = m & 1;
+                        other.local_addr = S(t & 1 ? "198.51.100.1" : "192.0.2.80");
+                        other.local_port = 8080 + (unsigned)t;
+                        other.server_port = m & 1 ? 443 : 0;
+                        w = pg_decide(&other, &pols[p]);
+                        changed += w.reason != v.reason || w.action != v.action
+                                   || w.status != v.status;
+                        cases++;
+                    }
+                }
+            }
+        }
+    }
+    snprintf(name, sizeof(name), "origin-form: the verdict of %d variants follows "
+             "CONNECT, Host, proxy header, proxy client and policy only (%d changed)",
+             cases, changed);
+    ok(changed == 0 && cases == 6 * 14 * 4 * 20, name);
+}
+
 int main(void)
 {
     tap_start();
@@ -711,6 +793,8 @@ int main(void)
     test_decide();
     test_every_reader();
     test_readers_agree();
+    test_names_are_a_contract();
+    test_origin_form_depends_on_little();
 
     apr_terminate();
     return tap_finish();

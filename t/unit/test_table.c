@@ -11,6 +11,8 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 
 #include "../../pg_table.h"
 #include "../../pg_status.h"
@@ -89,10 +91,10 @@ static void test_layout(void)
     char name[64];
 
     /* the sizes docs/directives.md (ProxyGuardTableSize) states */
-    ok(pg_table_bytes_per_client() == 160,
-       "layout: 160 bytes per ProxyGuardTableSize entry (client, network and ban row)");
-    ok(pg_table_bytes(20 + 16, PG_TABLE_SIZE_DEFAULT) == 683016,
-       "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 683,016 bytes");
+    ok(pg_table_bytes_per_client() == 176,
+       "layout: 176 bytes per ProxyGuardTableSize entry (client, network and ban row, two weights)");
+    ok(pg_table_bytes(20 + 16, PG_TABLE_SIZE_DEFAULT) == 773168,
+       "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 773,168 bytes");
     ok(pg_table_bytes(4, 100) >= sizeof(pg_table) + 100 * pg_table_bytes_per_client(),
        "layout: the block holds header, vhost, client, network and ban rows");
     ok(t->n_bans == 104, "layout: ban rows: ProxyGuardTableSize in whole buckets of 8");
@@ -209,6 +211,23 @@ static void test_ports(void)
     ok(sum == PG_PORT_SLOTS && t->ports_other == 7,
        "ports: 64 slots, the rest (and no port) counted as other");
     free(t);
+
+    /* a proxy client's refused CONNECT (connect-port) counts its port
+     * too; a hit of another reason never counts one */
+    t = new_table(1, 16);
+    h.reason = PG_REASON_CONNECT_PORT;
+    h.connect_port = 587;
+    pg_table_count(t, &h);
+    h.reason = PG_REASON_ABSOLUTE_URI;
+    h.connect_port = 25;
+    pg_table_count(t, &h);
+    for (i = 0, sum = 0; i < PG_PORT_SLOTS; i++) {
+        sum += t->ports[i].port == 587 ? t->ports[i].hits : 0;
+        sum += t->ports[i].port == 25 ? 100 : 0;
+    }
+    ok(sum == 1 && t->ports_other == 0,
+       "ports: a connect-port hit counts its port, an absolute-uri hit none");
+    free(t);
 }
 
 static void test_recent_and_timeline(void)
@@ -251,6 +270,7 @@ static void test_log_budget_and_bans(void)
     apr_time_t t0 = apr_time_from_sec(1700000000);
     pg_hit h = hit_from(0x01020304u, PG_REASON_CONNECT, t0);
     int i, logged = 0, suppressed = 0;
+    apr_uint32_t gen;
 
     h.log_lines = 10;
     h.log_window = 60;
@@ -303,23 +323,151 @@ static void test_log_budget_and_bans(void)
     h.now = t0 + apr_time_from_sec(11);
     hit(t, &h);
     ok(last.ban_hits == 0, "ban window: the third hit 11 s later starts a new window");
+    gen = pg_table_ban_generation(t);
     hit(t, &h);
+    ok(pg_table_ban_generation(t) == gen, "ban window: a hit that starts no ban leaves the generation");
     hit(t, &h);
-    ok(last.ban_hits == 3 && last.ban_until == 1700000071 && t->bans_started == 1,
-       "ban window: 3 hits within 10 s start a ban, listed by the table");
+    ok(last.ban_hits == 3 && last.ban_until == 1700000071 && t->bans_started == 1
+       && pg_table_ban_generation(t) == gen + 1,
+       "ban window: 3 hits within 10 s start a ban, listed by the table, a new generation");
     ok(pg_table_ban_find(t, &h.addr, 1700000012) != NULL
        && pg_table_ban_find(t, &h.addr, 1700000071) == NULL
        && pg_table_bans_active(t, 1700000012) == 1, "bans: active until 'until'");
     hit(t, &h);
     ok(last.ban_hits == 0 && t->bans_started == 1,
        "bans: a hit already in flight does not start it again");
-    ok(pg_table_ban_lift(t, &h.addr) && pg_table_ban_find(t, &h.addr, 1700000012) == NULL,
+    gen = pg_table_ban_generation(t);
+    ok(pg_table_ban_lift(t, &h.addr) && pg_table_ban_find(t, &h.addr, 1700000012) == NULL
+       && pg_table_ban_generation(t) == gen + 1,
        "bans: lifted");
     free(t);
 }
 
 /* The ban list: a running ban is never replaced, however many begin; the
  * capacity; a refused ban is retried. */
+/* Counted-only hits of known clients are recorded without the mutex
+ * (pg_table_record_known): only those, and to the same effect. */
+static void test_record_known(void)
+{
+    pg_table *a = new_table_with_vhost(1, 64), *b = new_table_with_vhost(1, 64);
+    apr_time_t t0 = apr_time_from_sec(1700000000);
+    pg_hit h = hit_from(0x0a000001u, PG_REASON_UNKNOWN_HOST, t0);
+    apr_uint32_t i, known = 0, same = 1;
+    const pg_client_row *ra, *rb;
+
+    h.action = PG_ACTION_DETECT;
+    h.loggable = 0;
+    ok(!pg_table_record_known(a, &h), "known: a client the table lacks is not recorded here");
+    hit(a, &h);
+    ok(pg_table_record_known(a, &h) && find_client(a, 0x0a000001u)->total == 2
+       && a->recent_next == 2 && a->minutes[(1700000000u / 60) % PG_MINUTES].hits[PG_REASON_UNKNOWN_HOST] == 2,
+       "known: then its next counted-only hit is, in every detail");
+    h.loggable = 1;
+    ok(!pg_table_record_known(a, &h), "known: not a hit to be logged (the log budget needs the lock)");
+    h.loggable = 0;
+    h.ban_hits = 3;
+    h.ban_window = 10;
+    ok(!pg_table_record_known(a, &h), "known: not a hit that counts towards a ban");
+    h.ban_hits = h.ban_window = 0;
+    h.now = t0 + apr_time_from_sec(60);
+    ok(!pg_table_record_known(a, &h), "known: not in a minute the timeline has not begun");
+    free(a);
+
+    /* 600 hits from 30 addresses over three minutes: recorded with the
+     * lock only, or without it wherever possible, the tables agree */
+    a = new_table_with_vhost(1, 64);
+    for (i = 0; i < 600; i++) {
+        h = hit_from(0x0a000100u + i % 30, PG_REASON_UNKNOWN_HOST, t0 + apr_time_from_sec(i / 4));
+        h.action = PG_ACTION_DETECT;
+        h.loggable = 0;
+        hit(a, &h);
+        pg_table_count(b, &h);
+        if (pg_table_record_known(b, &h)) {
+            known++;
+        }
+        else {
+            pg_table_record(b, &h, &last);
+        }
+    }
+    for (i = 0; i < 30; i++) {
+        ra = find_client(a, 0x0a000100u + i);
+        rb = find_client(b, 0x0a000100u + i);
+        same &= ra && rb && ra->total == rb->total && ra->last_seen == rb->last_seen
+                && ra->first_seen == rb->first_seen;
+    }
+    same &= a->recent_next == b->recent_next && a->clients_used == b->clients_used
+            && !memcmp(a->minutes, b->minutes, sizeof(a->minutes))
+            && !memcmp(a->hours, b->hours, sizeof(a->hours))
+            && !memcmp(a->recent, b->recent, sizeof(a->recent));
+    {
+        apr_uint32_t hits_a, hits_b, addr_a, addr_b;
+
+        hits_a = network_hits(a, &addr_a);
+        hits_b = network_hits(b, &addr_b);
+        same &= hits_a == hits_b && addr_a == addr_b;
+    }
+    ok(known > 500 && same, "known: the same table with and without the lock (most hits took no lock)");
+    free(a);
+    free(b);
+}
+
+/* Hits recorded without the lock, from several threads, while others
+ * record under a lock: no hit lost. */
+typedef struct racer {
+    pg_table *t;
+    apr_thread_mutex_t *lock;
+    int locked;
+} racer;
+
+static void *APR_THREAD_FUNC race(apr_thread_t *thread, void *data)
+{
+    racer *r = data;
+    pg_hit h = hit_from(0x0a0000feu, PG_REASON_UNKNOWN_HOST,
+                        apr_time_from_sec(1700000000));
+    pg_record_result res;
+    int i;
+
+    h.action = PG_ACTION_DETECT;
+    h.loggable = 0;
+    for (i = 0; i < 100000; i++) {
+        if (r->locked || !pg_table_record_known(r->t, &h)) {
+            apr_thread_mutex_lock(r->lock);
+            pg_table_record(r->t, &h, &res);
+            apr_thread_mutex_unlock(r->lock);
+        }
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+static void test_record_known_races(apr_pool_t *p)
+{
+    pg_table *t = new_table_with_vhost(1, 64);
+    apr_thread_t *threads[4];
+    racer racers[4];
+    apr_thread_mutex_t *lock;
+    apr_status_t rv;
+    const pg_client_row *row;
+    int i;
+
+    apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, p);
+    for (i = 0; i < 4; i++) {
+        racers[i].t = t;
+        racers[i].lock = lock;
+        racers[i].locked = i == 0;
+        apr_thread_create(&threads[i], NULL, race, &racers[i], p);
+    }
+    for (i = 0; i < 4; i++) {
+        apr_thread_join(&rv, threads[i]);
+    }
+    row = find_client(t, 0x0a0000feu);
+    ok(row && row->total == 400000 && row->hits[PG_REASON_UNKNOWN_HOST] == 400000
+       && t->recent_next == 400000
+       && t->minutes[(1700000000u / 60) % PG_MINUTES].hits[PG_REASON_UNKNOWN_HOST] == 400000,
+       "known: 4 threads x 100,000 hits, one under a lock, three without: all 400,000 counted");
+    free(t);
+}
+
 static void test_ban_capacity(void)
 {
     pg_table *t = new_table(1, PG_TABLE_SIZE_DEFAULT);
@@ -382,6 +530,145 @@ static void test_ban_capacity(void)
     free(t);
 }
 
+/* The list's row of addr, running or not; NULL if none. */
+static pg_ban_row *listed_row(pg_table *t, const pg_addr *addr)
+{
+    apr_uint32_t i;
+
+    for (i = 0; i < t->n_bans; i++) {
+        if (memcmp(&pg_table_bans(t)[i].addr, addr, sizeof(*addr)) == 0) {
+            return &pg_table_bans(t)[i];
+        }
+    }
+    return NULL;
+}
+
+/* With a shared ban store: what the request path reads, the agent's
+ * queue, the store's answers, and what the store must learn. */
+static void test_shared_store_rows(void)
+{
+    pg_table *t = new_table(1, 64);
+    apr_uint32_t now = 1700000000, n = 0, i, fresh, gen;
+    pg_addr a, b, got;
+    pg_ban_row *row;
+
+    memset(&a, 0, sizeof(a));
+    a.family = 4;
+    a.bytes[0] = 198;
+    a.bytes[3] = 7;
+    b = a;
+    b.bytes[3] = 8;
+    ok(pg_table_ban_state(t, &a, now, 5, &row, &fresh) == PG_BAN_STATE_UNKNOWN && row == NULL,
+       "store: an address never asked about is unknown");
+    pg_table_check_request(t, &a);
+    pg_table_check_request(t, &a);
+    ok(pg_table_check_take(t, &got) && got.bytes[3] == 7 && !pg_table_check_take(t, &got),
+       "store: asked for twice, queued once; the agent takes it");
+    gen = pg_table_ban_generation(t);
+    pg_table_check_answer(t, &a, now, 0);
+    ok(pg_table_ban_state(t, &a, now + 4, 5, &row, &fresh) == PG_BAN_STATE_CLEAR
+       && fresh == now + 5
+       && pg_table_ban_state(t, &a, now + 5, 5, &row, &fresh) == PG_BAN_STATE_UNKNOWN,
+       "store: 'not banned' is fresh for ttl seconds, and says until when");
+    ok(pg_table_ban_generation(t) == gen,
+       "store: a 'not banned' answer leaves the generation (remembered answers stand)");
+    pg_table_check_answer(t, &b, now, now + 60);
+    ok(pg_table_ban_generation(t) != gen,
+       "store: a ban found there changes the generation");
+    ok(pg_table_ban_state(t, &b, now + 1, 5, &row, &fresh) == PG_BAN_STATE_BANNED
+       && row->started == 0 && row->checked == now,
+       "store: a ban found there is listed, as started elsewhere");
+    ok(pg_table_ban_state(t, &b, now + 61, 5, &row, &fresh) != PG_BAN_STATE_BANNED,
+       "store: ... until it ends");
+
+    /* a ban of ours the store does not know yet survives its 'not found' */
+    row = pg_table_ban_add(t, &a, now, now, now + 60, 3);
+    row->sync = PG_SYNC_PUT;
+    pg_table_check_answer(t, &a, now + 1, 0);
+    ok(pg_table_ban_state(t, &a, now + 2, 5, &row, &fresh) == PG_BAN_STATE_BANNED && row->started == now,
+       "store: our ban waiting to be told is not lifted by the store's 'not found'");
+    pg_table_ban_synced(t, &a, PG_SYNC_PUT);
+    ok(row->sync == PG_SYNC_NONE, "store: told, the mark is cleared");
+    pg_table_check_answer(t, &a, now + 10, 0);
+    ok(pg_table_ban_state(t, &a, now + 11, 5, &row, &fresh) != PG_BAN_STATE_BANNED,
+       "store: a told ban the store no longer has was lifted elsewhere: lifted here");
+
+    /* a lift the store must learn, for an address not listed here */
+    b.bytes[3] = 9;
+    pg_table_ban_mark_sync(t, &b, now, PG_SYNC_REMOVE);
+    row = NULL;
+    for (i = 0; i < t->n_bans; i++) {
+        if (pg_table_bans(t)[i].addr.bytes[3] == 9) {
+            row = &pg_table_bans(t)[i];
+        }
+    }
+    ok(row && row->sync == PG_SYNC_REMOVE && t->sync_pending,
+       "store: a lift of an unlisted address gets a row, marked");
+
+    /* a lift made while the store's "banned" answer was on its way */
+    b.bytes[3] = 10;
+    row = pg_table_ban_add(t, &b, now, now, now + 60, 3);
+    pg_table_ban_lift(t, &b);
+    pg_table_ban_mark_sync(t, &b, now, PG_SYNC_REMOVE);
+    pg_table_check_answer(t, &b, now + 1, now + 60);
+    ok(pg_table_ban_state(t, &b, now + 2, 5, &row, &fresh) != PG_BAN_STATE_BANNED
+       && pg_table_ban_find(t, &b, now + 2) == NULL,
+       "store: a 'banned' answer does not undo a lift the store has yet to hear of");
+    pg_table_ban_synced(t, &b, PG_SYNC_PUT);
+    row = listed_row(t, &b);
+    ok(row && row->sync == PG_SYNC_REMOVE,
+       "store: a put told does not clear the lift marked since");
+    pg_table_ban_synced(t, &b, PG_SYNC_REMOVE);
+    ok(row && row->sync == PG_SYNC_NONE, "store: ... the lift told does");
+
+    /* the store says a listed ban lasts longer: the list's horizon follows */
+    b.bytes[3] = 11;
+    pg_table_ban_add(t, &b, now, now, now + 60, 3);
+    pg_table_check_answer(t, &b, now + 1, now + 600);
+    ok(pg_table_bans_active(t, now + 100) >= 1 && pg_table_ban_find(t, &b, now + 100) != NULL,
+       "store: a ban the store extends is still seen after its first end (the horizon moved)");
+    free(t);
+
+    /* bans waiting to be told do not pin rows once they have ended: a
+     * store down for long cannot stop banning here */
+    t = new_table(1, 16);
+    for (i = 0; i < 64; i++) {
+        a.bytes[3] = (unsigned char)i;
+        if ((row = pg_table_ban_add(t, &a, now, now, now + 60, 3)) == NULL) {
+            break;
+        }
+        row->sync = PG_SYNC_PUT;
+    }
+    ok(i < 64, "store: running bans waiting to be told fill a 16-row list");
+    ok(pg_table_ban_add(t, &a, now + 61, now + 61, now + 121, 3) != NULL,
+       "store: ... once they have ended, their rows take new bans");
+    b.bytes[3] = 201;
+    pg_table_ban_mark_sync(t, &b, now + 61, PG_SYNC_REMOVE);
+    for (i = 0; i < 16; i++) {
+        a.bytes[3] = (unsigned char)(100 + i);
+        pg_table_ban_add(t, &a, now + 200, now + 200, now + 260, 3);
+    }
+    row = listed_row(t, &b);
+    ok(row && row->sync == PG_SYNC_REMOVE,
+       "store: a lift waiting to be told keeps its row, whatever bans come");
+    free(t);
+    t = new_table(1, 64);
+    n = 0;
+
+    /* the queue is bounded: what does not fit is dropped and counted */
+    for (i = 0; i < 3000; i++) {
+        a.bytes[1] = (unsigned char)(i >> 8);
+        a.bytes[2] = (unsigned char)i;
+        pg_table_check_request(t, &a);
+    }
+    while (pg_table_check_take(t, &got)) {
+        n++;
+    }
+    ok(n <= PG_PENDING_MAX && n > PG_PENDING_MAX / 2 && t->checks_dropped == 3000 - n,
+       "store: 3000 addresses waiting, the slots hold at most 1024, the rest counted as dropped");
+    free(t);
+}
+
 static int locks_taken, locks_held;
 
 static int count_lock(void *baton)
@@ -399,34 +686,75 @@ static void count_unlock(void *baton)
 }
 
 /* Snapshots for the status page: a summary copies the header and vhost
- * rows only; details copy the rest in pieces, the lock held per piece. */
+ * rows only; details add the heaviest client and network rows and the
+ * running bans; the lock is held only to copy what is kept: neither the
+ * copy nor a hold grows with the table. */
 static void test_snapshot(void)
 {
     static const pg_locker locker = { count_lock, count_unlock, NULL };
     pg_table *t = new_table_with_vhost(1, 100000);
-    pg_hit h = hit_from(0x01020304u, PG_REASON_CONNECT,
-                        apr_time_from_sec(1700000000));
+    apr_time_t t0 = apr_time_from_sec(1700000000);
     apr_size_t summary = pg_table_snapshot_bytes(t, PG_SNAPSHOT_SUMMARY);
     apr_size_t details = pg_table_snapshot_bytes(t, PG_SNAPSHOT_DETAILS);
     pg_table *copy = malloc(details);
+    apr_uint32_t i, lightest = 0xffffffffu, heaviest_missing = 0, kept_rows = 0;
+    const pg_client_row *rows;
+    pg_hit h;
 
-    hit(t, &h);
+    /* 5000 clients, client i with i % 97 + 1 hits */
+    for (i = 0; i < 5000; i++) {
+        apr_uint32_t k;
+
+        h = hit_from(0x0a000000u + i, PG_REASON_CONNECT, t0);
+        for (k = 0; k < i % 97 + 1; k++) {
+            hit(t, &h);
+        }
+    }
     pg_table_ban_add(t, &h.addr, 1700000000, 1700000000, 1700000600, 5);
-    ok(summary < 64 * 1024 && details == pg_table_bytes(1, 100000),
-       "snapshot: a summary is the header and vhost rows (< 64 KiB), details all");
+    ok(summary < 64 * 1024 && details == pg_table_bytes(1, PG_SNAPSHOT_ROWS)
+       && details < pg_table_bytes(1, 100000) / 50,
+       "snapshot: a summary is the header and vhost rows (< 64 KiB), details "
+       "1000 rows of each kind (2 % of this table)");
     locks_taken = 0;
     ok(pg_table_snapshot(copy, t, PG_SNAPSHOT_SUMMARY, 1700000001, &locker)
        && locks_taken == 1 && locks_held == 0 && copy->bans_active == 1
-       && pg_table_total(copy) == 1 && copy->snapshot == PG_SNAPSHOT_SUMMARY,
+       && copy->snapshot == PG_SNAPSHOT_SUMMARY
+       && pg_table_total(copy) == pg_table_total(t),
        "snapshot: summary in one lock, with the count of running bans");
     locks_taken = 0;
     ok(pg_table_snapshot(copy, t, PG_SNAPSHOT_DETAILS, 1700000001, &locker)
-       && locks_taken == 1 + (int)((details - summary + PG_SNAPSHOT_CHUNK - 1)
-                                   / PG_SNAPSHOT_CHUNK)
-       && locks_held == 0 && memcmp(copy, t, 64) == 0
-       && memcmp(pg_table_bans(copy), pg_table_bans(t),
-                 t->n_bans * sizeof(pg_ban_row)) == 0,
-       "snapshot: details copied whole, one lock per 64 KiB piece");
+       && locks_held == 0 && locks_taken == 3
+       && copy->n_clients == PG_SNAPSHOT_ROWS
+       && copy->capacity_clients == 100000 && copy->capacity_bans == t->n_bans,
+       "snapshot: details in three holds of the lock (header, the picked clients, the "
+       "picked networks); the table's capacity kept");
+    rows = pg_table_clients_c(copy);
+    for (i = 0; i < copy->n_clients; i++) {
+        kept_rows += rows[i].addr.family != 0;
+        if (rows[i].addr.family && rows[i].total < lightest) {
+            lightest = rows[i].total;
+        }
+    }
+    rows = pg_table_clients_c(t);
+    for (i = 0; i < t->n_clients; i++) {
+        const pg_client_row *c = &rows[i];
+        apr_uint32_t j, kept = 0;
+
+        if (!c->addr.family || c->total <= lightest) {
+            continue;
+        }
+        for (j = 0; j < copy->n_clients && !kept; j++) {
+            kept = pg_table_clients_c(copy)[j].addr.family
+                   && !memcmp(&pg_table_clients_c(copy)[j].addr, &c->addr, sizeof(pg_addr));
+        }
+        if (!kept && c->total > heaviest_missing) {
+            heaviest_missing = c->total;
+        }
+    }
+    ok(kept_rows == PG_SNAPSHOT_TOP && lightest != 0xffffffffu && heaviest_missing == 0,
+       "snapshot: the 100 kept clients are the heaviest (none heavier left out)");
+    ok(pg_table_bans_c(copy)[0].addr.family && pg_table_bans_c(copy)[0].until == 1700000600,
+       "snapshot: the running ban is in the copy");
     free(copy);
     free(t);
 }
@@ -447,6 +775,23 @@ static void test_ban_store_encoding(void)
        && pg_ban_value_until((const unsigned char *)"99999999999", 11) == 0
        && pg_ban_value_until((const unsigned char *)"4294967296", 10) == 0,
        "ban store: a value that is not ours is no ban");
+}
+
+static void test_network_prefix(void)
+{
+    pg_addr a, net;
+    char buf[PG_CLIENT_TEXT_MAX];
+
+    pg_addr_parse((pg_span){ "198.51.100.77", 13 }, &a);
+    net = pg_addr_network(&a);
+    ok(net.family == 4
+       && strcmp(pg_addr_format(buf, sizeof(buf), &net), "198.51.100.0") == 0,
+       "network: an IPv4 address's /24");
+    pg_addr_parse((pg_span){ "2001:db8:1:2:3:4:5:6", 20 }, &a);
+    net = pg_addr_network(&a);
+    ok(net.family == 6
+       && strcmp(pg_addr_format(buf, sizeof(buf), &net), "2001:db8:1:2::") == 0,
+       "network: an IPv6 address's /64");
 }
 
 static void test_addr_text(void)
@@ -572,10 +917,14 @@ int main(void)
     test_ports();
     test_recent_and_timeline();
     test_log_budget_and_bans();
+    test_record_known();
+    test_record_known_races(p);
     test_ban_capacity();
+    test_shared_store_rows();
     test_snapshot();
     test_ban_store_encoding();
     test_addr_text();
+    test_network_prefix();
     test_render_escaping(p);
 
     apr_pool_destroy(p);
