@@ -12,6 +12,8 @@
 #   make test-valgrind  the integration suite under prefork in valgrind
 #   make bench      timings, instruction counts and the scan benchmark
 #                   (BENCH_SECS=10 BENCH_ROUNDS=5; docs/performance.md)
+#   make mutants    the mutation check (about 10 min; MUTANTS=a,b for some)
+#   make mutants-check  every mutant still applies (a second)
 #   make deb        the Debian package, into build/deb/
 #   make test-deb   build, install, enable, probe, disable and purge it
 #   make clean
@@ -51,6 +53,9 @@ include cli/cli.mk
 
 # the program's own tests need what its fragments list
 DEB_TEST += $(CLI_DEB) $(CLI_TEST_DEB)
+
+# make mutants, make mutants-check
+include tools/mutants.mk
 
 .PHONY: cli all deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
         screenshot fuzz test-asan test-valgrind soak bench deb test-deb clean

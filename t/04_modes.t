@@ -15,7 +15,8 @@ my @extra = ('ProxyGuardAllowHost partner.test', 'ProxyGuard Off',
              'ProxyGuard DetectOnly', '');
 my $srv = PGTest->new(name => 'modes', ports => 4, conf => sub {
     my ($s) = @_;
-    my $text = "ProxyGuardAllowHost *.cdn.example.net 192.0.2.10 [2001:db8::10]\n"
+    my $text = $s->status_location
+             . "ProxyGuardAllowHost *.cdn.example.net 192.0.2.10 [2001:db8::10]\n"
              . "ProxyGuardUnknownHost Deny\n";
     for my $i (0 .. 3) {
         my $port = $s->port($i);
@@ -45,17 +46,37 @@ $srv->start;
 my $connect = "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n";
 my $absolute = "GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n";
 
-# On (default)
-is($srv->request($connect, port => 0)->{status}, 405, 'On: CONNECT 405');
+# The hits of one vhost by reason and action, from ?json.
+sub vhost_hits {
+    my ($name) = @_;
+    my ($row) = grep { $_->{vhost} eq $name } @{ $srv->json->{vhosts} };
+    return $row ? $row->{hits} : {};
+}
+
+# On (default): the module's answers, with its trace (a 405 alone is what
+# stock httpd answers CONNECT with too: t/01_connect.t)
+my $mark = $srv->log_mark('logs/error_log');
+my $res = $srv->request($connect, port => 0);
+is($res->{status}, 405, 'On: CONNECT 405');
+is(PGTest::allow_set($res->{headers}{allow}), 'GET,HEAD,OPTIONS,POST,TRACE', 'On: the module\'s Allow');
 is($srv->request($absolute, port => 0)->{status}, 403, 'On: absolute 403');
+my $log = $srv->log_since('logs/error_log', $mark);
+like($log, qr/\[proxyguard:warn\].*PG0001: action=deny reason=connect vhost=default0\.test/, 'On: CONNECT logged as deny');
+like($log, qr/\[proxyguard:warn\].*PG0001: action=deny reason=absolute-uri vhost=default0\.test/, 'On: absolute URI logged as deny');
+my $hits = vhost_hits('default0.test');
+is($hits->{connect}{deny}, 1, 'On: ?json counts the CONNECT as deny');
+is($hits->{'absolute-uri'}{deny}, 1, 'On: ?json counts the absolute URI as deny');
 
 # Off: stock behaviour (httpd's core answers CONNECT 405 itself), no log
-my $mark = $srv->log_mark('logs/error_log');
+$mark = $srv->log_mark('logs/error_log');
 is($srv->request($connect, port => 1)->{status}, 405, 'Off: CONNECT gets stock 405');
-my $res = $srv->request($absolute, port => 1);
+$res = $srv->request($absolute, port => 1);
 is($res->{status}, 200, 'Off: absolute URI served (stock behaviour)');
 like($res->{body}, qr/^site:default1$/, 'Off: ... by the default vhost');
 unlike($srv->log_since('logs/error_log', $mark), qr/PG0001/, 'Off: nothing logged');
+my $off = 0;
+$off += $_->{deny} + $_->{detect} for values %{ vhost_hits('default1.test') };
+is($off, 0, 'Off: nothing counted');
 like($srv->slurp('logs/access_log'), qr/"CONNECT 59\.124\.98\.13:25 HTTP\/1\.0" 405 pg=-\/-/,
      'Off: no PROXYGUARD on the stock CONNECT answer');
 
@@ -65,7 +86,11 @@ $res = $srv->request($absolute, port => 2);
 is($res->{status}, 200, 'DetectOnly: absolute URI served');
 $res = $srv->request($connect, port => 2);
 is($res->{status}, 405, 'DetectOnly: CONNECT gets the stock 405');
-my $log = $srv->log_since('logs/error_log', $mark);
+$log = $srv->log_since('logs/error_log', $mark);
+$hits = vhost_hits('default2.test');
+is($hits->{connect}{detect}, 1, 'DetectOnly: ?json counts the CONNECT as detect');
+is($hits->{connect}{deny}, 0, '... never as deny');
+is($hits->{'absolute-uri'}{detect}, 1, 'DetectOnly: ?json counts the absolute URI as detect');
 like($log, qr/\[proxyguard:warn\].*PG0001: action=detect reason=absolute-uri vhost=default2\.test/,
      'DetectOnly: absolute URI logged at warn as detect');
 like($log, qr/\[proxyguard:warn\].*PG0001: action=detect reason=connect vhost=default2\.test/,

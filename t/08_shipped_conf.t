@@ -31,8 +31,14 @@ my $srv = PGTest->new(name => 'shipped', load_module => 0, conf => sub {
 my ($rc, $out) = $srv->configtest;
 is($rc, 0, 'shipped .load + .conf: apache2 -t succeeds') or diag $out;
 $srv->start;
+# stock httpd answers CONNECT 405 too: the module's own trace proves it was it
+my $mark = $srv->log_mark('logs/error_log');
 is($srv->request("CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n")->{status}, 405,
    'shipped config: CONNECT 405');
+my @lines = $srv->log_since('logs/error_log', $mark) =~ /(PG0001: action=deny reason=connect .*)/g;
+is(scalar @lines, 1, 'shipped config: ... logged once by the module (PG0001 reason=connect)');
+like($srv->slurp('logs/access_log'), qr/"CONNECT 59\.124\.98\.13:25 HTTP\/1\.0" 405 pg=connect\/deny/,
+     'shipped config: ... and PROXYGUARD set for the access log');
 is($srv->request("GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: x\r\n\r\n")->{status}, 403,
    'shipped config: foreign absolute URI 403');
 is($srv->request("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")->{status}, 200,

@@ -57,13 +57,20 @@ like($srv->status('auto')->{body}, qr/^ProxyGuardBansActive: 1$/m, '?auto: Proxy
 like($srv->status('')->{body}, qr/<table id="bans">.*<td>127\.0\.0\.3<\/td>/s, 'HTML: the ban in the bans table');
 
 # Weak signals and exempt addresses never ban.
-status_of("GET / HTTP/1.1\r\nHost: unknown.test\r\n\r\n", from => '127.0.0.5') for 1 .. 8;
-status_of("GET / HTTP/1.1\r\nHost: www.example.com\r\nProxy-Connection: x\r\n\r\n", from => '127.0.0.5') for 1 .. 8;
-is(status_of($page, from => '127.0.0.5'), 200, '16 unknown-host / proxy-header hits (detect): no ban');
+@st = map { status_of("GET / HTTP/1.1\r\nHost: unknown.test\r\n\r\n", from => '127.0.0.5') } 1 .. 8;
+push @st, map { status_of("GET / HTTP/1.1\r\nHost: www.example.com\r\nProxy-Connection: x\r\n\r\n", from => '127.0.0.5') } 1 .. 8;
+is("@st", join(' ', (200) x 16), '16 unknown-host / proxy-header hits (detect): all served');
+is(status_of($page, from => '127.0.0.5'), 200, '... and no ban followed');
 @st = map { status_of($connect, from => '127.0.0.9') } 1 .. 8;
-is(status_of($page, from => '127.0.0.9'), 200, 'ProxyGuardBanExempt 127.0.0.9: 8 CONNECTs, never banned');
-status_of($connect, from => '127.0.8.77') for 1 .. 8;
+is("@st", join(' ', (405) x 8), 'ProxyGuardBanExempt 127.0.0.9: 8 CONNECTs, each answered 405 (rejected, not banned)');
+is(status_of($page, from => '127.0.0.9'), 200, 'ProxyGuardBanExempt 127.0.0.9: never banned');
+@st = map { status_of($connect, from => '127.0.8.77') } 1 .. 8;
+is("@st", join(' ', (405) x 8), 'ProxyGuardBanExempt 127.0.8.0/24: 8 CONNECTs, each answered 405');
 is(status_of($page, from => '127.0.8.77'), 200, 'ProxyGuardBanExempt 127.0.8.0/24: never banned');
+$j = $srv->status('json')->{json};
+my %client = map { $_->{address} => $_ } @{ $j->{clients} };
+is($client{'127.0.0.9'} && $client{'127.0.0.9'}{hits}{connect}, 8, 'exempt hits are still counted (127.0.0.9: 8)');
+is($j->{bans_started}, 1, 'no ban started for the weak signals or the exempt addresses');
 
 # Behind the trusted balancer (127.0.0.1): the forwarded address is banned.
 status_of("CONNECT 59.124.98.13:25 HTTP/1.0\r\nX-Forwarded-For: 203.0.113.50\r\n\r\n") for 1 .. 5;

@@ -2,8 +2,10 @@
 # The fail2ban filter and jail (conf/fail2ban/), tested with the real
 # fail2ban-regex on an error_log this test's own httpd wrote: every deny
 # line matched with the right address (IPv4, IPv6, HTTP/2's [remote]),
-# detect/info lines not matched, injected fake addresses never yielded, ban
-# starts matched; and the jail parses (fail2ban-client -d).
+# every reason that rejects (connect, absolute-uri, connect-port,
+# proxy-port, unknown-host under Deny), detect/info lines not matched,
+# injected fake addresses never yielded, ban starts matched; and the jail
+# parses (fail2ban-client -d).
 use strict;
 use warnings;
 use FindBin;
@@ -21,14 +23,23 @@ for my $tool (qw(fail2ban-regex fail2ban-client)) {
 }
 my $top = $PGTest::TOP;
 my $port6 = 20000 + int(rand(12000));
+# HTTP/2's [remote IP:port] lines come from node's http2 client: under
+# PG_REQUIRE_TOOLS (make test) a missing node fails, elsewhere those
+# checks are skipped, and say so
 my $have_node = `command -v node 2>/dev/null` ? 1 : 0;
+fail('node is installed (HTTP/2 deny lines)') if !$have_node && $ENV{PG_REQUIRE_TOOLS};
 
-my $srv = PGTest->new(name => 'fail2ban', conf => sub {
+# port 1: a default vhost with ProxyGuardUnknownHost Deny
+my $srv = PGTest->new(name => 'fail2ban', ports => 2, conf => sub {
+    my $deny_port = $_[0]->port(1);
     "Listen [::1]:$port6\n"
     . "LoadModule http2_module $PGTest::MODULES/mod_http2.so\nProtocols h2c http/1.1\n"
     . "LoadModule socache_shmcb_module $PGTest::MODULES/mod_socache_shmcb.so\n"
     . "ProxyGuardBan 3 60 60\nProxyGuardBanExempt 127.0.0.5 127.0.0.6 127.0.0.8 ::1\n"
     . "HttpProtocolOptions Unsafe\n"
+    . "ProxyGuardProxyClients 127.0.0.12 127.0.0.13\n"
+    # first on its port, so its default vhost
+    . "<VirtualHost *:$deny_port>\n    ServerName deny.test\n    ProxyGuardUnknownHost Deny\n</VirtualHost>\n"
     . $_[0]->standard_vhosts
     . "<VirtualHost *:$port6>\n    ServerName v6.test\n</VirtualHost>\n";
 });
@@ -42,6 +53,18 @@ hit('127.0.0.5', "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n") for 1 .. 2;
 $want{'127.0.0.5'} += 2;
 hit('127.0.0.6', "GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n");
 $want{'127.0.0.6'} += 1;
+# the other reasons that reject: a proxy client's CONNECT to a port it may
+# not use, its absolute URI to such a port, a Host naming none of our
+# vhosts where ProxyGuardUnknownHost is Deny
+is(hit('127.0.0.12', "CONNECT mx.example.net:25 HTTP/1.1\r\nHost: mx.example.net:25\r\n\r\n")->{status}, 403,
+   'connect-port: 403');
+$want{'127.0.0.12'} += 1;
+is(hit('127.0.0.13', "GET http://mx.example.net:25/ HTTP/1.1\r\nHost: mx.example.net:25\r\n\r\n")->{status}, 403,
+   'proxy-port: 403');
+$want{'127.0.0.13'} += 1;
+is($srv->request("GET / HTTP/1.1\r\nHost: unknown.test\r\n\r\n", port => 1, from => '127.0.0.14')->{status}, 403,
+   'unknown-host under Deny: 403');
+$want{'127.0.0.14'} += 1;
 # over IPv6
 my $s6 = IO::Socket::IP->new(PeerHost => '::1', PeerPort => $port6, Proto => 'tcp') or die "::1: $!";
 print $s6 "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n";
@@ -71,12 +94,17 @@ my $log = $srv->slurp('logs/error_log');
 my $prefix = qr/^\[[^]]*\] \[proxyguard:\w+\] \[pid [^]]*\] \[(?:client|remote) [^]]*\]/m;
 my $deny_lines = () = $log =~ /$prefix PG0001: action=deny/g;
 my $ban_lines = () = $log =~ /$prefix PG0010: ban start/g;
-like($log, qr/Host: |host="\[client 198\.51\.100\.10:25\] PG0010: ban start:"/,
+like($log, qr/ PG0001: action=deny reason=connect vhost=\S+ method="CONNECT" uri="evil\.test:25" host="\[client 198\.51\.100\.10:25\] PG0010: ban start:"$/m,
      'the error_log carries the injected fake ban line inside a field');
+for my $reason (qw(connect-port proxy-port unknown-host)) {
+    like($log, qr/$prefix PG0001: action=deny reason=\Q$reason\E vhost=/, "the error_log has a $reason deny line");
+}
 is($ban_lines, 1, 'the error_log has one ban start line');
 like($log, qr/\[client ::1:\d+\] PG0001: action=deny/, 'the error_log has an IPv6 deny line');
-like($log, qr/\[remote 127\.0\.0\.1:\d+\] PG0001: action=deny/, 'the error_log has an HTTP/2 [remote] deny line')
-    if $have_node;
+SKIP: {
+    skip 'node not installed: no HTTP/2 request was sent', 1 unless $have_node;
+    like($log, qr/\[remote 127\.0\.0\.1:\d+\] PG0001: action=deny/, 'the error_log has an HTTP/2 [remote] deny line');
+}
 like($log, qr/PG0001: action=detect reason=unknown-host/, 'the error_log has info (detect) lines');
 
 # A DetectOnly server's would-be rejections (action=detect, at warn).

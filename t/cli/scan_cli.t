@@ -60,6 +60,13 @@ for my $bad ([ [], qr/no log file given \('-' reads standard input\)/ ],
 ($rc, my $page) = PGScan::run([ 'scan', '--html', '-', $log ]);
 is($rc, 0, '--html -: exit 0');
 like($page, qr/\A<!DOCTYPE html>.*<td class="n" id="total">1<\/td>.*<\/html>\n\z/s, '--html -: one page on stdout, nothing else');
+# a client seen twice: its row has both times, first then last
+my $twice = PGScan::spew("$dir/twice.log", join '', map {
+    qq{205.209.140.102 - - [02/Aug/2009:$_ +0800] "CONNECT 168.95.5.43:25 HTTP/1.0" 405 723 "-" "-"\n}
+} '17:54:40', '18:01:02');
+($rc, $page) = PGScan::run([ 'scan', '--html', '-', $twice ]);
+like($page, qr{<tr><td><code>205\.209\.140\.102</code></td><td class="n">2</td>(?:<td class="n">\d+</td>){3}<td>2009-08-02T17:54:40\+08:00</td><td>2009-08-02T18:01:02\+08:00</td></tr>},
+     '--html: a client\'s row, its first and last time');
 
 # --- files that cannot be read ---------------------------------------------
 my $other = PGScan::spew("$dir/other.log", "$line\n$line\n");

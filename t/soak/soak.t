@@ -42,9 +42,12 @@ sub httpd_rss {
 
 # Run $n workers for $secs seconds, each sending $raw in a loop from $from;
 # each checks every answer against $want (a status or a code ref).  Returns
-# total sent and total wrong.
+# a sub that waits for them and returns total sent and total wrong; a
+# worker that died without reporting fails the test (it must never count
+# as "sent nothing, got nothing wrong").
 sub run_workers {
     my ($n, $raw, $want, $from, $secs) = @_;
+    my $from_text = ref $from ? 'several addresses' : $from;
     my @kids;
     for my $i (1 .. $n) {
         pipe(my $r, my $w) or die $!;
@@ -65,14 +68,19 @@ sub run_workers {
         push @kids, [ $pid, $r ];
     }
     return sub {
-        my ($sent, $wrong) = (0, 0);
+        my ($sent, $wrong, @dead) = (0, 0);
         for (@kids) {
             my ($pid, $r) = @$_;
-            my $line = <$r> // "0 0\n";
-            my ($s, $w) = split ' ', $line;
-            $sent += $s; $wrong += $w;
+            my $line = <$r>;
             waitpid($pid, 0);
+            if ($? || !defined $line || $line !~ /^(\d+) (\d+)$/) {
+                push @dead, "worker $pid: exit status $?, reported " . ($line // 'nothing');
+                next;
+            }
+            $sent += $1; $wrong += $2;
         }
+        is(scalar @dead, 0, "all $n workers sending from $from_text ran to the end and reported")
+            or diag join "\n", @dead;
         return ($sent, $wrong);
     };
 }
