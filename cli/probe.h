@@ -17,7 +17,10 @@
  *   probe.c          options, one run per target, the exit code
  *   probe_net.c      addresses, bounded sockets; waiting pumps the canary
  *   probe_canary.c   the canary: an HTTP and an SMTP-like listener that
- *                    record which probe's token reached them
+ *                    record which probe's token reached them, in whose
+ *                    window
+ *   probe_mac.c      the canary's proof: a keyed digest the target never
+ *                    sees
  *   probe_http.c     reading a reply from a possibly hostile server
  *   probe_matrix.c   the baseline and every probe: what is sent, and how
  *   probe_h2.c       the same over h2c (nghttp2), with --h2c
@@ -95,14 +98,31 @@ typedef enum pg_listener {
     PG_LISTENER_COUNT
 } pg_listener;
 
+/* A canary connection belongs to the probe whose window was open when the
+ * canary accepted it (probe_canary.c); only such a connection can prove
+ * anything about that probe. */
 typedef struct pg_evidence {
-    int token;                  /* the probe's token reached the canary */
+    int token;                  /* the probe's token reached the canary, on
+                                 * a connection accepted in its window */
     pg_listener via;            /* ... on this listener */
     int tls;                    /* a TLS ClientHello arrived in its window */
     int connections;            /* canary connections opened in its window */
     char peer[PG_ADDR_TEXT];    /* who delivered the token */
     char first_line[160];       /* the first line it sent (raw bytes) */
+    int stray;                  /* its token came on a connection accepted
+                                 * outside its window: never proof */
+    int stray_window;           /* ... in that probe's window (-1: none) */
+    char stray_peer[PG_ADDR_TEXT];
 } pg_evidence;
+
+/* Text in a reply that only the canary should have written, or that the
+ * target could only have copied from the request, with no canary evidence
+ * behind it: how the target answered, never proof. */
+typedef enum pg_echo {
+    PG_ECHO_NONE = 0,
+    PG_ECHO_TOKEN,              /* the reply repeats the probe's token */
+    PG_ECHO_MARKER              /* it imitates the canary's answer */
+} pg_echo;
 
 /* What a probe's reply proves (the names are the --json contract). */
 typedef enum pg_pv {
@@ -176,8 +196,12 @@ typedef struct pg_probe {
                                  * :authority, as the module logs it) */
     pg_reply reply;
     int tunnel_open;            /* CONNECT answered 2xx without a body */
-    int banner_back;            /* the canary's banner came back (SMTP) */
-    int reply_back;             /* the canary's reply came back to us */
+    int banner_back;            /* the canary's banner came back (SMTP),
+                                 * carrying this probe's proof */
+    int reply_back;             /* the canary's reply came back to us,
+                                 * carrying this probe's proof */
+    pg_echo echo;               /* set from the reply and the tunnel's
+                                 * answer (probe_verdict.c) */
     pg_evidence ev;
     pg_pv verdict;
     const char *note;

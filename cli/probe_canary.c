@@ -17,6 +17,13 @@
  * Whoever connects is a stranger (the target relaying a probe, or not):
  * every connection is bounded in bytes kept, lines answered and lifetime,
  * and nothing it sends is ever acted on beyond a canned answer.
+ *
+ * A connection belongs to the window open when it was accepted: a token
+ * it carries proves that probe only when it is that probe's own (a token
+ * of another probe, or one that comes when no window is open, is kept as
+ * "stray", never proof).  The answers carry the window's proof, which only
+ * this program can compute: that is how a probe tells the canary's answer,
+ * come back through a tunnel, from one the target made up.
  */
 
 #include <errno.h>
@@ -63,9 +70,11 @@ struct pg_canary {
     char nonce[16];
     char prefix[24];            /* "pgc" nonce "n": a token without its number */
     char marker[48];            /* "proxyguard-canary " nonce */
+    unsigned char key[PG_MAC_KEY];  /* never sent anywhere */
     int window;
     pg_evidence ev[PG_PROBE_MAX];
     pg_cconn *conns;
+    apr_pool_t *pool;
 };
 
 static int pg_listen_on(const pg_addr *where, pg_addr *bound, const char **why)
@@ -99,6 +108,7 @@ pg_canary *pg_canary_open(apr_pool_t *p, const pg_addr *http,
     pg_canary *c = apr_pcalloc(p, sizeof(*c));
     int i;
 
+    c->pool = p;
     c->conns = apr_pcalloc(p, sizeof(pg_cconn) * PG_CANARY_CONNS);
     for (i = 0; i < PG_CANARY_CONNS; i++) {
         c->conns[i].fd = -1;
@@ -109,11 +119,10 @@ pg_canary *pg_canary_open(apr_pool_t *p, const pg_addr *http,
         return NULL;
     }
     c->lfd[PG_LISTENER_LINE] = pg_listen_on(line, &c->addr[PG_LISTENER_LINE], why);
-    if (c->lfd[PG_LISTENER_LINE] < 0) {
-        close(c->lfd[PG_LISTENER_HTTP]);
+    if (c->lfd[PG_LISTENER_LINE] < 0 || pg_canary_reset(c, why) < 0) {
+        pg_canary_close(c);
         return NULL;
     }
-    pg_canary_reset(c);
     return c;
 }
 
@@ -145,7 +154,7 @@ const pg_addr *pg_canary_addr(const pg_canary *c, pg_listener which)
     return &c->addr[which];
 }
 
-void pg_canary_reset(pg_canary *c)
+int pg_canary_reset(pg_canary *c, const char **why)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[5];
@@ -167,6 +176,11 @@ void pg_canary_reset(pg_canary *c)
     apr_snprintf(c->marker, sizeof(c->marker), "proxyguard-canary %s", c->nonce);
     memset(c->ev, 0, sizeof(c->ev));
     c->window = -1;
+    if (pg_mac_key(c->key, why) < 0) {
+        *why = apr_pstrcat(c->pool, "no random key for the canary's proof: ", *why, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 void pg_canary_token(const pg_canary *c, int id, char *buf, apr_size_t size)
@@ -177,6 +191,14 @@ void pg_canary_token(const pg_canary *c, int id, char *buf, apr_size_t size)
 const char *pg_canary_marker(const pg_canary *c)
 {
     return c->marker;
+}
+
+void pg_canary_proof(const pg_canary *c, int id, char out[PG_MAC_HEX])
+{
+    char token[PG_TOKEN_SIZE];
+
+    pg_canary_token(c, id, token, sizeof(token));
+    pg_mac_hex(c->key, token, out);
 }
 
 void pg_canary_window(pg_canary *c, int id)
@@ -303,6 +325,29 @@ static void pg_copy_line(const char *buf, apr_size_t len, const char *p,
     out[n] = '\0';
 }
 
+/* A token of ours on connection k: proof for its probe only when k came
+ * in that probe's window (the token names the probe, the window says the
+ * target relayed it while the probe ran, not from a log read later or
+ * while another probe ran). */
+static void pg_cconn_found(pg_canary *c, pg_cconn *k, int id, const char *at)
+{
+    pg_evidence *ev = &c->ev[id];
+
+    if (id == k->window) {
+        if (!ev->token) {
+            ev->token = 1;
+            ev->via = k->via;
+            pg_addr_text(&k->peer, 1, ev->peer, sizeof(ev->peer));
+            pg_copy_line(k->buf, k->len, at, ev->first_line, sizeof(ev->first_line));
+        }
+    }
+    else if (!ev->stray) {
+        ev->stray = 1;
+        ev->stray_window = k->window;
+        pg_addr_text(&k->peer, 1, ev->stray_peer, sizeof(ev->stray_peer));
+    }
+}
+
 /* Every token of ours in what the connection sent so far. */
 static void pg_cconn_scan(pg_canary *c, pg_cconn *k)
 {
@@ -315,27 +360,42 @@ static void pg_cconn_scan(pg_canary *c, pg_cconn *k)
         if (d + 2 <= end && d[0] >= '0' && d[0] <= '9' && d[1] >= '0' && d[1] <= '9') {
             int id = (d[0] - '0') * 10 + (d[1] - '0');
 
-            if (id < PG_PROBE_MAX && !c->ev[id].token) {
-                pg_evidence *ev = &c->ev[id];
-
-                ev->token = 1;
-                ev->via = k->via;
-                pg_addr_text(&k->peer, 1, ev->peer, sizeof(ev->peer));
-                pg_copy_line(k->buf, k->len, p, ev->first_line,
-                             sizeof(ev->first_line));
+            if (id < PG_PROBE_MAX) {
+                pg_cconn_found(c, k, id, p);
             }
         }
         p += plen;
     }
 }
 
-/* The HTTP listener: one canned reply, naming the first token seen. */
+/* " proof HEX" when k came in a window (and, with need_token, carried
+ * that window's token), else "": the canary vouches for nothing else. */
+static const char *pg_cconn_proof(const pg_canary *c, const pg_cconn *k,
+                                  int need_token, char *buf, apr_size_t size)
+{
+    char token[PG_TOKEN_SIZE], mac[PG_MAC_HEX];
+
+    if (k->window < 0) {
+        return "";
+    }
+    pg_canary_token(c, k->window, token, sizeof(token));
+    if (need_token && !pg_find(k->buf, k->len, token)) {
+        return "";
+    }
+    pg_mac_hex(c->key, token, mac);
+    apr_snprintf(buf, size, " proof %s", mac);
+    return buf;
+}
+
+/* The HTTP listener: one canned reply, naming the first token seen, with
+ * the proof of the connection's window when it carried that window's
+ * token. */
 static void pg_cconn_http(pg_canary *c, pg_cconn *k)
 {
     const char *head_end = pg_find(k->buf, k->len, "\r\n\r\n");
     const char *tok = pg_find(k->buf, k->len, c->prefix);
     char token[PG_TOKEN_SIZE] = "none";
-    char body[128], reply[512];
+    char body[160], reply[600], proof[32];
     int is_head = k->len >= 5 && !memcmp(k->buf, "HEAD ", 5);
 
     if (k->answered || (!head_end && k->len < sizeof(k->buf))) {
@@ -344,7 +404,8 @@ static void pg_cconn_http(pg_canary *c, pg_cconn *k)
     if (tok && (apr_size_t)(k->buf + k->len - tok) >= strlen(c->prefix) + 2) {
         apr_cpystrn(token, tok, strlen(c->prefix) + 3);
     }
-    apr_snprintf(body, sizeof(body), "%s saw %s\n", c->marker, token);
+    apr_snprintf(body, sizeof(body), "%s saw %s%s\n", c->marker, token,
+                 pg_cconn_proof(c, k, 1, proof, sizeof(proof)));
     apr_snprintf(reply, sizeof(reply),
                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                  "Content-Length: %lu\r\nCache-Control: no-store\r\n"
@@ -474,9 +535,12 @@ static void pg_canary_accept(pg_canary *c, pg_listener via)
     k->peer = peer;
     k->expires = apr_time_now() + PG_CANARY_LIFE;
     if (via == PG_LISTENER_LINE) {
-        char banner[96];
+        char banner[128], proof[32];
 
-        apr_snprintf(banner, sizeof(banner), "220 %s ESMTP ready\r\n", c->marker);
+        /* the banner goes out before any token can come: it vouches for
+         * the window alone, which is what "the banner came back" asks */
+        apr_snprintf(banner, sizeof(banner), "220 %s%s ESMTP ready\r\n", c->marker,
+                     pg_cconn_proof(c, k, 0, proof, sizeof(proof)));
         pg_cconn_say(k, banner);
         pg_cconn_flush(k);
     }

@@ -17,8 +17,12 @@
  * Each probe carries a token of its own ("pgc" + a random nonce + "n" +
  * the probe's number); whatever bytes reach a listener are searched for
  * tokens, so a probe is proven proxied only when its own token came back
- * from the target.  The canary is served from the same poll as the client
- * sockets (probe_net.c).
+ * from the target, on a connection the canary accepted while that probe's
+ * window was open.  The target sees the token (and so the nonce and the
+ * marker): what the canary sends back also carries a proof, a keyed
+ * digest of the window's token (probe_mac.h) that no request reveals.
+ * The canary is served from the same poll as the client sockets
+ * (probe_net.c).
  */
 
 #ifndef PG_PROBE_CANARY_H
@@ -27,6 +31,7 @@
 #include <poll.h>
 
 #include "probe.h"
+#include "probe_mac.h"
 
 typedef struct pg_canary pg_canary;
 
@@ -39,16 +44,21 @@ void pg_canary_close(pg_canary *c);
 /* Where a listener is, for probes to name ("127.0.0.1:40001"). */
 const pg_addr *pg_canary_addr(const pg_canary *c, pg_listener which);
 
-/* A fresh nonce and no evidence: tokens of an earlier target no longer
- * count. */
-void pg_canary_reset(pg_canary *c);
+/* A fresh nonce, a fresh key and no evidence: tokens and proofs of an
+ * earlier target no longer count.  -1 with *why when there is no key. */
+int pg_canary_reset(pg_canary *c, const char **why);
 
 /* The token of probe number id (0 .. PG_PROBE_MAX-1). */
 void pg_canary_token(const pg_canary *c, int id, char *buf, apr_size_t size);
 
-/* Text every canary reply and banner carries: seeing it in a reply proves
- * the reply came from the canary. */
+/* Text every canary reply and banner carries.  It is built from the
+ * nonce, which the target sees: a reply that carries it proves nothing. */
 const char *pg_canary_marker(const pg_canary *c);
+
+/* The proof for probe id: what the canary's banner, and its answer to a
+ * connection that carried that probe's token, contain when the connection
+ * came in the probe's window.  Only the canary's own bytes carry it. */
+void pg_canary_proof(const pg_canary *c, int id, char out[PG_MAC_HEX]);
 
 /* Connections accepted from now on are counted for probe id (-1: none). */
 void pg_canary_window(pg_canary *c, int id);

@@ -43,6 +43,7 @@ typedef struct pg_h2 {
     const char *tunnel_req;     /* CONNECT: what we send into the stream */
     apr_size_t tunnel_off;
     int tunnel_go;              /* 2xx came: the request may flow */
+    char proof[PG_MAC_HEX];     /* the canary's answer carries it */
 } pg_h2;
 
 static int pg_h2_on_header(nghttp2_session *s, const nghttp2_frame *frame,
@@ -202,9 +203,9 @@ static int pg_h2_done(const pg_h2 *h)
         return 1;
     }
     if (h->pr->def->tunnel && h->status) {
-        /* a tunnel: done when refused, or when the canary's answer is back */
-        return h->status < 200 || h->status >= 300
-               || pg_h2_body_has(h, pg_canary_marker(h->run->canary));
+        /* a tunnel: done when refused, or when the canary's answer is back
+         * (its proof: anything else the target could have made up) */
+        return h->status < 200 || h->status >= 300 || pg_h2_body_has(h, h->proof);
     }
     return 0;
 }
@@ -253,6 +254,7 @@ void pg_h2_run(pg_run *run, const pg_target *t, pg_probe *pr)
     h.run = run;
     h.pr = pr;
     h.body = apr_palloc(p, PG_BODY_MAX + 1);
+    pg_canary_proof(run->canary, pr->id, h.proof);
     h.tunnel_req = apr_pstrcat(p, "GET /?proxyguard=", pr->token, " HTTP/1.1\r\nHost: ",
                                authority, "\r\nConnection: close\r\n\r\n", NULL);
     pr->request = path ? apr_pstrcat(p, pr->def->method, " :authority=", authority,
@@ -295,8 +297,7 @@ void pg_h2_run(pg_run *run, const pg_target *t, pg_probe *pr)
     pr->reply.truncated = h.truncated;
     pr->reply.hash = pg_http_hash(h.body, h.body_len);
     pr->reply.bytes = c.total;
-    if (pr->def->tunnel && pr->tunnel_open
-        && pg_http_contains(&pr->reply, pg_canary_marker(run->canary))) {
+    if (pr->def->tunnel && pr->tunnel_open && pg_h2_body_has(&h, h.proof)) {
         pr->reply_back = 1;
     }
 }

@@ -54,6 +54,11 @@ static const char *pg_find_bytes(const char *hay, apr_size_t len,
     return NULL;
 }
 
+int pg_mem_has(const char *data, apr_size_t len, const char *text)
+{
+    return data && pg_find_bytes(data, len, text, strlen(text)) != NULL;
+}
+
 int pg_http_contains(const pg_reply *r, const char *text)
 {
     apr_size_t n = strlen(text);

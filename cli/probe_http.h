@@ -43,4 +43,7 @@ apr_uint64_t pg_http_hash(const char *data, apr_size_t len);
 /* Does the reply's status line or body contain text? */
 int pg_http_contains(const pg_reply *r, const char *text);
 
+/* Do the len bytes at data (NUL bytes and all) contain text? */
+int pg_mem_has(const char *data, apr_size_t len, const char *text);
+
 #endif /* PG_PROBE_HTTP_H */

@@ -401,6 +401,27 @@ static const char *pg_read_line(pg_conn *c, apr_pool_t *p)
     }
 }
 
+/* Does text (from the tunnel) carry this probe's proof?  Else, what does
+ * it imitate?  The marker and the token are in what the target was sent;
+ * the proof is not. */
+static int pg_tunnel_vouched(pg_run *run, pg_probe *pr, const char *text,
+                             apr_size_t len)
+{
+    char proof[PG_MAC_HEX];
+
+    pg_canary_proof(run->canary, pr->id, proof);
+    if (pg_mem_has(text, len, proof)) {
+        return 1;
+    }
+    if (pg_mem_has(text, len, pg_canary_marker(run->canary))) {
+        pr->echo = PG_ECHO_MARKER;
+    }
+    else if (!pr->echo && pg_mem_has(text, len, pr->token)) {
+        pr->echo = PG_ECHO_TOKEN;
+    }
+    return 0;
+}
+
 /* After "CONNECT canary:smtp" was answered 2xx: the canary's banner must
  * come back through the tunnel, then our EHLO carries the token to it. */
 static void pg_tunnel_smtp(pg_run *run, pg_conn *c, pg_probe *pr)
@@ -409,7 +430,7 @@ static void pg_tunnel_smtp(pg_run *run, pg_conn *c, pg_probe *pr)
     const char *ehlo = apr_pstrcat(run->pool, "EHLO ", pr->token, "\r\n", NULL);
 
     if (line && !strncmp(line, "220 ", 4)
-        && strstr(line, pg_canary_marker(run->canary))) {
+        && pg_tunnel_vouched(run, pr, line, strlen(line))) {
         pr->banner_back = 1;
     }
     if (!line || pg_conn_send(c, ehlo, strlen(ehlo)) < 0) {
@@ -438,7 +459,9 @@ static void pg_tunnel_http(pg_run *run, const pg_target *t, pg_conn *c,
     }
     memset(&inner, 0, sizeof(inner));
     pg_http_read(c, run->pool, &inner, 0);
-    if (pg_http_contains(&inner, pg_canary_marker(run->canary))) {
+    if ((inner.body && pg_tunnel_vouched(run, pr, inner.body, inner.body_len))
+        || (inner.status_line
+            && pg_tunnel_vouched(run, pr, inner.status_line, strlen(inner.status_line)))) {
         pr->reply_back = 1;
     }
 }
@@ -501,6 +524,9 @@ void pg_matrix_run(pg_run *run, pg_target *t, pg_probe *pr)
     /* whatever the target opened to the canary finishes before the next
      * probe, so that windows (TLS) do not overlap */
     grace = apr_time_now() + PG_GRACE;
+    /* first a connection the kernel queued after our last poll: it came
+     * while this window was open, and belongs to it */
+    pg_net_pump(run->canary, apr_time_now() + apr_time_from_msec(1));
     while (pg_canary_busy(run->canary) && apr_time_now() < grace) {
         pg_net_pump(run->canary, apr_time_now() + apr_time_from_msec(20));
     }

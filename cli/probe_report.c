@@ -67,14 +67,20 @@ static const char *pg_upper(apr_pool_t *p, const char *s)
 
 static const char *pg_canary_cell(const pg_probe *pr)
 {
-    return pr->ev.token ? "token" : pr->ev.tls ? "tls" : "-";
+    return pr->ev.token ? "token" : pr->ev.tls ? "tls" : pr->ev.stray ? "stray" : "-";
 }
 
+/* The reason and action are the status page's text: a server's bytes,
+ * escaped like every other. */
 static const char *pg_guard_cell(apr_pool_t *p, const pg_probe *pr)
 {
-    return pr->guard_reason ? apr_pstrcat(p, pr->guard_reason, "/", pr->guard_action, NULL)
+    return pr->guard_reason ? apr_pstrcat(p, pg_esc(p, pr->guard_reason), "/",
+                                          pg_esc(p, pr->guard_action), NULL)
                             : "not seen";
 }
+
+/* In pg_echo order: the --json "echo" values (null for none). */
+static const char *const pg_echo_names[] = { NULL, "token", "marker" };
 
 static void pg_table_baseline(const pg_out *out, const pg_target *t)
 {
@@ -291,6 +297,8 @@ static void pg_json_probe(const pg_out *out, apr_pool_t *p, const pg_target *t,
     pg_jbool(out, "tunnel", pr->tunnel_open, &f);
     pg_jbool(out, "banner_back", pr->banner_back, &f);
     pg_jbool(out, "reply_back", pr->reply_back, &f);
+    pg_jstr(out, "echo", pg_echo_names[pr->echo], &f);
+    pg_jstr(out, "stray_from", pr->ev.stray ? pr->ev.stray_peer : NULL, &f);
     pg_jstr(out, "transport", pr->def->transport == PG_TRANSPORT_H2C ? "h2c" : "http/1", &f);
     pg_jstr(out, "token", pr->token, &f);
     pg_jstr(out, "note", pr->note, &f);

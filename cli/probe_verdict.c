@@ -11,11 +11,15 @@
  * limitations under the License.
  *
  * probe_verdict.c: proof, not a guess.  A probe is proxied only when the
- * canary received its token from the target (or, for the https:// form,
- * whose token cannot be read inside TLS, a TLS handshake reached the canary
- * while that probe alone was running); a CONNECT is tunneled only when,
- * after a 2xx, bytes sent into the tunnel reached the canary.  Status codes
- * alone never make a target an open proxy.
+ * canary received its token on a connection the canary accepted in that
+ * probe's window (or, for the https:// form, whose token cannot be read
+ * inside TLS, a TLS handshake reached the canary in its window); a CONNECT
+ * is tunneled only when, after a 2xx, that is so and the canary's answer
+ * came back through the tunnel carrying this probe's proof (a keyed digest
+ * the target never saw).  The reply itself can only say how the target
+ * answered, never raise a verdict: the target sees every byte we send, so
+ * the token, the nonce and the canary's marker in it prove nothing.
+ * Status codes alone never make a target an open proxy.
  */
 
 #include <string.h>
@@ -96,30 +100,74 @@ static const pg_baseline *pg_same_as_baseline(const pg_target *t, const pg_probe
     return NULL;
 }
 
+/* A CONNECT answered 2xx as a tunnel.  Both ways, or it is not a tunnel
+ * we can prove: our token reached the canary in this probe's window, and
+ * the canary's answer (the banner for the SMTP form, the reply for the
+ * HTTP form) came back carrying this probe's proof. */
 static void pg_verdict_tunnel(pg_run *run, pg_probe *pr)
 {
-    if (pr->ev.token) {
+    int back = pr->def->tunnel == PG_TUNNEL_SMTP ? pr->banner_back : pr->reply_back;
+    const char *what = pr->def->tunnel == PG_TUNNEL_SMTP ? "banner" : "reply";
+
+    if (pr->ev.token && back) {
         pr->verdict = PG_PV_TUNNELED;
         pr->note = apr_psprintf(run->pool, "answered 2xx, and bytes sent into the tunnel"
-                                " reached the canary (from %s)%s", pr->ev.peer,
-                                pr->banner_back ? "; the canary's banner came back through it"
-                                : pr->reply_back ? "; the canary's reply came back through it"
-                                : "");
+                                " reached the canary (from %s); the canary's %s came"
+                                " back through it, with this probe's proof", pr->ev.peer,
+                                what);
+        return;
+    }
+    if (pr->ev.token) {
+        /* the target relayed our bytes to the canary: an open proxy, but
+         * not a tunnel shown both ways */
+        pr->verdict = PG_PV_PROXIED;
+        pr->note = apr_psprintf(run->pool, "answered 2xx, and bytes sent into the tunnel"
+                                " reached the canary (from %s), but the canary's %s never"
+                                " came back through it", pr->ev.peer, what);
         return;
     }
     pr->verdict = PG_PV_SUSPECT;
-    pr->note = pr->banner_back || pr->reply_back
-               ? "answered 2xx and the canary's answer came back, but our token never reached it"
-               : "answered 2xx, but nothing sent into the tunnel reached the canary";
+    pr->note = back ? "answered 2xx and the canary's answer came back, but our token never"
+                      " reached it"
+                    : "answered 2xx, but nothing sent into the tunnel reached the canary";
 }
 
-void pg_verdict_probe(pg_run *run, const pg_target *t, pg_probe *pr)
+/* What the reply (or, for a tunnel, what came back through it) repeats
+ * or imitates.  Asked only when the canary has no evidence for the probe:
+ * a real relay's reply carries the canary's marker too.  The token counts
+ * in a 2xx only: error pages quote the URL they refuse (Squid's do). */
+static pg_echo pg_verdict_echo(const pg_canary *canary, const pg_probe *pr)
 {
     const pg_reply *r = &pr->reply;
-    int is2xx = r->status >= 200 && r->status < 300;
-    const pg_baseline *same;
 
-    pr->ev = *pg_canary_evidence(run->canary, pr->id);
+    if (pr->echo == PG_ECHO_MARKER || pg_http_contains(r, pg_canary_marker(canary))) {
+        return PG_ECHO_MARKER;
+    }
+    if (pr->echo == PG_ECHO_TOKEN
+        || (r->status >= 200 && r->status < 300 && pg_http_contains(r, pr->token))) {
+        return PG_ECHO_TOKEN;
+    }
+    return PG_ECHO_NONE;
+}
+
+/* "while probe get ran", "while no probe ran": when a stray token came. */
+static const char *pg_stray_when(apr_pool_t *p, const pg_target *t, int window)
+{
+    if (window >= 0 && window < t->n_probes) {
+        return apr_pstrcat(p, "while probe ", t->probes[window].def->name, " ran", NULL);
+    }
+    return "while no probe ran";
+}
+
+static int pg_proven(const pg_probe *pr)
+{
+    return pr->verdict == PG_PV_PROXIED || pr->verdict == PG_PV_TUNNELED;
+}
+
+/* The verdict from what the canary saw; 0 when it saw nothing that
+ * decides (the reply's content decides then). */
+static int pg_verdict_canary(pg_run *run, const pg_target *t, pg_probe *pr)
+{
     if (pr->def->tunnel && pr->tunnel_open) {
         pg_verdict_tunnel(run, pr);
     }
@@ -133,6 +181,34 @@ void pg_verdict_probe(pg_run *run, const pg_target *t, pg_probe *pr)
         pr->note = "a TLS handshake reached the canary while this probe alone ran"
                    " (no token can be read inside TLS)";
     }
+    else if (pr->ev.stray) {
+        /* something fetched our URL, but not as this probe's relay: a log
+         * reader, a delayed job; worth a look, not proof */
+        pr->verdict = PG_PV_SUSPECT;
+        pr->note = apr_psprintf(run->pool, "its token reached the canary from %s, but %s"
+                                " (outside this probe's window): not proof",
+                                pr->ev.stray_peer, pg_stray_when(run->pool, t,
+                                                                 pr->ev.stray_window));
+    }
+    else {
+        return 0;
+    }
+    return 1;
+}
+
+/* Without canary evidence: how the target answered. */
+static void pg_verdict_reply(pg_run *run, const pg_target *t, pg_probe *pr)
+{
+    const pg_reply *r = &pr->reply;
+    int is2xx = r->status >= 200 && r->status < 300;
+    const pg_baseline *same;
+
+    if (pr->echo == PG_ECHO_MARKER) {
+        /* whatever its status: the target is imitating the canary */
+        pr->verdict = PG_PV_SUSPECT;
+        pr->note = "the reply imitates the canary's answer (its marker, built from the"
+                   " token we sent), but the canary received nothing: forged, not proof";
+    }
     else if (!r->status) {
         pr->verdict = PG_PV_ERROR;
         pr->note = r->error ? r->error : "no answer";
@@ -141,10 +217,6 @@ void pg_verdict_probe(pg_run *run, const pg_target *t, pg_probe *pr)
         pr->verdict = PG_PV_ERROR;
         pr->note = apr_pstrcat(run->pool, "answered 2xx, but the body never arrived whole (",
                                r->error ? r->error : "ended early", ")", NULL);
-    }
-    else if (is2xx && pg_http_contains(r, pg_canary_marker(run->canary))) {
-        pr->verdict = PG_PV_PROXIED;
-        pr->note = "the reply is the canary's own";
     }
     else if (is2xx && (same = pg_same_as_baseline(t, pr)) != NULL) {
         pr->verdict = PG_PV_LOCAL;
@@ -163,7 +235,31 @@ void pg_verdict_probe(pg_run *run, const pg_target *t, pg_probe *pr)
     else {
         pr->verdict = PG_PV_REJECTED;
     }
-    if (pr->ev.connections && pr->verdict != PG_PV_PROXIED && pr->verdict != PG_PV_TUNNELED) {
+    if (pr->echo == PG_ECHO_TOKEN) {
+        pr->note = apr_pstrcat(run->pool, pr->note ? pr->note : "", pr->note ? "; " : "",
+                               "the reply repeats this probe's token, but the canary"
+                               " received nothing: an echo, not proof", NULL);
+    }
+}
+
+void pg_verdict_probe(pg_run *run, const pg_target *t, pg_probe *pr)
+{
+    pr->ev = *pg_canary_evidence(run->canary, pr->id);
+    if (!pg_verdict_canary(run, t, pr)) {
+        pr->echo = pg_verdict_echo(run->canary, pr);
+        pg_verdict_reply(run, t, pr);
+    }
+    else if (pg_proven(pr)) {
+        pr->echo = PG_ECHO_NONE;    /* a relay's reply is the canary's */
+    }
+    else {
+        pr->echo = pg_verdict_echo(run->canary, pr);
+        if (pr->echo == PG_ECHO_MARKER) {
+            pr->note = apr_pstrcat(run->pool, pr->note, "; what came back imitates the"
+                                   " canary's answer without its proof: forged", NULL);
+        }
+    }
+    if (pr->ev.connections && !pg_proven(pr)) {
         pr->note = apr_psprintf(run->pool, "%s%sthe target opened %d connection(s) to the"
                                 " canary while this probe ran, without its token",
                                 pr->note ? pr->note : "", pr->note ? "; " : "",
@@ -210,6 +306,40 @@ static const char *pg_names_of(apr_pool_t *p, const pg_target *t, pg_pv a, pg_pv
     return list;
 }
 
+/* "; 3 replies ... (get, head, post) ...", or "" when no reply echoed. */
+static const char *pg_echo_clause(apr_pool_t *p, const pg_target *t)
+{
+    const char *list = "";
+    int i, n = 0;
+
+    for (i = 0; i < t->n_probes; i++) {
+        if (t->probes[i].echo) {
+            list = apr_pstrcat(p, list, n++ ? ", " : "", t->probes[i].def->name, NULL);
+        }
+    }
+    return n ? apr_psprintf(p, "; %d repl%s repeat this run's token or imitate the"
+                            " canary's answer (%s): an echo or a forgery, not proof",
+                            n, n == 1 ? "y" : "ies", list)
+             : "";
+}
+
+/* Did every local or suspect probe answer 2xx?  A forged canary answer
+ * is suspect whatever its status. */
+static int pg_warned_2xx(const pg_target *t)
+{
+    int i;
+
+    for (i = 0; i < t->n_probes; i++) {
+        const pg_probe *pr = &t->probes[i];
+
+        if ((pr->verdict == PG_PV_LOCAL || pr->verdict == PG_PV_SUSPECT)
+            && (pr->reply.status < 200 || pr->reply.status >= 300)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 const char *pg_verdict_summary(apr_pool_t *p, const pg_target *t)
 {
     const int *n = t->counts;
@@ -227,10 +357,13 @@ const char *pg_verdict_summary(apr_pool_t *p, const pg_target *t)
                             n[PG_PV_PROXIED], n[PG_PV_TUNNELED],
                             pg_names_of(p, t, PG_PV_PROXIED, PG_PV_TUNNELED));
     case PG_EXIT_WARNING:
-        return apr_psprintf(p, "not a proxy, but %d probe(s) answered 2xx (%d local, %d"
-                            " suspect: %s): scanners will list it as an open proxy",
-                            n[PG_PV_LOCAL] + n[PG_PV_SUSPECT], n[PG_PV_LOCAL],
-                            n[PG_PV_SUSPECT], pg_names_of(p, t, PG_PV_LOCAL, PG_PV_SUSPECT));
+        return apr_psprintf(p, "not a proxy, but %d probe(s) answered 2xx%s (%d local, %d"
+                            " suspect: %s): scanners will list it as an open proxy%s",
+                            n[PG_PV_LOCAL] + n[PG_PV_SUSPECT],
+                            pg_warned_2xx(t) ? "" : " or imitated the canary",
+                            n[PG_PV_LOCAL], n[PG_PV_SUSPECT],
+                            pg_names_of(p, t, PG_PV_LOCAL, PG_PV_SUSPECT),
+                            pg_echo_clause(p, t));
     case PG_EXIT_UNKNOWN:
         return apr_psprintf(p, "%d of %d probes got no usable answer (%s); the rest"
                             " were rejected", n[PG_PV_ERROR], t->n_probes,

@@ -52,6 +52,8 @@ for my $p (@{ $j->{probes} }) {
 is_deeply([ PGProbe::with_verdict($r, 'proxied', 'tunneled', 'suspect', 'error') ], [],
           'stock: nothing proxied, tunneled, suspect or failed');
 ok(!grep({ $_->{canary_hit} } @{ $j->{probes} }), 'stock: the canary was never hit');
+is_deeply([ map { $_->{name} } grep { $_->{echo} || $_->{stray_from} } @{ $j->{probes} } ], [],
+          'stock: no reply taken for an echo, no stray token');
 for my $name (qw(get head post host-mismatch http10-no-host mixed-case-scheme leading-crlf)) {
     is(PGProbe::probe($r, $name)->{verdict}, 'local', "stock: $name answered with its own home page (local)");
 }
@@ -100,6 +102,12 @@ for my $name (qw(connect connect-smtp)) {
 ok(PGProbe::probe($r, 'connect-smtp')->{banner_back}, "open proxy: connect-smtp: the canary's SMTP banner came back through the tunnel");
 like(PGProbe::probe($r, 'connect-smtp')->{canary_got}, qr/^EHLO pgc/, 'open proxy: connect-smtp: EHLO token reached the canary');
 ok(PGProbe::probe($r, 'connect')->{reply_back}, "open proxy: connect: the canary's reply came back through the tunnel");
+for my $name (qw(connect connect-smtp)) {
+    like(PGProbe::probe($r, $name)->{note}, qr/came back through it, with this probe's proof/,
+         "open proxy: $name: what came back carried this probe's proof");
+}
+is_deeply([ map { $_->{name} } grep { $_->{echo} } @{ $j->{probes} } ], [],
+          'open proxy: a relayed canary answer is not an echo');
 like($j->{summary}, qr/^OPEN PROXY for this client \(127\.0\.0\.1\)/, 'open proxy: the summary says for which client');
 # the access log agrees: the canary's address in the absolute URIs
 like($open->slurp('logs/access_log'), qr{"GET http://127\.0\.0\.1:\d+/\?proxyguard=pgc}, 'open proxy: httpd logged the probe');

@@ -41,6 +41,8 @@ my @common = ('--timeout', 3, '--json');
         is(PGProbe::probe($r, $name)->{verdict}, 'tunneled', "squid, allow all: $name tunneled");
     }
     ok(PGProbe::probe($r, 'connect-smtp')->{banner_back}, "squid, allow all: the canary's banner came back through the tunnel");
+    like(PGProbe::probe($r, 'connect-smtp')->{note}, qr/banner came back through it, with this probe's proof/,
+         "squid, allow all: ... carrying this probe's proof");
     # Squid tries TLS to the canary for https:// URLs: the handshake is the proof
     my $https = PGProbe::probe($r, 'https');
     is($https->{verdict}, 'proxied', 'squid, allow all: https proxied (Squid opened TLS to the canary)');
@@ -78,6 +80,10 @@ my @common = ('--timeout', 3, '--json');
     is_deeply([ PGProbe::with_verdict($r, qw(local proxied tunneled suspect error)) ], [],
               'squid, default, 127.0.0.2: every probe rejected');
     ok(!grep({ $_->{canary_hit} } @{ $r->{json}{probes} }), 'squid, default, 127.0.0.2: the canary saw nothing');
+    # Squid's error pages quote the URL they refuse, token and all: that is
+    # no echo (only a 2xx repeating it would be)
+    is_deeply([ map { $_->{name} } grep { $_->{echo} } @{ $r->{json}{probes} } ], [],
+              'squid, default, 127.0.0.2: its 403 pages are not taken for echoes');
     like($sq->access_log, qr{ 127\.0\.0\.2 TCP_DENIED/403 \d+ GET http://127\.0\.0\.2:}, 'squid access log: denied 127.0.0.2');
     $sq->stop;
 }
