@@ -199,6 +199,9 @@ void pg_html_head(const pg_out *out, const char *title, int refresh)
             "th{background:#eee}\n"
             "code{word-break:break-all}\n"
             ".swatch{display:inline-block;width:.8em;height:.8em;margin-right:.3em}\n"
+            ".alert{border:2px solid #b03a2e;background:#fbe4e1;padding:.6em;"
+            "font-weight:bold}\n"
+            "tr.alert td{background:#fbe4e1}\n"
             "</style></head><body>\n");
 }
 

@@ -48,7 +48,7 @@ typedef enum pg_output {
 } pg_output;
 
 typedef struct pg_scan_opts {
-    const char *format;
+    const char *format;         /* NULL: each file's found from its lines */
     pg_output output;
     pg_emit_kind emit;
     const char *html;
@@ -87,7 +87,8 @@ static void pg_scan_usage(FILE *to)
           "transparently; rotated sets (access.log.2.gz access.log.1\n"
           "access.log) are read oldest first.\n\n"
           "Log format:\n"
-          "  -f, --format FMT       a LogFormat string or a preset (default combined):\n"
+          "  -f, --format FMT       a LogFormat string or a preset (default: each\n"
+          "                         file's preset, found from its first lines):\n"
           "                        ", to);
     for (i = 0; pg_format_preset_name(i); i++) {
         fprintf(to, " %s", pg_format_preset_name(i));
@@ -110,17 +111,22 @@ static void pg_scan_usage(FILE *to)
           "      --min-hits N       ... for networks and clients with N hits (50)\n"
           "      --min-hosts N      ... and networks with N hosts (30)\n"
           "      --set-name NAME    ... the nftables/ipset set name (proxyguard)\n"
-          "      --lines            one line per log line: where, reason, status,\n"
-          "                         client, request\n"
+          "      --lines            one line per log line: where, reason, verdict,\n"
+          "                         rule, status, client, request\n"
           "      --html FILE        also write a self-contained HTML report to FILE\n"
           "  -n, --top N            clients, networks, hosts listed (20; 0: all)\n"
           "Reading:\n"
+          "      --since TIME       lines from TIME on (2024-01-31, 2024-01-31T18:00,\n"
+          "                         +08:00 or Z for one instant; else each line's clock)\n"
+          "      --until TIME       lines up to the end of TIME\n"
+          "      --exclude CIDR     skip these clients: your monitoring (repeatable)\n"
           "      --as-given         read the files in the order given\n"
           "      --table-size N     client and network rows kept (131072)\n"
           "      --progress, --no-progress  on standard error (default: if a tty)\n"
           "  -h, --help             this help\n"
           "  -V, --version          the version\n"
-          "Exit status: 0 done, 2 usage error, 3 a file could not be read.\n", to);
+          "Exit status: 0 done, 2 usage error, 3 a file could not be read, or\n"
+          "most of a file's lines are not in its format.\n", to);
 }
 
 /* ------------------------------------------------------------------ */
@@ -130,7 +136,8 @@ enum {
     PG_OPT_HTTPD_CONFIG = 256, PG_OPT_VHOSTS_FROM, PG_OPT_PORT,
     PG_OPT_HTTPS_PORTS, PG_OPT_MIN_HITS, PG_OPT_MIN_HOSTS, PG_OPT_SET_NAME,
     PG_OPT_LINES, PG_OPT_HTML, PG_OPT_AS_GIVEN, PG_OPT_TABLE_SIZE,
-    PG_OPT_PROGRESS, PG_OPT_NO_PROGRESS
+    PG_OPT_PROGRESS, PG_OPT_NO_PROGRESS, PG_OPT_SINCE, PG_OPT_UNTIL,
+    PG_OPT_EXCLUDE
 };
 
 static const struct option pg_scan_options[] = {
@@ -152,6 +159,9 @@ static const struct option pg_scan_options[] = {
     { "as-given", no_argument, NULL, PG_OPT_AS_GIVEN },
     { "table-size", required_argument, NULL, PG_OPT_TABLE_SIZE },
     { "progress", no_argument, NULL, PG_OPT_PROGRESS },
+    { "since", required_argument, NULL, PG_OPT_SINCE },
+    { "until", required_argument, NULL, PG_OPT_UNTIL },
+    { "exclude", required_argument, NULL, PG_OPT_EXCLUDE },
     { "no-progress", no_argument, NULL, PG_OPT_NO_PROGRESS },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -176,6 +186,14 @@ static int pg_usage_error(const char *what, const char *arg)
 {
     pg_cli_error(PG_SCAN, "%s%s%s%s (try 'proxyguard scan --help')", what,
                  arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+    return PG_EXIT_CRITICAL;
+}
+
+/* "--since '2024-13-01': wants an ISO date ..." */
+static int pg_bad_arg(const char *option, const char *arg, const char *why)
+{
+    pg_cli_error(PG_SCAN, "%s '%s': %s (try 'proxyguard scan --help')",
+                 option, arg, why);
     return PG_EXIT_CRITICAL;
 }
 
@@ -332,6 +350,29 @@ static int pg_parse_options(int argc, char **argv, pg_scan_opts *o,
             o->table_size = (uint32_t)n;
             break;
         case PG_OPT_PROGRESS: o->progress = 1; break;
+        case PG_OPT_SINCE:
+        case PG_OPT_UNTIL:
+            if ((err = pg_bound_parse(optarg, c == PG_OPT_UNTIL,
+                                      c == PG_OPT_UNTIL ? &cfg->filter.until
+                                                        : &cfg->filter.since))
+                != NULL) {
+                return pg_bad_arg(c == PG_OPT_UNTIL ? "--until" : "--since",
+                                  optarg, err);
+            }
+            *(c == PG_OPT_UNTIL ? &cfg->filter.has_until
+                                : &cfg->filter.has_since) = 1;
+            break;
+        case PG_OPT_EXCLUDE:
+            if (cfg->filter.n_exclude == PG_EXCLUDE_MAX) {
+                return pg_usage_error("--exclude: at most 64 networks", NULL);
+            }
+            if ((err = pg_cidr_parse(optarg,
+                                     &cfg->filter.exclude[cfg->filter.n_exclude]))
+                != NULL) {
+                return pg_bad_arg("--exclude", optarg, err);
+            }
+            cfg->filter.n_exclude++;
+            break;
         case PG_OPT_NO_PROGRESS: o->progress = 0; break;
         case 'h':
             pg_scan_usage(stdout);
@@ -354,7 +395,8 @@ static int pg_parse_options(int argc, char **argv, pg_scan_opts *o,
         return pg_usage_error("no log file given ('-' reads standard input)",
                               NULL);
     }
-    if ((err = pg_format_compile(&pg_the_format, o->format)) != NULL) {
+    if (o->format
+        && (err = pg_format_compile(&pg_the_format, o->format)) != NULL) {
         return pg_usage_error(err, o->format);
     }
     return -1;
@@ -368,6 +410,12 @@ static const char *pg_env_or(const char *name, const char *fallback)
     const char *v = getenv(name);
 
     return v && *v ? v : fallback;
+}
+
+static void pg_warn(void *baton, const char *message)
+{
+    (void)baton;
+    pg_cli_error(PG_SCAN, "%s", message);
 }
 
 static int pg_load_vhosts(const pg_scan_opts *o, pg_vhosts *v)
@@ -413,6 +461,7 @@ static int pg_load_vhosts(const pg_scan_opts *o, pg_vhosts *v)
         }
         pg_input_close(in);
     }
+    pg_vhosts_read_aliases(v, pg_warn, NULL);
     return 1;
 }
 
@@ -455,15 +504,25 @@ static void pg_progress_done(pg_progress *p)
 /* ------------------------------------------------------------------ */
 /* The loop                                                             */
 
+/* How many of a file's unparsed lines are tried against every preset, to
+ * name the one that would have read them. */
+#define PG_HINT_LINES 1000
+
 typedef struct pg_scan_state {
     const pg_scan_opts *opts;
     const pg_scan_config *cfg;
-    const pg_format *format;
+    const pg_format *given;         /* --format, else NULL */
+    const pg_format *format;        /* the current file's */
     const pg_format_item *time_item;
     pg_scan_tables *tables;
     pg_scan_results *res;
     pg_progress progress;
     uint64_t hits;
+    int filtering;                  /* --since, --until or --exclude */
+    /* the current file */
+    uint64_t file_lines, file_unparsed;
+    uint64_t hint_tried;
+    uint64_t hint_read[PG_FORMAT_PRESETS_MAX];
 } pg_scan_state;
 
 static const pg_format_item *pg_time_item(const pg_format *f)
@@ -478,12 +537,21 @@ static const pg_format_item *pg_time_item(const pg_format *f)
     return NULL;
 }
 
-/* --lines: one tab-separated line per log line. */
+/* --lines: one tab-separated line per log line: where, reason, verdict,
+ * rule, status, client, request ("-" where a field has no value). */
 static void pg_print_line(const char *file, uint64_t n, const char *reason,
-                          const pg_classified *c, pg_span client)
+                          pg_scan_rule rule, const pg_classified *c,
+                          pg_span client)
 {
     pg_scan_put_text(stdout, file, 0);
     printf(":%llu\t%s", (unsigned long long)n, reason);
+    if (rule < PG_RULE_COUNT) {
+        printf("\t%s\t%s", pg_scan_verdict_name(pg_scan_rule_verdict(rule)),
+               pg_scan_rule_name(rule));
+    }
+    else {
+        fputs("\t-\t-", stdout);
+    }
     if (c == NULL) {
         fputs("\t-\t-\t-\n", stdout);
         return;
@@ -529,26 +597,101 @@ static void pg_compare_module(pg_scan_state *s, const pg_line_fields *lf,
     }
 }
 
+/* "FILE:LINE", a long file name cut at its start: its end names it. */
+static void pg_where(char *buf, size_t size, const char *file, uint64_t n)
+{
+    const char *tail = pg_scan_tail(file, 40);
+
+    snprintf(buf, size, "%s%s:%llu", tail == file ? "" : "...", tail,
+             (unsigned long long)n);
+}
+
+/* An unparsed line: which presets would have read it. */
+static void pg_hint_unparsed(pg_scan_state *s, const char *line, size_t len)
+{
+    const pg_format *presets;
+    size_t i, n = pg_format_presets(&presets);
+    pg_line_fields lf;
+
+    if (s->hint_tried >= PG_HINT_LINES) {
+        return;
+    }
+    s->hint_tried++;
+    for (i = 0; i < n && i < PG_FORMAT_PRESETS_MAX; i++) {
+        if (&presets[i] != s->format
+            && pg_format_split(&presets[i], line, len, &lf)) {
+            s->hint_read[i]++;
+        }
+    }
+}
+
+static void pg_unparsed(pg_scan_state *s, const char *file, uint64_t n,
+                        const char *line, size_t len)
+{
+    char where[64];
+
+    s->res->unparsed++;
+    s->file_unparsed++;
+    pg_hint_unparsed(s, line, len);
+    pg_where(where, sizeof(where), file, n);
+    pg_tables_unparsed(s->tables, where, line, len);
+    if (s->opts->output == PG_OUT_LINES) {
+        pg_print_line(file, n, "unparsed", PG_RULE_COUNT, NULL,
+                      (pg_span){ NULL, 0 });
+    }
+}
+
+/* --since, --until, --exclude: is the line read at all?  *when is its
+ * time, parsed here when the window needs it. */
+static int pg_selected(pg_scan_state *s, const pg_line_fields *lf,
+                       pg_scan_time *when, int *have_time)
+{
+    const pg_scan_filter *f = &s->cfg->filter;
+
+    if (f->n_exclude && pg_filter_excludes(f, pg_client_of(lf))) {
+        s->res->excluded++;
+        return 0;
+    }
+    if (!f->has_since && !f->has_until) {
+        return 1;
+    }
+    *have_time = 1;
+    if (!s->time_item
+        || !pg_scan_time_parse(s->time_item->time_kind,
+                               s->time_item->time_fmt, lf->f[PG_F_TIME],
+                               when)) {
+        s->res->undated++;      /* kept: leaving it out could hide a hit */
+        return 1;
+    }
+    if (!pg_filter_in_window(f, when)) {
+        s->res->outside++;
+        return 0;
+    }
+    return 1;
+}
+
 static void pg_scan_one(pg_scan_state *s, const char *file, uint64_t n,
                         const char *line, size_t len, int cut)
 {
     pg_line_fields lf;
     pg_classified c;
     pg_scan_time when;
+    pg_scan_rule rule;
     pg_span client;
     char where[64];
+    int have_time = 0;
 
     s->res->lines++;
+    s->file_lines++;
     if (cut) {
         s->res->cut++;
     }
     if (cut || !pg_format_split(s->format, line, len, &lf)) {
-        s->res->unparsed++;
-        snprintf(where, sizeof(where), "%.40s:%llu", file, (unsigned long long)n);
-        pg_tables_unparsed(s->tables, where, line, len);
-        if (s->opts->output == PG_OUT_LINES) {
-            pg_print_line(file, n, "unparsed", NULL, (pg_span){ NULL, 0 });
-        }
+        pg_unparsed(s, file, n, line, len);
+        return;
+    }
+    memset(&when, 0, sizeof(when));
+    if (s->filtering && !pg_selected(s, &lf, &when, &have_time)) {
         return;
     }
     pg_scan_classify(s->cfg, &lf, &c);
@@ -556,55 +699,173 @@ static void pg_scan_one(pg_scan_state *s, const char *file, uint64_t n,
         pg_compare_module(s, &lf, c.reason);
     }
     client = pg_client_of(&lf);
-    if (s->opts->output == PG_OUT_LINES) {
-        pg_print_line(file, n, pg_reason_name(c.reason), &c, client);
-    }
+    rule = PG_RULE_COUNT;
     if (c.reason == PG_REASON_NONE) {
-        if (c.status >= 200 && c.status < 400) {
-            pg_tables_ordinary(s->tables, c.path, c.size);
+        pg_tables_ordinary(s->tables, &c);
+    }
+    else {
+        s->hits++;
+        if (!have_time && s->time_item) {
+            pg_scan_time_parse(s->time_item->time_kind,
+                               s->time_item->time_fmt, lf.f[PG_F_TIME], &when);
         }
-        return;
+        pg_where(where, sizeof(where), file, n);
+        rule = pg_tables_hit(s->tables, &c, client, &when, where, line, len);
     }
-    s->hits++;
-    memset(&when, 0, sizeof(when));
-    if (s->time_item) {
-        pg_scan_time_parse(s->time_item->time_kind, s->time_item->time_fmt,
-                           lf.f[PG_F_TIME], &when);
+    if (s->opts->output == PG_OUT_LINES) {
+        pg_print_line(file, n, pg_reason_name(c.reason), rule, &c, client);
     }
-    snprintf(where, sizeof(where), "%.40s:%llu", file, (unsigned long long)n);
-    pg_tables_hit(s->tables, &c, client, &when, where, line, len);
 }
 
-/* One file.  Returns 0 when it could not be read (whole or in part). */
+static void pg_use_format(pg_scan_state *s, const pg_format *f)
+{
+    s->format = f;
+    s->time_item = pg_time_item(f);
+}
+
+/* --lines prints each line as it is read, so a hit cannot wait for the
+ * ordinary answers after it: a first pass over the files learns them all.
+ * Standard input cannot be read twice; there, a line's verdict uses the
+ * answers before it. */
+static void pg_learn_sizes(pg_scan_state *s, const char **paths, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (!strcmp(paths[i], "-")) {
+            return;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const char *err, *line;
+        pg_log *log = pg_log_open(paths[i], s->given, &err);
+        pg_line_fields lf;
+        pg_classified c;
+        pg_scan_time when;
+        size_t len;
+        int cut, have_time;
+        uint64_t excluded = s->res->excluded, outside = s->res->outside;
+        uint64_t undated = s->res->undated;
+
+        if (log == NULL) {
+            continue;           /* the second pass says why */
+        }
+        pg_use_format(s, pg_log_format(log));
+        while ((line = pg_log_line(log, &len, &cut)) != NULL) {
+            if (!cut && pg_format_split(s->format, line, len, &lf)
+                && (!s->filtering
+                    || pg_selected(s, &lf, &when, &have_time))) {
+                pg_scan_classify(s->cfg, &lf, &c);
+                if (c.reason == PG_REASON_NONE) {
+                    pg_tables_ordinary(s->tables, &c);
+                }
+            }
+        }
+        /* the second pass counts */
+        s->res->excluded = excluded;
+        s->res->outside = outside;
+        s->res->undated = undated;
+        pg_log_close(log);
+    }
+}
+
+/* Most of a file's lines not in its format: say so, and name the preset
+ * that would have read them.  Returns 0 then (the exit status says it). */
+static int pg_check_parsed(pg_scan_state *s, const char *path, int detected)
+{
+    const pg_format *presets;
+    size_t i, best = 0, n = pg_format_presets(&presets);
+    char what[160];
+
+    if (s->file_lines == 0 || s->file_unparsed * 2 <= s->file_lines) {
+        return 1;
+    }
+    for (i = 1; i < n && i < PG_FORMAT_PRESETS_MAX; i++) {
+        if (s->hint_read[i] > s->hint_read[best]) {
+            best = i;
+        }
+    }
+    if (s->given) {
+        snprintf(what, sizeof(what), "the format given");
+    }
+    else if (detected) {
+        snprintf(what, sizeof(what), "%s, the preset its first lines are in",
+                 pg_format_name(s->format));
+    }
+    else {
+        snprintf(what, sizeof(what), "any preset");
+    }
+    if (s->hint_read[best] * 2 > s->hint_tried) {
+        pg_cli_error(PG_SCAN, "%s: %llu of %llu lines are not in %s; "
+                     "--format %s reads %llu of the first %llu of them",
+                     path, (unsigned long long)s->file_unparsed,
+                     (unsigned long long)s->file_lines, what,
+                     pg_format_name(&presets[best]),
+                     (unsigned long long)s->hint_read[best],
+                     (unsigned long long)s->hint_tried);
+    }
+    else if (s->given || detected) {
+        pg_cli_error(PG_SCAN, "%s: %llu of %llu lines are not in %s, nor in "
+                     "another preset: give their LogFormat with --format",
+                     path, (unsigned long long)s->file_unparsed,
+                     (unsigned long long)s->file_lines, what);
+    }
+    else {
+        pg_cli_error(PG_SCAN, "%s: %llu of %llu lines are in no preset: give "
+                     "their LogFormat with --format", path,
+                     (unsigned long long)s->file_unparsed,
+                     (unsigned long long)s->file_lines);
+    }
+    return 0;
+}
+
+/* One file.  Returns 0 when it could not be read (whole or in part), or
+ * most of it is not in its format. */
 static int pg_scan_file(pg_scan_state *s, const char *path)
 {
     const char *err;
-    pg_input *in = pg_input_open(path, &err);
+    pg_log *log = pg_log_open(path, s->given, &err);
+    pg_scan_results *r = s->res;
     const char *line;
     const char *name = strcmp(path, "-") ? path : "(stdin)";
-    size_t len;
+    size_t len, k = r->n_files;
     uint64_t n = 0;
-    int cut, ok;
+    int cut, ok, f;
 
-    if (in == NULL) {
+    if (log == NULL) {
         pg_cli_error(PG_SCAN, "%s: %s", path, err);
         return 0;
     }
-    s->res->files[s->res->n_files++] = path;
-    while ((line = pg_input_line(in, &len, &cut)) != NULL) {
+    pg_use_format(s, pg_log_format(log));
+    s->file_lines = s->file_unparsed = s->hint_tried = 0;
+    memset(s->hint_read, 0, sizeof(s->hint_read));
+    r->files[r->n_files++] = path;
+    r->file_formats[k] = s->format;
+    r->file_detected[k] = pg_log_detected(log);
+    if (r->format == NULL) {
+        r->format = s->format;
+    }
+    for (f = 0; f < PG_F_COUNT; f++) {
+        r->has[f] |= s->format->has[f];
+    }
+    while ((line = pg_log_line(log, &len, &cut)) != NULL) {
         pg_scan_one(s, name, ++n, line, len, cut);
         if (s->progress.on && (n & 0xffff) == 0) {
-            pg_progress_show(&s->progress, name, in, s->res->lines, s->hits);
+            pg_progress_show(&s->progress, name, pg_log_input(log), r->lines,
+                             s->hits);
         }
     }
-    ok = pg_input_error(in) == NULL;
+    r->file_lines[k] = s->file_lines;
+    r->file_unparsed[k] = s->file_unparsed;
+    ok = pg_input_error(pg_log_input(log)) == NULL;
     if (!ok) {
         pg_progress_done(&s->progress);
         pg_cli_error(PG_SCAN, "%s: %s (after %llu lines)", path,
-                     pg_input_error(in), (unsigned long long)n);
+                     pg_input_error(pg_log_input(log)), (unsigned long long)n);
     }
-    pg_input_close(in);
-    return ok;
+    pg_log_close(log);
+    pg_progress_done(&s->progress);
+    return pg_check_parsed(s, path, r->file_detected[k]) && ok;
 }
 
 static uint32_t pg_seed(void)
@@ -670,12 +931,19 @@ static int pg_scan_run(const pg_scan_opts *o, pg_scan_config *cfg, int nfiles,
     memset(&s, 0, sizeof(s));
     s.opts = o;
     s.cfg = cfg;
-    s.format = &pg_the_format;
-    s.time_item = pg_time_item(&pg_the_format);
+    s.given = o->format ? &pg_the_format : NULL;
+    s.filtering = cfg->filter.has_since || cfg->filter.has_until
+                  || cfg->filter.n_exclude;
     s.res = &res;
     s.tables = pg_tables_create(o->table_size, pg_seed());
     res.files = calloc((size_t)nfiles, sizeof(char *));
-    if (order == NULL || s.tables == NULL || res.files == NULL) {
+    res.file_formats = calloc((size_t)nfiles, sizeof(*res.file_formats));
+    res.file_detected = calloc((size_t)nfiles, sizeof(*res.file_detected));
+    res.file_lines = calloc((size_t)nfiles, sizeof(*res.file_lines));
+    res.file_unparsed = calloc((size_t)nfiles, sizeof(*res.file_unparsed));
+    if (order == NULL || s.tables == NULL || res.files == NULL
+        || !res.file_formats || !res.file_detected || !res.file_lines
+        || !res.file_unparsed) {
         pg_cli_error(PG_SCAN, "out of memory");
         return PG_EXIT_UNKNOWN;
     }
@@ -687,17 +955,27 @@ static int pg_scan_run(const pg_scan_opts *o, pg_scan_config *cfg, int nfiles,
     }
     s.progress.on = o->progress < 0 ? isatty(2) : o->progress;
     clock_gettime(CLOCK_MONOTONIC, &s.progress.last);
+    if (o->output == PG_OUT_LINES) {
+        pg_learn_sizes(&s, order, nfiles);
+        pg_tables_decide_now(s.tables);
+    }
     for (i = 0; i < nfiles; i++) {
         failed |= !pg_scan_file(&s, order[i]);
     }
     pg_progress_done(&s.progress);
     pg_tables_finish(s.tables);
     pg_tables_results(s.tables, &res);
-    res.format = &pg_the_format;
+    if (res.format == NULL) {
+        res.format = s.given ? s.given : pg_format_compiled("combined");
+    }
+    res.format_given = s.given != NULL;
+    res.windowed = cfg->filter.has_since || cfg->filter.has_until;
+    res.n_exclude = cfg->filter.n_exclude;
     res.read_errors = failed;
     res.vhosts = pg_vhosts_count(cfg->vhosts);
     res.names = pg_vhosts_names(cfg->vhosts);
     res.host_patterns = pg_vhosts_hosts(cfg->vhosts);
+    res.names_incomplete = pg_vhosts_incomplete(cfg->vhosts);
     res.top = o->top;
     res.min_hits = o->min_hits;
     res.min_hosts = o->min_hosts;
@@ -712,6 +990,10 @@ static int pg_scan_run(const pg_scan_opts *o, pg_scan_config *cfg, int nfiles,
     }
     pg_tables_destroy(s.tables);
     free(res.files);
+    free(res.file_formats);
+    free(res.file_detected);
+    free(res.file_lines);
+    free(res.file_unparsed);
     free(order);
     return failed ? PG_EXIT_UNKNOWN : PG_EXIT_OK;
 }
@@ -724,7 +1006,6 @@ int pg_scan_main(int argc, char **argv)
 
     memset(&o, 0, sizeof(o));
     memset(&cfg, 0, sizeof(cfg));
-    o.format = "combined";
     o.progress = -1;
     o.table_size = PG_SCAN_TABLE_DEFAULT;
     o.top = 20;

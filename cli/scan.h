@@ -15,14 +15,19 @@
  * scan.h: `proxyguard scan`, proxy abuse in existing access logs.
  *
  * One file per concern, all sharing these declarations:
- *   scan.c           options, the loop over lines, the summary
- *   scan_format.c    LogFormat strings compiled once, lines split lazily
+ *   scan.c           options, the loop over lines, --lines, the summary
+ *   scan_format.c    LogFormat strings compiled once, lines split lazily,
+ *                    the presets and which one a file is in
+ *   scan_log.c       one log: its input and its format (given or found)
  *   scan_time.c      %t and friends, calendar arithmetic without libc's TZ
  *   scan_input.c     files, standard input, gzip (zlib), rotated-set order
+ *   scan_filter.c    --since, --until, --exclude: which lines are read
  *   scan_vhosts.c    our names: --host, `apache2ctl -S` output, %v
- *   scan_classify.c  a pg_request from a line, pg_decide(), the verdict
+ *   scan_conf.c      a vhost's names from httpd's configuration files
+ *   scan_classify.c  a pg_request from a line, pg_decide()
+ *   scan_verdict.c   did it work: the verdict rules of docs/scan.md
  *   scan_table.c     bounded aggregation tables (evicting like pg_table.c)
- *   scan_report.c    the readable report and the --lines listing
+ *   scan_report.c    the readable report
  *   scan_json.c      --json
  *   scan_html.c      --html (pg_out.h's look and chart)
  *   scan_emit.c      --emit apache|nftables|ipset
@@ -54,14 +59,53 @@ int pg_scan_reason_index(pg_reason reason);
 pg_reason pg_scan_reason_of(int index);
 
 typedef enum pg_scan_verdict {
-    PG_VERDICT_REJECTED = 0,        /* 4xx/5xx, or no bytes */
-    PG_VERDICT_SERVED_LOCALLY,      /* 2xx/3xx with a size ordinary requests got */
-    PG_VERDICT_SUSPECT,             /* 2xx/3xx unexplained; any 2xx to CONNECT */
+    PG_VERDICT_REJECTED = 0,        /* the probe failed */
+    PG_VERDICT_SERVED_LOCALLY,      /* answered with the server's own page */
+    PG_VERDICT_SUSPECT,             /* possibly relayed, or a tunnel accepted */
     PG_VERDICT_UNKNOWN,             /* the format logs no status */
+    PG_VERDICT_UNDETERMINED,        /* the log cannot tell (the rule says why) */
+    PG_VERDICT_ORIGIN_FORM,         /* a path, not a URL: never relayed */
     PG_VERDICT_COUNT
 } pg_scan_verdict;
 
 const char *pg_scan_verdict_name(pg_scan_verdict v);
+
+/* The verdicts in the order the outputs show them (i from 0). */
+pg_scan_verdict pg_scan_verdict_in_order(int i);
+
+/* suspect and undetermined: what may have worked, for the operator to
+ * look at. */
+int pg_scan_verdict_alarms(pg_scan_verdict v);
+
+/* The rule that gave a hit its verdict: one cell of docs/scan.md's table
+ * (scan_verdict.c). */
+typedef enum pg_scan_rule {
+    PG_RULE_NO_STATUS = 0,
+    PG_RULE_ORIGIN_FORM,
+    PG_RULE_TUNNEL_ACCEPTED,
+    PG_RULE_TUNNEL_REFUSED,
+    PG_RULE_REFUSED,
+    PG_RULE_NOT_REACHED,
+    PG_RULE_GATEWAY_ERROR,
+    PG_RULE_SERVER_ERROR,
+    PG_RULE_NO_BODY,
+    PG_RULE_NO_SIZE,
+    PG_RULE_OWN_SIZE,
+    PG_RULE_NEW_SIZE,
+    PG_RULE_NEW_REDIRECT,
+    PG_RULE_COUNT
+} pg_scan_rule;
+
+const char *pg_scan_rule_name(pg_scan_rule rule);
+const char *pg_scan_rule_meaning(pg_scan_rule rule);
+pg_scan_verdict pg_scan_rule_verdict(pg_scan_rule rule);
+
+/* What a logged size counts, which decides what it can prove. */
+typedef enum pg_size_kind {
+    PG_SIZE_NONE = 0,               /* not logged (%I, %S: not the answer's) */
+    PG_SIZE_BODY,                   /* %b, %B: the body alone */
+    PG_SIZE_SENT                    /* %O: headers and body */
+} pg_size_kind;
 
 /* ------------------------------------------------------------------ */
 /* Time                                                                  */
@@ -139,6 +183,8 @@ typedef struct pg_format_item {
     pg_field field;
     int token;                      /* the value never holds a space */
     int bracketed;                  /* default %t: "[...]" */
+    int status_after;               /* not a token, and the literal after it
+                                       is followed by a status */
     pg_time_kind time_kind;
     const char *time_fmt;           /* strftime format, NUL-terminated */
 } pg_format_item;
@@ -175,6 +221,26 @@ typedef struct pg_line_fields {
 int pg_format_split(const pg_format *f, const char *line, size_t len,
                     pg_line_fields *out);
 
+#define PG_FORMAT_PRESETS_MAX 8
+
+/* The presets, compiled (the order of pg_format_preset_name). */
+size_t pg_format_presets(const pg_format **out);
+
+/* A preset by name, compiled; NULL when there is none of that name. */
+const pg_format *pg_format_compiled(const char *name);
+
+/* The preset that the most of these lines fit whole (pg_format_fits); a
+ * tie goes to the one that more of them split under, then to the first.
+ * NULL when no preset splits any of them. */
+const pg_format *pg_format_detect(const pg_span *lines, size_t n);
+
+/* The preset's name when f is one, else NULL. */
+const char *pg_format_name(const pg_format *f);
+
+/* Does the line match the whole format, every field and literal, and end
+ * where the format ends?  (pg_format_split is lenient at both ends.) */
+int pg_format_fits(const pg_format *f, const char *line, size_t len);
+
 /* ------------------------------------------------------------------ */
 /* Input                                                                 */
 
@@ -204,6 +270,20 @@ void pg_input_close(pg_input *in);
  * live file.  Sets keep the order in which they first appear. */
 void pg_input_order(const char **paths, size_t n);
 
+/* A log being read (scan_log.c): its input, and its format, given or
+ * found from its first lines (which pg_log_line hands out first). */
+typedef struct pg_log pg_log;
+
+/* given NULL: the preset the first lines fit.  NULL and err on failure,
+ * as pg_input_open. */
+pg_log *pg_log_open(const char *path, const pg_format *given,
+                    const char **err);
+const char *pg_log_line(pg_log *l, size_t *len, int *cut);
+const pg_format *pg_log_format(const pg_log *l);
+int pg_log_detected(const pg_log *l);
+pg_input *pg_log_input(pg_log *l);
+void pg_log_close(pg_log *l);
+
 /* ------------------------------------------------------------------ */
 /* Our names                                                             */
 
@@ -224,6 +304,24 @@ size_t pg_vhosts_parse(pg_vhosts *v, const char *text, size_t len);
 const char *pg_vhosts_run(pg_vhosts *v, char *const argv[], char *buf,
                           size_t size);
 
+/* The vhosts alone on their address, whose ServerAlias names -S does not
+ * list: their names read from where -S says each is defined.  warn is
+ * told of each whose names may still be incomplete; returns how many. */
+typedef void pg_vhosts_warn_fn(void *baton, const char *message);
+size_t pg_vhosts_read_aliases(pg_vhosts *v, pg_vhosts_warn_fn *warn,
+                              void *baton);
+size_t pg_vhosts_incomplete(const pg_vhosts *v);
+
+/* A vhost's names from httpd's configuration (scan_conf.c): the
+ * <VirtualHost> at path:line, its own names, ServerName and ServerAlias;
+ * fn is called for each.  Returns 1 when they could all be read, else 0
+ * with why. */
+typedef void pg_conf_name_fn(void *baton, const char *name, size_t len,
+                             int wild);
+int pg_conf_vhost_names(const char *path, unsigned long line,
+                        pg_conf_name_fn *fn, void *baton, char *why,
+                        size_t size);
+
 size_t pg_vhosts_count(const pg_vhosts *v);
 size_t pg_vhosts_names(const pg_vhosts *v);
 size_t pg_vhosts_hosts(const pg_vhosts *v);
@@ -240,11 +338,51 @@ int pg_vhosts_is_own(pg_vhosts *v, pg_span vhost, unsigned port,
 /* ------------------------------------------------------------------ */
 /* Classification                                                        */
 
+/* ------------------------------------------------------------------ */
+/* Which lines are read (scan_filter.c)                                 */
+
+/* A --since or --until bound: seconds since the epoch, UTC when zoned,
+ * else as each line's own clock shows them. */
+typedef struct pg_bound {
+    int64_t at;                     /* --until: the first second after */
+    int zoned;
+} pg_bound;
+
+typedef struct pg_cidr {
+    unsigned char bytes[16];
+    int family;                     /* 4 or 6 */
+    unsigned bits;
+} pg_cidr;
+
+#define PG_EXCLUDE_MAX 64
+
+typedef struct pg_scan_filter {
+    pg_bound since, until;
+    int has_since, has_until;
+    pg_cidr exclude[PG_EXCLUDE_MAX];
+    size_t n_exclude;
+} pg_scan_filter;
+
+/* "2024-01-31", "2024-01-31T18:00[:05]", an optional offset ("Z",
+ * "+08:00"); until: the bound is the end of the day, minute or second
+ * named.  Returns NULL or what is wrong. */
+const char *pg_bound_parse(const char *text, int until, pg_bound *out);
+
+/* "192.0.2.7", "192.0.2.0/24", "2001:db8::/64".  NULL or what is wrong. */
+const char *pg_cidr_parse(const char *text, pg_cidr *out);
+
+/* Is the client an address in an --exclude network? */
+int pg_filter_excludes(const pg_scan_filter *f, pg_span client);
+
+/* Is a (valid) time inside --since and --until? */
+int pg_filter_in_window(const pg_scan_filter *f, const pg_scan_time *t);
+
 typedef struct pg_scan_config {
     unsigned default_port;          /* --port */
     unsigned https_ports[16];       /* --https-ports */
     size_t n_https_ports;
     pg_vhosts *vhosts;
+    pg_scan_filter filter;
 } pg_scan_config;
 
 /* What a line was, as pg_decide sees it. */
@@ -257,6 +395,7 @@ typedef struct pg_classified {
     unsigned connect_port;          /* CONNECT target port, 0 if none */
     int status;                     /* -1: not logged or not a number */
     int64_t size;                   /* -1: not logged */
+    pg_size_kind size_kind;         /* what size counts */
     pg_span path;                   /* origin-form path, no query: for sizes */
 } pg_classified;
 
@@ -264,9 +403,18 @@ typedef struct pg_classified {
 void pg_scan_classify(const pg_scan_config *cfg, const pg_line_fields *lf,
                       pg_classified *out);
 
-/* The status and size fields: -1 when absent or malformed. */
+/* The status and size fields: -1 when absent or malformed; *kind says
+ * what the size counts. */
 int pg_scan_status(const pg_line_fields *lf);
-int64_t pg_scan_size(const pg_line_fields *lf);
+int64_t pg_scan_size(const pg_line_fields *lf, pg_size_kind *kind);
+
+/* What the line alone says of a hit (docs/scan.md, "Did it work?").  When
+ * only the sizes of ordinary answers can decide, *compare is set and the
+ * rule returned is the one for no match (new-size or new-redirect). */
+pg_scan_rule pg_scan_judge(const pg_classified *c, int *compare);
+
+/* HEAD and OPTIONS: answers without a body as a rule. */
+int pg_scan_bodiless_method(pg_span method);
 
 /* ------------------------------------------------------------------ */
 /* Aggregation                                                           */
@@ -285,6 +433,9 @@ typedef struct pg_scan_client {
     char text[PG_SCAN_CLIENT_MAX];
     uint32_t hits[PG_SCAN_REASONS];
     uint32_t total;
+    uint32_t verdicts[PG_VERDICT_COUNT];
+    uint64_t id;                    /* hash of the key: pending verdicts
+                                       find their row by it */
     pg_scan_time first;
     pg_scan_time last;
 } pg_scan_client;
@@ -316,7 +467,8 @@ typedef struct pg_scan_example {
     char where[64];                 /* "file:line" (the file cut) */
     char text[PG_SCAN_EXAMPLE_MAX];
     int reason;                     /* index, -1 for unparsed lines */
-    uint64_t fingerprint;           /* pending: path+size, resolved at end */
+    pg_scan_rule rule;              /* why its verdict */
+    uint32_t pending;               /* pending slot + 1 until the end; 0 */
     uint64_t client;                /* hash of the client: examples differ */
     int used;
 } pg_scan_example;
@@ -326,15 +478,21 @@ typedef struct pg_scan_tables pg_scan_tables;
 pg_scan_tables *pg_tables_create(uint32_t client_rows, uint32_t seed);
 void pg_tables_destroy(pg_scan_tables *t);
 
-/* An ordinary request (not a hit) answered 2xx/3xx with size bytes. */
-void pg_tables_ordinary(pg_scan_tables *t, pg_span path, int64_t size);
+/* An ordinary request (not a hit): its size, when it is one a hit's may
+ * be compared with (a 2xx or 3xx with a body, not to HEAD or OPTIONS). */
+void pg_tables_ordinary(pg_scan_tables *t, const pg_classified *c);
 
-/* One hit; returns its verdict (PG_VERDICT_COUNT: pending until the end,
- * when ordinary requests later in the logs may still explain its size). */
-pg_scan_verdict pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
-                              pg_span client, const pg_scan_time *when,
-                              const char *where, const char *line,
-                              size_t len);
+/* One hit; returns the rule of its verdict, or PG_RULE_COUNT when it is
+ * pending until the end, where ordinary requests later in the logs may
+ * still explain its size. */
+pg_scan_rule pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
+                           pg_span client, const pg_scan_time *when,
+                           const char *where, const char *line, size_t len);
+
+/* From now on hits are decided at once, with the sizes seen so far (for
+ * --lines, which prints each line as it is read: after a first pass
+ * over the files has seen every ordinary answer). */
+void pg_tables_decide_now(pg_scan_tables *t);
 
 void pg_tables_unparsed(pg_scan_tables *t, const char *where,
                         const char *line, size_t len);
@@ -353,7 +511,20 @@ typedef struct pg_scan_results {
     uint64_t unparsed;
     uint64_t cut;                   /* overlong lines */
     int read_errors;
-    const pg_format *format;
+    const pg_format *format;        /* the first file's */
+    const pg_format **file_formats; /* each file's, in the order read */
+    int *file_detected;             /* ... found from its first lines */
+    uint64_t *file_lines;
+    uint64_t *file_unparsed;
+    int has[PG_F_COUNT];            /* what any file's format logs */
+    int format_given;               /* --format */
+    uint64_t outside;               /* lines outside --since/--until */
+    uint64_t excluded;              /* lines from --exclude clients */
+    uint64_t undated;               /* kept: their time could not be read */
+    int windowed;                   /* --since or --until given */
+    size_t n_exclude;
+    size_t names_incomplete;        /* vhosts whose aliases -S did not give
+                                       and their config could not supply */
     size_t vhosts;                  /* from -S output */
     size_t names;                   /* their names */
     size_t host_patterns;           /* --host */
@@ -361,6 +532,7 @@ typedef struct pg_scan_results {
     uint64_t hits[PG_SCAN_REASONS];
     uint64_t verdicts[PG_VERDICT_COUNT];
     uint64_t by_reason[PG_SCAN_REASONS][PG_VERDICT_COUNT];
+    uint64_t rules[PG_RULE_COUNT];
     uint64_t module_hits;           /* lines %{PROXYGUARD}e marks as hits */
     uint64_t module_disagree;       /* ... where the module's reason differs */
     pg_scan_time first;             /* first and last hit */
@@ -396,6 +568,7 @@ typedef struct pg_scan_results {
     uint64_t periods_dropped;
     uint64_t sizes_evicted;
     uint64_t pending_early;         /* verdicts decided before the end */
+    uint64_t verdicts_unattributed; /* ... whose client row was evicted */
     /* options that shape the outputs */
     size_t top;                     /* 0: all */
     unsigned min_hits;
@@ -406,6 +579,24 @@ typedef struct pg_scan_results {
 /* Fills the counts and sorted views; the views live in t. */
 void pg_tables_results(pg_scan_tables *t, pg_scan_results *r);
 
+/* What may have worked: absolute-URI hits suspect or undetermined, CONNECT
+ * tunnels accepted, and hits whose status is not logged. */
+typedef struct pg_scan_outcome {
+    uint64_t relayed;               /* suspect + undetermined */
+    uint64_t relayed_suspect;
+    uint64_t relayed_undetermined;
+    uint64_t tunnels;
+    uint64_t unjudged;              /* no status logged */
+} pg_scan_outcome;
+
+void pg_scan_outcome_of(const pg_scan_results *r, pg_scan_outcome *o);
+
+/* The sentence the report and the HTML lead with ("N requests may have
+ * been relayed through this server; M CONNECT tunnels were accepted"), or
+ * the one saying that nothing in the logs shows either. */
+const char *pg_scan_headline(const pg_scan_outcome *o, char *buf,
+                             size_t size);
+
 /* Address text of a network ("205.209.140.0/24"), buf at least 64. */
 const char *pg_scan_net_text(const pg_scan_net *n, char *buf, size_t size);
 
@@ -415,6 +606,11 @@ const char *pg_scan_net_text(const pg_scan_net *n, char *buf, size_t size);
 /* Terminal text: control bytes, '\\' sequences stay, bytes >= 0x7f as a
  * visible \xNN; at most max bytes of s (0: all), "..." when cut. */
 void pg_scan_put_text(FILE *to, const char *s, size_t max);
+
+/* A file name: its last max bytes, "..." before them when cut (the end
+ * of a path names the file); pg_scan_tail gives where they start. */
+void pg_scan_put_path(FILE *to, const char *s, size_t max);
+const char *pg_scan_tail(const char *s, size_t max);
 void pg_scan_put_span(FILE *to, pg_span s);
 
 /* n with thousands separators ("1,000,000") into buf. */

@@ -48,15 +48,6 @@ pg_reason pg_scan_reason_of(int index)
                                                  : PG_REASON_NONE;
 }
 
-const char *pg_scan_verdict_name(pg_scan_verdict v)
-{
-    static const char *const names[PG_VERDICT_COUNT] = {
-        "rejected", "served-locally", "suspect", "unknown"
-    };
-
-    return (unsigned)v < PG_VERDICT_COUNT ? names[v] : "unknown";
-}
-
 /* A field that is there and says something: not absent, not "-". */
 static int pg_logged(pg_span s)
 {
@@ -89,16 +80,23 @@ int pg_scan_status(const pg_line_fields *lf)
     return v >= 100 ? (int)v : -1;
 }
 
-int64_t pg_scan_size(const pg_line_fields *lf)
+/* %b and %B count the body (%b writes "-" for none), %O headers and body;
+ * %b or %B wins where both are logged. */
+int64_t pg_scan_size(const pg_line_fields *lf, pg_size_kind *kind)
 {
-    pg_span s = lf->f[PG_F_BYTES].ptr ? lf->f[PG_F_BYTES]
-                                      : lf->f[PG_F_BYTES_SENT];
+    pg_span s = lf->f[PG_F_BYTES];
 
+    *kind = PG_SIZE_BODY;
     if (s.ptr == NULL) {
+        s = lf->f[PG_F_BYTES_SENT];
+        *kind = PG_SIZE_SENT;
+    }
+    if (s.ptr == NULL) {
+        *kind = PG_SIZE_NONE;
         return -1;
     }
     if (s.len == 1 && s.ptr[0] == '-') {
-        return 0;                       /* %b writes "-" for no bytes */
+        return 0;
     }
     return pg_number(s, INT64_MAX / 2);
 }
@@ -237,7 +235,7 @@ void pg_scan_classify(const pg_scan_config *cfg, const pg_line_fields *lf,
                                             : (pg_span){ NULL, 0 };
     out->local_port = pg_local_port(cfg, lf, &port_known);
     out->status = pg_scan_status(lf);
-    out->size = pg_scan_size(lf);
+    out->size = pg_scan_size(lf, &out->size_kind);
 
     memset(&req, 0, sizeof(req));
     req.method = out->method;

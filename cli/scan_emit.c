@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "scan.h"
 
 typedef struct pg_rule {
@@ -40,6 +41,7 @@ typedef struct pg_rules {
     pg_rule *r;
     size_t n;
     size_t nets;
+    size_t names;               /* clients over --min-hits that are names */
 } pg_rules;
 
 static void pg_why(char *buf, size_t size, const char *what,
@@ -103,8 +105,11 @@ static void pg_select(const pg_scan_results *r, pg_rules *rules)
         const pg_scan_client *c = r->clients[i];
         pg_rule *rule;
 
-        if ((c->family != 4 && c->family != 6) || c->total < r->min_hits
-            || pg_in_net(c, chosen, n_chosen)) {
+        if (c->total < r->min_hits || pg_in_net(c, chosen, n_chosen)) {
+            continue;
+        }
+        if (c->family != 4 && c->family != 6) {
+            rules->names++;     /* HostnameLookups: no address to block */
             continue;
         }
         rule = &rules->r[rules->n++];
@@ -124,6 +129,19 @@ static void pg_header(FILE *to, const pg_scan_results *r,
             "from >= %u hosts,\n# and %zu addresses with >= %u hits outside "
             "them.\n", rules->nets, r->min_hits, r->min_hosts,
             rules->n - rules->nets, r->min_hits);
+    if (rules->names) {
+        fprintf(to, "# Not written: %zu clients with >= %u hits logged as host "
+                "names, not addresses\n# (HostnameLookups; log %%a for the "
+                "address).\n", rules->names, r->min_hits);
+    }
+    if (r->clients_evicted || r->nets_evicted) {
+        fprintf(to, "# The client table was full (%llu clients, %llu networks "
+                "evicted): hits and\n# host counts below are estimates (the "
+                "true counts are at least these);\n# --table-size raises the "
+                "rows.\n",
+                (unsigned long long)r->clients_evicted,
+                (unsigned long long)r->nets_evicted);
+    }
 }
 
 static void pg_emit_apache(FILE *to, const pg_scan_results *r,
@@ -213,5 +231,10 @@ size_t pg_scan_emit(FILE *to, pg_emit_kind kind, const pg_scan_results *r)
     default: break;
     }
     free(rules.r);
+    if (rules.names) {
+        pg_cli_error("scan", "--emit: %zu clients with >= %u hits are host "
+                     "names, not addresses: not written", rules.names,
+                     r->min_hits);
+    }
     return rules.n;
 }

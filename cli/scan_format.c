@@ -257,6 +257,7 @@ static const char *pg_directive(pg_format *f, pg_format_item *it, char d,
     case 't':
         return pg_time_field(f, it, arg, alen);
     case 'u': case 'C': case 'o': case 'f': case 'R': case 'L':
+    case 'c': case 'x':         /* mod_ssl's %{VAR}c and %{VAR}x */
         it->token = 0;
         break;
     case 'D': case 'T': case 'H': case 'k': case 'l': case 'P':
@@ -310,11 +311,12 @@ static const char *pg_compile_percent(pg_format *f, const char **pp)
         return "the format has too many items";
     }
     if (*p == '^') {
-        /* %^ti, %^to: trailers */
-        if (p[1] != 't' || (p[2] != 'i' && p[2] != 'o')) {
-            return "unknown %^ directive in the format";
+        /* two-letter tags: mod_log_config's %{...}^ti and ^to (trailers),
+         * mod_logio's %^FB (time to first byte); modules may add others */
+        if (p[1] == '\0' || p[2] == '\0') {
+            return "the format ends with an unfinished %^ directive";
         }
-        it->token = 0;
+        it->token = p[1] == 'F' && p[2] == 'B';
         p += 3;
     }
     else if ((err = pg_directive(f, it, *p, arg, alen, final)) != NULL) {
@@ -339,6 +341,12 @@ static char pg_unbackslash(char c)
     return c == 'n' ? '\n' : c == 't' ? '\t' : c;
 }
 
+static int pg_is_status(const pg_format_item *it)
+{
+    return !it->literal
+           && (it->field == PG_F_STATUS || it->field == PG_F_STATUS_ORIG);
+}
+
 static void pg_mark_needed(pg_format *f)
 {
     size_t i;
@@ -346,12 +354,15 @@ static void pg_mark_needed(pg_format *f)
     memset(f->has, 0, sizeof(f->has));
     f->last_needed = 0;
     for (i = 0; i < f->n_items; i++) {
-        const pg_format_item *it = &f->items[i];
+        pg_format_item *it = &f->items[i];
 
         if (!it->literal && it->field != PG_F_NONE) {
             f->has[it->field] = 1;
             f->last_needed = i;
         }
+        it->status_after = !it->literal && !it->token && i + 2 < f->n_items
+                           && f->items[i + 1].literal
+                           && pg_is_status(&f->items[i + 2]);
     }
 }
 
@@ -409,7 +420,7 @@ static int pg_escaped(const char *start, const char *q)
 }
 
 /* The first unescaped occurrence of lit in [p, end), or NULL. */
-static const char *pg_find_literal(const char *p, const char *end,
+static inline const char *pg_find_literal(const char *p, const char *end,
                                    const char *lit, size_t llen, int escapes)
 {
     const char *start = p;
@@ -427,6 +438,46 @@ static const char *pg_find_literal(const char *p, const char *end,
         p = q + 1;
     }
     return NULL;
+}
+
+/* Does a status (three digits, then the end of the field) start at p?
+ * Item i is the status. */
+static int pg_status_at(const pg_format *f, size_t i, const char *p,
+                        const char *end)
+{
+    const pg_format_item *after = i + 1 < f->n_items ? &f->items[i + 1] : NULL;
+
+    if (end - p < 3 || p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9'
+        || p[2] < '0' || p[2] > '9') {
+        return 0;
+    }
+    return end - p == 3 || p[3] == ' '
+           || (after && after->literal && p[3] == after->text[0]);
+}
+
+/* The end of a field that a literal closes, when a status follows that
+ * literal.  Apache before 2.0.46 wrote a request's '"' unescaped into %r,
+ * so the literal that closes it may occur inside it: the end is the first
+ * occurrence that a status follows (a few tries; else the first). */
+#define PG_END_TRIES 16
+
+static const char *pg_literal_end(const pg_format *f, size_t i,
+                                  const char *from, const char *end)
+{
+    const pg_format_item *it = &f->items[i];
+    const pg_format_item *lit = &f->items[i + 1];
+    const char *first = pg_find_literal(from, end, lit->text, lit->len,
+                                        !it->token);
+    const char *q = first;
+    int tries;
+
+    for (tries = 0; q && tries < PG_END_TRIES; tries++) {
+        if (pg_status_at(f, i + 2, q + lit->len, end)) {
+            return q;
+        }
+        q = pg_find_literal(q + 1, end, lit->text, lit->len, !it->token);
+    }
+    return first;
 }
 
 static const char *pg_token_end(const char *p, const char *end)
@@ -469,7 +520,9 @@ static const char *pg_field_end(const pg_format *f, size_t i, const char *p,
     if (next == NULL || !next->literal) {
         return it->token || next != NULL ? pg_token_end(from, end) : end;
     }
-    q = pg_find_literal(from, end, next->text, next->len, !it->token);
+    q = it->status_after ? pg_literal_end(f, i, from, end)
+                         : pg_find_literal(from, end, next->text, next->len,
+                                           !it->token);
     if (q == NULL) {
         *complete = 0;
         return it->token ? pg_token_end(from, end) : end;
@@ -477,8 +530,10 @@ static const char *pg_field_end(const pg_format *f, size_t i, const char *p,
     return q;
 }
 
-int pg_format_split(const pg_format *f, const char *line, size_t len,
-                    pg_line_fields *out)
+/* Splits up to item last (or every item); *whole is set when every item
+ * of the format matched and the line ended right after the last one. */
+static int pg_split(const pg_format *f, const char *line, size_t len,
+                    size_t last, pg_line_fields *out, int *whole)
 {
     const char *p = line;
     const char *end = line + len;
@@ -486,7 +541,8 @@ int pg_format_split(const pg_format *f, const char *line, size_t len,
     size_t i;
 
     memset(out, 0, sizeof(*out));
-    for (i = 0; i <= f->last_needed && i < f->n_items; i++) {
+    *whole = 0;
+    for (i = 0; i <= last && i < f->n_items; i++) {
         const pg_format_item *it = &f->items[i];
         const char *fe;
         int complete;
@@ -496,7 +552,7 @@ int pg_format_split(const pg_format *f, const char *line, size_t len,
                 || memcmp(p, it->text, it->len) != 0) {
                 /* a line that simply ends here lacks the fields after */
                 if (p == end) {
-                    break;
+                    return have_request;
                 }
                 return 0;
             }
@@ -518,8 +574,89 @@ int pg_format_split(const pg_format *f, const char *line, size_t len,
         }
         p = fe;
         if (!complete) {
-            break;
+            return have_request;
         }
     }
+    *whole = i == f->n_items && p == end;
     return have_request;
+}
+
+int pg_format_split(const pg_format *f, const char *line, size_t len,
+                    pg_line_fields *out)
+{
+    int whole;
+
+    return pg_split(f, line, len, f->last_needed, out, &whole);
+}
+
+int pg_format_fits(const pg_format *f, const char *line, size_t len)
+{
+    pg_line_fields lf;
+    int whole;
+
+    return pg_split(f, line, len, f->n_items, &lf, &whole) && whole;
+}
+
+/* ------------------------------------------------------------------ */
+/* Which preset a file is in                                            */
+
+#define PG_PRESETS (sizeof(pg_presets) / sizeof(pg_presets[0]) - 1)
+
+static pg_format pg_compiled[PG_PRESETS];
+
+size_t pg_format_presets(const pg_format **out)
+{
+    static int compiled;
+    size_t i;
+
+    if (!compiled) {
+        for (i = 0; i < PG_PRESETS; i++) {
+            pg_format_compile(&pg_compiled[i], pg_presets[i].name);
+        }
+        compiled = 1;
+    }
+    *out = pg_compiled;
+    return PG_PRESETS;
+}
+
+const pg_format *pg_format_compiled(const char *name)
+{
+    const pg_format *presets;
+    size_t i, n = pg_format_presets(&presets);
+
+    for (i = 0; i < n; i++) {
+        if (!strcmp(pg_presets[i].name, name)) {
+            return &presets[i];
+        }
+    }
+    return NULL;
+}
+
+const pg_format *pg_format_detect(const pg_span *lines, size_t n)
+{
+    const pg_format *presets, *best = NULL;
+    size_t i, k, count = pg_format_presets(&presets);
+    size_t best_fit = 0, best_split = 0;
+
+    for (i = 0; i < count; i++) {
+        size_t fit = 0, split = 0;
+        pg_line_fields lf;
+
+        for (k = 0; k < n; k++) {
+            fit += pg_format_fits(&presets[i], lines[k].ptr, lines[k].len);
+            split += pg_format_split(&presets[i], lines[k].ptr, lines[k].len,
+                                     &lf);
+        }
+        if (fit > best_fit || (fit == best_fit && split > best_split)) {
+            best = &presets[i];
+            best_fit = fit;
+            best_split = split;
+        }
+    }
+    return best_split ? best : NULL;
+}
+
+const char *pg_format_name(const pg_format *f)
+{
+    return pg_format_preset(f->source) ? f->source : NULL;
 }

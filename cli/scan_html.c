@@ -141,7 +141,7 @@ static void pg_summary(const pg_out *out, const pg_scan_results *r)
     char t1[40], t2[40];
     size_t i;
 
-    pg_puts(out, "<h1>proxyguard scan</h1>\n<p>Proxy abuse found in access "
+    pg_puts(out, "<p>Proxy abuse found in access "
             "logs: CONNECT, absolute URIs for foreign hosts, unknown Host "
             "names; who, from where, and whether it worked.</p>\n");
     pg_puts(out, "<table>\n<tr><th>files (oldest first)</th><td>");
@@ -167,6 +167,24 @@ static void pg_summary(const pg_out *out, const pg_scan_results *r)
     pg_puts(out, "</table>\n");
 }
 
+/* The page leads with what may have worked, in the report's words. */
+static void pg_headline(const pg_out *out, const pg_scan_results *r)
+{
+    pg_scan_outcome o;
+    char text[256];
+
+    pg_scan_outcome_of(r, &o);
+    pg_printf(out, "<p id=\"headline\"%s>", o.relayed || o.tunnels
+              ? " class=\"alert\"" : "");
+    pg_put_html(out, pg_scan_headline(&o, text, sizeof(text)));
+    pg_puts(out, ".</p>\n");
+}
+
+static void pg_tr(const pg_out *out, int alert)
+{
+    pg_puts(out, alert ? "<tr class=\"alert\">" : "<tr>");
+}
+
 static void pg_hits(const pg_out *out, const pg_scan_results *r)
 {
     uint64_t total = 0;
@@ -175,7 +193,8 @@ static void pg_hits(const pg_out *out, const pg_scan_results *r)
     pg_puts(out, "<h2>Hits and whether they worked</h2>\n<table id=\"hits\">\n"
             "<tr><th>reason</th><th>hits</th>");
     for (v = 0; v < PG_VERDICT_COUNT; v++) {
-        pg_printf(out, "<th>%s</th>", pg_scan_verdict_name(v));
+        pg_printf(out, "<th>%s</th>",
+                  pg_scan_verdict_name(pg_scan_verdict_in_order(v)));
     }
     pg_puts(out, "</tr>\n");
     for (i = 0; i < PG_SCAN_REASONS; i++) {
@@ -188,7 +207,7 @@ static void pg_hits(const pg_out *out, const pg_scan_results *r)
         snprintf(id, sizeof(id), "hits-%s", pg_reason_name(pg_scan_reason_of(i)));
         pg_td_num(out, r->hits[i], id);
         for (v = 0; v < PG_VERDICT_COUNT; v++) {
-            pg_td_num(out, r->by_reason[i][v], NULL);
+            pg_td_num(out, r->by_reason[i][pg_scan_verdict_in_order(v)], NULL);
         }
         pg_puts(out, "</tr>\n");
         total += r->hits[i];
@@ -196,27 +215,55 @@ static void pg_hits(const pg_out *out, const pg_scan_results *r)
     pg_puts(out, "<tr><th>all</th>");
     pg_td_num(out, total, "total");
     for (v = 0; v < PG_VERDICT_COUNT; v++) {
+        pg_scan_verdict verdict = pg_scan_verdict_in_order(v);
         char id[32];
 
-        snprintf(id, sizeof(id), "verdict-%s", pg_scan_verdict_name(v));
-        pg_td_num(out, r->verdicts[v], id);
+        snprintf(id, sizeof(id), "verdict-%s", pg_scan_verdict_name(verdict));
+        pg_td_num(out, r->verdicts[verdict], id);
     }
-    pg_puts(out, "</tr>\n</table>\n<p>rejected: 4xx/5xx or no bytes. "
-            "served-locally: 2xx/3xx with a size ordinary requests for the "
-            "same path got (your own page). suspect: 2xx/3xx with a size no "
-            "ordinary request got, or any 2xx/3xx to CONNECT: possibly "
-            "relayed.</p>\n");
+    pg_puts(out, "</tr>\n</table>\n");
 }
 
-static void pg_example_rows(const pg_out *out, const char *verdict,
+/* Why: every rule that gave a verdict, what may have worked marked. */
+static void pg_rules(const pg_out *out, const pg_scan_results *r)
+{
+    int i, rule;
+
+    pg_puts(out, "<table id=\"rules\">\n<tr><th>verdict</th><th>rule</th>"
+            "<th>hits</th><th>meaning</th></tr>\n");
+    for (i = 0; i < PG_VERDICT_COUNT; i++) {
+        pg_scan_verdict v = pg_scan_verdict_in_order(i);
+
+        for (rule = 0; rule < PG_RULE_COUNT; rule++) {
+            char id[40];
+
+            if (r->rules[rule] == 0 || pg_scan_rule_verdict(rule) != v) {
+                continue;
+            }
+            pg_tr(out, pg_scan_verdict_alarms(v));
+            pg_printf(out, "<td>%s</td><td>%s</td>", pg_scan_verdict_name(v),
+                      pg_scan_rule_name(rule));
+            snprintf(id, sizeof(id), "rule-%s", pg_scan_rule_name(rule));
+            pg_td_num(out, r->rules[rule], id);
+            pg_puts(out, "<td>");
+            pg_put_html(out, pg_scan_rule_meaning(rule));
+            pg_puts(out, "</td></tr>\n");
+        }
+    }
+    pg_puts(out, "</table>\n");
+}
+
+static void pg_example_rows(const pg_out *out, pg_scan_verdict verdict,
                             const pg_scan_example *const *ex, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
-        pg_puts(out, "<tr><td>");
-        pg_put_html(out, verdict);
-        pg_puts(out, "</td>");
+        pg_tr(out, verdict < PG_VERDICT_COUNT
+                   && pg_scan_verdict_alarms(verdict));
+        pg_printf(out, "<td>%s</td><td>%s</td>", verdict < PG_VERDICT_COUNT
+                  ? pg_scan_verdict_name(verdict) : "unparsed",
+                  pg_scan_rule_name(ex[i]->rule));
         pg_td_text(out, ex[i]->where);
         pg_td_text(out, ex[i]->text);
         pg_puts(out, "</tr>\n");
@@ -230,15 +277,18 @@ static void pg_examples(const pg_out *out, const pg_scan_results *r)
     int v;
 
     pg_puts(out, "<h2>Examples</h2>\n<table id=\"examples\">\n"
-            "<tr><th>verdict</th><th>where</th><th>line</th></tr>\n");
+            "<tr><th>verdict</th><th>rule</th><th>where</th><th>line</th>"
+            "</tr>\n");
     for (v = 0; v < PG_VERDICT_COUNT; v++) {
-        pg_example_rows(out, pg_scan_verdict_name(v), r->examples[v],
-                        r->n_examples[v]);
+        pg_scan_verdict verdict = pg_scan_verdict_in_order(v);
+
+        pg_example_rows(out, verdict, r->examples[verdict],
+                        r->n_examples[verdict]);
     }
     for (i = 0; i < r->n_unparsed_examples; i++) {
         unparsed[i] = &r->unparsed_examples[i];
     }
-    pg_example_rows(out, "unparsed", unparsed, r->n_unparsed_examples);
+    pg_example_rows(out, PG_VERDICT_COUNT, unparsed, r->n_unparsed_examples);
     pg_puts(out, "</table>\n");
 }
 
@@ -246,21 +296,30 @@ static void pg_clients(const pg_out *out, const pg_scan_results *r)
 {
     size_t i, n = pg_cut(r->n_clients, r->top);
     char t[40];
+    int v;
 
     pg_printf(out, "<h2>Clients (%lu of %lu)</h2>\n<table id=\"clients\">\n"
               "<tr><th>address</th><th>hits</th><th>connect</th>"
-              "<th>absolute-uri</th><th>unknown-host</th><th>first</th>"
-              "<th>last</th></tr>\n", (unsigned long)n,
+              "<th>absolute-uri</th><th>unknown-host</th>", (unsigned long)n,
               (unsigned long)r->n_clients);
+    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+        pg_printf(out, "<th>%s</th>",
+                  pg_scan_verdict_name(pg_scan_verdict_in_order(v)));
+    }
+    pg_puts(out, "<th>first</th><th>last</th></tr>\n");
     for (i = 0; i < n; i++) {
         const pg_scan_client *c = r->clients[i];
 
-        pg_puts(out, "<tr>");
+        pg_tr(out, c->verdicts[PG_VERDICT_SUSPECT] > 0
+                   || c->verdicts[PG_VERDICT_UNDETERMINED] > 0);
         pg_td_text(out, c->text);
         pg_td_num(out, c->total, NULL);
         pg_td_num(out, c->hits[0], NULL);
         pg_td_num(out, c->hits[1], NULL);
         pg_td_num(out, c->hits[2], NULL);
+        for (v = 0; v < PG_VERDICT_COUNT; v++) {
+            pg_td_num(out, c->verdicts[pg_scan_verdict_in_order(v)], NULL);
+        }
         pg_puts(out, "<td>");
         pg_put_html(out, pg_scan_time_iso(&c->first, t, sizeof(t)));
         pg_puts(out, "</td><td>");
@@ -337,8 +396,11 @@ static void pg_texts(const pg_out *out, const char *id, const char *title,
 void pg_scan_html(const pg_out *out, const pg_scan_results *r)
 {
     pg_html_head(out, "proxyguard scan", 0);
+    pg_puts(out, "<h1>proxyguard scan</h1>\n");
+    pg_headline(out, r);
     pg_summary(out, r);
     pg_hits(out, r);
+    pg_rules(out, r);
     pg_chart_of(out, "months", "Hits per month", r->months, r->n_months, 1,
                 PG_MONTH_BARS);
     pg_chart_of(out, "days", "Hits per day", r->days, r->n_days, 0,

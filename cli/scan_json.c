@@ -100,6 +100,37 @@ static void pg_files(const pg_out *out, const pg_scan_results *r)
     pg_puts(out, "]");
 }
 
+/* {"rejected": n, ...}: every verdict */
+static void pg_verdicts32(const pg_out *out, const uint32_t *counts)
+{
+    int v, first = 1;
+
+    pg_puts(out, "{");
+    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+        pg_key_num(out, pg_scan_verdict_name(v), counts[v], &first);
+    }
+    pg_puts(out, "}");
+}
+
+/* What may have worked, and the report's headline. */
+static void pg_outcome(const pg_out *out, const pg_scan_results *r)
+{
+    pg_scan_outcome o;
+    char text[256];
+    int first = 1;
+
+    pg_scan_outcome_of(r, &o);
+    pg_puts(out, ",\n \"outcome\": {");
+    pg_key_num(out, "relayed", o.relayed, &first);
+    pg_key_num(out, "relayed_suspect", o.relayed_suspect, &first);
+    pg_key_num(out, "relayed_undetermined", o.relayed_undetermined, &first);
+    pg_key_num(out, "tunnels", o.tunnels, &first);
+    pg_key_num(out, "unjudged", o.unjudged, &first);
+    pg_key(out, "headline", &first);
+    pg_put_json(out, pg_scan_headline(&o, text, sizeof(text)));
+    pg_puts(out, "}");
+}
+
 static void pg_verdicts(const pg_out *out, const pg_scan_results *r)
 {
     int i, v, first = 1;
@@ -120,7 +151,13 @@ static void pg_verdicts(const pg_out *out, const pg_scan_results *r)
         }
         pg_puts(out, "}");
     }
+    pg_puts(out, "},\n \"verdict_rules\": {");
+    first = 1;
+    for (i = 0; i < PG_RULE_COUNT; i++) {
+        pg_key_num(out, pg_scan_rule_name(i), r->rules[i], &first);
+    }
     pg_puts(out, "}");
+    pg_outcome(out, r);
 }
 
 static void pg_clients(const pg_out *out, const pg_scan_results *r)
@@ -141,6 +178,8 @@ static void pg_clients(const pg_out *out, const pg_scan_results *r)
         pg_time(out, &c->last);
         pg_puts(out, ", \"reasons\": ");
         pg_reasons32(out, c->hits);
+        pg_puts(out, ", \"verdicts\": ");
+        pg_verdicts32(out, c->verdicts);
         pg_puts(out, "}");
     }
     pg_puts(out, "]");
@@ -240,6 +279,10 @@ static void pg_example_list(const pg_out *out,
         pg_put_json(out, ex[i]->reason >= 0
                          ? pg_reason_name(pg_scan_reason_of(ex[i]->reason))
                          : "unparsed");
+        if (ex[i]->rule < PG_RULE_COUNT) {
+            pg_puts(out, ", \"rule\": ");
+            pg_put_json(out, pg_scan_rule_name(ex[i]->rule));
+        }
         pg_puts(out, ", \"line\": ");
         pg_put_json(out, ex[i]->text);
         pg_puts(out, "}");
@@ -265,6 +308,29 @@ static void pg_examples(const pg_out *out, const pg_scan_results *r)
     pg_example_list(out, unparsed, r->n_unparsed_examples);
 }
 
+/* Each file's format: the preset's name or the LogFormat given. */
+static void pg_file_formats(const pg_out *out, const pg_scan_results *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_files; i++) {
+        const pg_format *f = r->file_formats[i];
+        const char *name = pg_format_name(f);
+        int first = 1;
+
+        pg_puts(out, i ? ", {" : "{");
+        pg_key(out, "file", &first);
+        pg_put_json(out, r->files[i]);
+        pg_key(out, "format", &first);
+        pg_put_json(out, name ? name : f->expanded);
+        pg_key(out, "detected", &first);
+        pg_puts(out, r->file_detected[i] ? "true" : "false");
+        pg_key_num(out, "lines", r->file_lines[i], &first);
+        pg_key_num(out, "unparsed", r->file_unparsed[i], &first);
+        pg_puts(out, "}");
+    }
+}
+
 static void pg_meta(const pg_out *out, const pg_scan_results *r)
 {
     int first = 1;
@@ -278,9 +344,18 @@ static void pg_meta(const pg_out *out, const pg_scan_results *r)
     pg_key_num(out, "vhosts", r->vhosts, &first);
     pg_key_num(out, "vhost_names", r->names, &first);
     pg_key(out, "per_vhost", &first);
-    pg_puts(out, r->format->has[PG_F_VHOST] ? "true" : "false");
+    pg_puts(out, r->has[PG_F_VHOST] ? "true" : "false");
     pg_key(out, "host_logged", &first);
-    pg_puts(out, r->format->has[PG_F_HOST] ? "true" : "false");
+    pg_puts(out, r->has[PG_F_HOST] ? "true" : "false");
+    pg_key_num(out, "incomplete", r->names_incomplete, &first);
+    pg_puts(out, "},\n \"file_formats\": [");
+    pg_file_formats(out, r);
+    pg_puts(out, "],\n \"selection\": {");
+    first = 1;
+    pg_key_num(out, "outside_window", r->outside, &first);
+    pg_key_num(out, "undated", r->undated, &first);
+    pg_key_num(out, "excluded", r->excluded, &first);
+    pg_key_num(out, "exclude_networks", r->n_exclude, &first);
     pg_puts(out, "},\n \"first\": ");
     pg_time(out, &r->first);
     pg_puts(out, ", \"last\": ");
@@ -289,7 +364,7 @@ static void pg_meta(const pg_out *out, const pg_scan_results *r)
     pg_num(out, r->cut);
     pg_puts(out, ", \"read_errors\": ");
     pg_puts(out, r->read_errors ? "true" : "false");
-    if (r->format->has[PG_F_PROXYGUARD]) {
+    if (r->has[PG_F_PROXYGUARD]) {
         first = 1;
         pg_puts(out, ",\n \"module\": {");
         pg_key_num(out, "hits", r->module_hits, &first);
@@ -304,6 +379,7 @@ static void pg_meta(const pg_out *out, const pg_scan_results *r)
     pg_key_num(out, "periods_dropped", r->periods_dropped, &first);
     pg_key_num(out, "sizes_evicted", r->sizes_evicted, &first);
     pg_key_num(out, "verdicts_decided_early", r->pending_early, &first);
+    pg_key_num(out, "verdicts_unattributed", r->verdicts_unattributed, &first);
     pg_puts(out, "}");
 }
 

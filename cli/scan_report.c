@@ -54,6 +54,23 @@ void pg_scan_put_text(FILE *to, const char *s, size_t max)
     pg_scan_put_span(to, (pg_span){ s, len });
 }
 
+const char *pg_scan_tail(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+
+    return len > max ? s + len - max : s;
+}
+
+void pg_scan_put_path(FILE *to, const char *s, size_t max)
+{
+    const char *tail = pg_scan_tail(s, max);
+
+    if (tail != s) {
+        fputs("...", to);
+    }
+    pg_scan_put_text(to, tail, 0);
+}
+
 const char *pg_scan_count(uint64_t n, char *buf, size_t size)
 {
     char digits[32];
@@ -84,6 +101,62 @@ static size_t pg_shown(size_t n, size_t top)
     return top && n > top ? top : n;
 }
 
+/* "combined (found from its first lines): %h %l ..." */
+static void pg_put_format(FILE *to, const pg_format *f, int detected)
+{
+    const char *name = pg_format_name(f);
+
+    if (name) {
+        fprintf(to, "%s%s: ", name, detected ? " (found from its first lines)"
+                                             : "");
+    }
+    pg_scan_put_text(to, f->expanded, 0);
+}
+
+/* The format, or each file's when they differ. */
+static void pg_formats(FILE *to, const pg_scan_results *r)
+{
+    size_t i;
+    int same = 1;
+
+    for (i = 1; i < r->n_files; i++) {
+        same &= r->file_formats[i] == r->file_formats[0];
+    }
+    if (same || r->format_given) {
+        fputs("  format: ", to);
+        pg_put_format(to, r->format, r->n_files && r->file_detected[0]);
+        fputc('\n', to);
+        return;
+    }
+    fputs("  formats:\n", to);
+    for (i = 0; i < r->n_files; i++) {
+        fputs("    ", to);
+        pg_scan_put_path(to, r->files[i], 60);
+        fputs(": ", to);
+        pg_put_format(to, r->file_formats[i], r->file_detected[i]);
+        fputc('\n', to);
+    }
+}
+
+/* What --since, --until and --exclude left out. */
+static void pg_selection(FILE *to, const pg_scan_results *r)
+{
+    if (r->windowed) {
+        fprintf(to, "  --since/--until: %llu lines outside, left out",
+                (unsigned long long)r->outside);
+        if (r->undated) {
+            fprintf(to, "; %llu lines kept whose time could not be read",
+                    (unsigned long long)r->undated);
+        }
+        fputc('\n', to);
+    }
+    if (r->n_exclude) {
+        fprintf(to, "  --exclude: %zu network%s, %llu lines left out\n",
+                r->n_exclude, r->n_exclude == 1 ? "" : "s",
+                (unsigned long long)r->excluded);
+    }
+}
+
 static void pg_header(FILE *to, const pg_scan_results *r)
 {
     char a[32], b[32], t1[40], t2[40];
@@ -96,26 +169,32 @@ static void pg_header(FILE *to, const pg_scan_results *r)
     fputs("  read (oldest first):", to);
     for (i = 0; i < r->n_files; i++) {
         fputc(' ', to);
-        pg_scan_put_text(to, r->files[i], 80);
+        pg_scan_put_path(to, r->files[i], 80);
     }
-    fputs("\n  format: ", to);
-    pg_scan_put_text(to, r->format->expanded, 0);
-    fputs("\n  our names: ", to);
+    fputc('\n', to);
+    pg_formats(to, r);
+    pg_selection(to, r);
+    fputs("  our names: ", to);
     if (r->vhosts == 0 && r->host_patterns == 0) {
-        fputs(r->format->has[PG_F_VHOST] ? "each line's %v only"
-                                         : "none given (--host, -S): every "
-                                           "absolute URI is foreign", to);
+        fputs(r->has[PG_F_VHOST] ? "each line's %v only"
+                                 : "none given (--host, -S): every "
+                                   "absolute URI is foreign", to);
     }
     else {
         fprintf(to, "%zu --host pattern%s, %zu vhost%s from apachectl -S "
                 "(%zu names)", r->host_patterns,
                 r->host_patterns == 1 ? "" : "s", r->vhosts,
                 r->vhosts == 1 ? "" : "s", r->names);
-        if (r->format->has[PG_F_VHOST]) {
+        if (r->has[PG_F_VHOST]) {
             fputs(", judged per vhost (%v)", to);
         }
     }
     fputc('\n', to);
+    if (r->names_incomplete) {
+        fprintf(to, "  %zu vhost%s may have names not known here (see "
+                "standard error): give them with --host\n",
+                r->names_incomplete, r->names_incomplete == 1 ? "" : "s");
+    }
     if (r->first.valid) {
         fprintf(to, "  hits from %s to %s\n",
                 pg_scan_time_iso(&r->first, t1, sizeof(t1)),
@@ -123,55 +202,94 @@ static void pg_header(FILE *to, const pg_scan_results *r)
     }
 }
 
-static void pg_hits_table(FILE *to, const pg_scan_results *r)
+static int pg_verdict_width(pg_scan_verdict v)
 {
-    uint64_t total = 0;
-    int i, v;
+    int len = (int)strlen(pg_scan_verdict_name(v));
 
-    fprintf(to, "\n%-18s %10s %10s %14s %10s %10s\n", "Hits", "total",
-            "rejected", "served-locally", "suspect", "unknown");
-    for (i = 0; i < PG_SCAN_REASONS; i++) {
-        fprintf(to, "  %-16s %10llu", pg_reason_word(i),
-                (unsigned long long)r->hits[i]);
-        for (v = 0; v < PG_VERDICT_COUNT; v++) {
-            fprintf(to, " %*llu", v == PG_VERDICT_SERVED_LOCALLY ? 14 : 10,
-                    (unsigned long long)r->by_reason[i][v]);
-        }
-        if (i == 2 && !r->format->has[PG_F_HOST]) {
-            fputs("   (no %{Host}i logged)", to);
-        }
-        fputc('\n', to);
-        total += r->hits[i];
-    }
-    fprintf(to, "  %-16s %10llu", "all", (unsigned long long)total);
-    for (v = 0; v < PG_VERDICT_COUNT; v++) {
-        fprintf(to, " %*llu", v == PG_VERDICT_SERVED_LOCALLY ? 14 : 10,
-                (unsigned long long)r->verdicts[v]);
+    return len > 8 ? len : 8;
+}
+
+static void pg_verdict_cells(FILE *to, const uint64_t *counts)
+{
+    int i;
+
+    for (i = 0; i < PG_VERDICT_COUNT; i++) {
+        pg_scan_verdict v = pg_scan_verdict_in_order(i);
+
+        fprintf(to, " %*llu", pg_verdict_width(v),
+                (unsigned long long)counts[v]);
     }
     fputc('\n', to);
 }
 
+static void pg_hits_table(FILE *to, const pg_scan_results *r)
+{
+    uint64_t total = 0;
+    int i;
+
+    fprintf(to, "\n%-14s %8s", "Hits", "total");
+    for (i = 0; i < PG_VERDICT_COUNT; i++) {
+        fprintf(to, " %*s", pg_verdict_width(pg_scan_verdict_in_order(i)),
+                pg_scan_verdict_name(pg_scan_verdict_in_order(i)));
+    }
+    fputc('\n', to);
+    for (i = 0; i < PG_SCAN_REASONS; i++) {
+        fprintf(to, "  %-12s %8llu", pg_reason_word(i),
+                (unsigned long long)r->hits[i]);
+        pg_verdict_cells(to, r->by_reason[i]);
+        total += r->hits[i];
+    }
+    fprintf(to, "  %-12s %8llu", "all", (unsigned long long)total);
+    pg_verdict_cells(to, r->verdicts);
+    if (!r->has[PG_F_HOST]) {
+        fputs("  (unknown-host needs %{Host}i in the format)\n", to);
+    }
+}
+
+/* The sentence the report leads with when anything may have worked. */
+static void pg_headline(FILE *to, const pg_scan_results *r)
+{
+    pg_scan_outcome o;
+    char text[256];
+
+    pg_scan_outcome_of(r, &o);
+    if (o.relayed == 0 && o.tunnels == 0) {
+        return;
+    }
+    fprintf(to, "!! %s.\n   List them: proxyguard scan --lines ... | "
+            "awk -F'\\t' '$3 == \"suspect\" || $3 == \"undetermined\"'\n\n",
+            pg_scan_headline(&o, text, sizeof(text)));
+}
+
 static void pg_verdicts(FILE *to, const pg_scan_results *r)
 {
-    static const char *const meaning[PG_VERDICT_COUNT] = {
-        "4xx/5xx, or no bytes: the probe failed",
-        "2xx/3xx with a size ordinary requests for that path got: your own page",
-        ("2xx/3xx with a size no ordinary request got, or any 2xx/3xx to\n"
-         "                              CONNECT: possibly relayed, look at these"),
-        "no status logged"
-    };
-    int v;
+    pg_scan_outcome o;
+    char text[256];
+    int i, rule;
     size_t k;
 
-    fputs("\nDid it work?\n", to);
-    for (v = 0; v < PG_VERDICT_COUNT; v++) {
-        if (v == PG_VERDICT_UNKNOWN && r->verdicts[v] == 0) {
+    pg_scan_outcome_of(r, &o);
+    fprintf(to, "\nDid it work?  %s.\n", pg_scan_headline(&o, text,
+                                                          sizeof(text)));
+    for (i = 0; i < PG_VERDICT_COUNT; i++) {
+        pg_scan_verdict v = pg_scan_verdict_in_order(i);
+
+        if (r->verdicts[v] == 0 && v == PG_VERDICT_UNKNOWN) {
             continue;
         }
-        fprintf(to, "  %-15s %10llu  %s\n", pg_scan_verdict_name(v),
-                (unsigned long long)r->verdicts[v], meaning[v]);
+        fprintf(to, "  %-18s %8llu\n", pg_scan_verdict_name(v),
+                (unsigned long long)r->verdicts[v]);
+        for (rule = 0; rule < PG_RULE_COUNT; rule++) {
+            if (r->rules[rule] && pg_scan_rule_verdict(rule) == v) {
+                fprintf(to, "    %-16s %8llu  %s\n", pg_scan_rule_name(rule),
+                        (unsigned long long)r->rules[rule],
+                        pg_scan_rule_meaning(rule));
+            }
+        }
     }
-    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+    for (i = 0; i < PG_VERDICT_COUNT; i++) {
+        pg_scan_verdict v = pg_scan_verdict_in_order(i);
+
         if (r->n_examples[v] == 0) {
             continue;
         }
@@ -179,7 +297,7 @@ static void pg_verdicts(FILE *to, const pg_scan_results *r)
         for (k = 0; k < r->n_examples[v]; k++) {
             fputs("    ", to);
             pg_scan_put_text(to, r->examples[v][k]->where, 0);
-            fputs("  ", to);
+            fprintf(to, "  %s  ", pg_scan_rule_name(r->examples[v][k]->rule));
             pg_scan_put_text(to, r->examples[v][k]->text, 200);
             fputc('\n', to);
         }
@@ -208,16 +326,21 @@ static void pg_clients(FILE *to, const pg_scan_results *r)
     if (r->n_clients == 0) {
         return;
     }
-    fprintf(to, "\nClients (%zu of %zu)\n  %-40s %8s %8s %12s %12s  %-25s  %s\n",
-            n, r->n_clients, "address", "hits", "connect", "absolute-uri",
-            "unknown-host", "first", "last");
+    fprintf(to, "\nClients (%zu of %zu)\n  %-40s %7s %7s %7s %7s %8s %7s %7s "
+            "%7s  %-25s  %s\n", n, r->n_clients, "address", "hits", "connect",
+            "abs-uri", "unk-host", "rejected", "local", "suspect", "undet.",
+            "first", "last");
     for (i = 0; i < n; i++) {
         const pg_scan_client *c = r->clients[i];
 
         fputs("  ", to);
         pg_put_padded(to, c->text, 40);
-        fprintf(to, " %8u %8u %12u %12u  %-25s  %s\n",
+        fprintf(to, " %7u %7u %7u %8u %8u %7u %7u %7u  %-25s  %s\n",
                 c->total, c->hits[0], c->hits[1], c->hits[2],
+                c->verdicts[PG_VERDICT_REJECTED],
+                c->verdicts[PG_VERDICT_SERVED_LOCALLY],
+                c->verdicts[PG_VERDICT_SUSPECT],
+                c->verdicts[PG_VERDICT_UNDETERMINED],
                 pg_scan_time_iso(&c->first, t1, sizeof(t1)),
                 pg_scan_time_iso(&c->last, t2, sizeof(t2)));
     }
@@ -319,7 +442,7 @@ static void pg_unparsed(FILE *to, const pg_scan_results *r)
 
 static void pg_notes(FILE *to, const pg_scan_results *r)
 {
-    if (r->format->has[PG_F_PROXYGUARD]) {
+    if (r->has[PG_F_PROXYGUARD]) {
         fprintf(to, "\nThe module's own PROXYGUARD field: %llu hits; %llu lines "
                 "where it and scan differ\n  (scan cannot see proxy headers, "
                 "bans or proxy clients; the module had other names or was "
@@ -327,22 +450,26 @@ static void pg_notes(FILE *to, const pg_scan_results *r)
                 (unsigned long long)r->module_disagree);
     }
     if (r->clients_evicted || r->nets_evicted || r->texts_evicted
-        || r->periods_dropped || r->sizes_evicted || r->pending_early) {
+        || r->periods_dropped || r->sizes_evicted || r->pending_early
+        || r->verdicts_unattributed) {
         fprintf(to, "\nBounded tables were full (counts above are partial): "
                 "%llu clients and %llu networks evicted, %llu names, %llu "
                 "days dropped, %llu sizes forgotten, %llu verdicts decided "
-                "early.  --table-size raises the client and network rows.\n",
+                "early, %llu verdicts of evicted clients.  --table-size "
+                "raises the client and network rows.\n",
                 (unsigned long long)r->clients_evicted,
                 (unsigned long long)r->nets_evicted,
                 (unsigned long long)r->texts_evicted,
                 (unsigned long long)r->periods_dropped,
                 (unsigned long long)r->sizes_evicted,
-                (unsigned long long)r->pending_early);
+                (unsigned long long)r->pending_early,
+                (unsigned long long)r->verdicts_unattributed);
     }
 }
 
 void pg_scan_report(FILE *to, const pg_scan_results *r)
 {
+    pg_headline(to, r);
     pg_header(to, r);
     pg_hits_table(to, r);
     pg_verdicts(to, r);

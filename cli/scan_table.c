@@ -21,10 +21,11 @@
  * given to the newcomer: memory never grows, and the heavy hitters, the
  * ones a report is about, stay.  What eviction cost is counted and shown.
  *
- * "Did it work?" needs the sizes ordinary requests got, from anywhere in
- * the logs, also after the hit: a set of (path, size) fingerprints of
- * ordinary 2xx/3xx answers, and the 2xx/3xx hits pending on a
- * fingerprint until the end.
+ * "Did it work?" (scan_verdict.c) sometimes needs the sizes ordinary
+ * requests got, from anywhere in the logs, also after the hit: a set of
+ * (path, size) fingerprints of ordinary 2xx/3xx answers, and the hits
+ * pending on one until the end, each with its client so that the client's
+ * verdict counts are exact too.
  */
 
 #include <arpa/inet.h>
@@ -40,9 +41,30 @@
 #define PG_PENDING_SLOTS (1u << 16)
 #define PG_CANDIDATES 64            /* pending hits kept as examples */
 
+/* %O counts the headers too, and two answers of one page differ by the
+ * connection's own: none (HTTP/1.1 kept alive), "Connection: close\r\n"
+ * (19 bytes), or "Keep-Alive: timeout=T, max=M\r\nConnection: Keep-Alive
+ * \r\n" (52 bytes + the digits of T and M: 54 to 59; 47 + T's without a
+ * max, MaxKeepAliveRequests 0: 48 to 50).  These differences, and only
+ * these, count as the same size under %O. */
+static const int pg_sent_deltas[] = {
+    0, 1, 2, 3, 19, 28, 29, 30, 31, 35, 36, 37, 38, 39, 40, 48, 49, 50,
+    54, 55, 56, 57, 58, 59
+};
+
+/* Hits waiting for the end of the input, one row per path, size, client
+ * and rule. */
 typedef struct pg_pending {
-    uint64_t fp;                    /* 0: free */
-    uint32_t hits[PG_SCAN_REASONS];
+    uint64_t path;                  /* hash of the path */
+    int64_t size;                   /* as logged */
+    uint64_t client;                /* the client row's id ... */
+    uint32_t row;                   /* ... and index */
+    uint32_t hits;
+    unsigned char used;
+    unsigned char kind;             /* pg_size_kind */
+    unsigned char reason;           /* index */
+    unsigned char unmatched;        /* the rule when no size matches */
+    unsigned char rule;             /* the rule, at the end */
 } pg_pending;
 
 struct pg_scan_tables {
@@ -66,6 +88,8 @@ struct pg_scan_tables {
     uint64_t sizes_evicted;
     pg_pending *pending;
     uint64_t pending_early;
+    uint64_t unattributed;
+    int decide_now;
     pg_scan_example examples[PG_VERDICT_COUNT][PG_SCAN_EXAMPLES];
     pg_scan_example candidates[PG_CANDIDATES];
     pg_scan_example unparsed[PG_SCAN_EXAMPLES];
@@ -73,6 +97,7 @@ struct pg_scan_tables {
     uint64_t hits[PG_SCAN_REASONS];
     uint64_t verdicts[PG_VERDICT_COUNT];
     uint64_t by_reason[PG_SCAN_REASONS][PG_VERDICT_COUNT];
+    uint64_t rules[PG_RULE_COUNT];
     pg_scan_time first, last;
     /* the sorted views handed to the outputs */
     const pg_scan_client **client_view;
@@ -190,11 +215,10 @@ void pg_tables_destroy(pg_scan_tables *t)
 /* ------------------------------------------------------------------ */
 /* Sizes: did an ordinary request get this many bytes for this path?    */
 
-static uint64_t pg_fingerprint(const pg_scan_tables *t, pg_span path,
-                               int64_t size)
+static uint64_t pg_fingerprint(uint64_t path, int kind, int64_t size)
 {
-    uint64_t fp = pg_hash(t->seed, path.ptr, path.len)
-                  ^ pg_mix((uint64_t)size + 0x51ed270b27a5b5b5ULL);
+    uint64_t fp = path ^ pg_mix(((uint64_t)size << 2 | (uint64_t)kind)
+                                + 0x51ed270b27a5b5b5ULL);
 
     return fp ? fp : 1;
 }
@@ -216,15 +240,44 @@ static int pg_sizes_has(const pg_scan_tables *t, uint64_t fp)
     return 0;
 }
 
-void pg_tables_ordinary(pg_scan_tables *t, pg_span path, int64_t size)
+/* Did an ordinary answer for the path get this size (for %O, up to what
+ * the connection's headers add or take away)? */
+static int pg_sizes_match(const pg_scan_tables *t, uint64_t path, int kind,
+                          int64_t size)
+{
+    size_t i, n = kind == PG_SIZE_SENT
+                  ? sizeof(pg_sent_deltas) / sizeof(pg_sent_deltas[0]) : 1;
+
+    for (i = 0; i < n; i++) {
+        if (pg_sizes_has(t, pg_fingerprint(path, kind,
+                                           size + pg_sent_deltas[i]))
+            || (pg_sent_deltas[i]
+                && pg_sizes_has(t, pg_fingerprint(path, kind,
+                                                  size - pg_sent_deltas[i])))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int pg_comparable_answer(const pg_classified *c)
+{
+    return c->size > 0 && c->status >= 200 && c->status < 400
+           && c->status != 204 && c->status != 304
+           && c->size_kind != PG_SIZE_NONE && c->path.ptr != NULL
+           && !pg_scan_bodiless_method(c->method);
+}
+
+void pg_tables_ordinary(pg_scan_tables *t, const pg_classified *c)
 {
     uint64_t fp;
     uint32_t i, at;
 
-    if (path.ptr == NULL || size <= 0) {
+    if (!pg_comparable_answer(c)) {
         return;
     }
-    fp = pg_fingerprint(t, path, size);
+    fp = pg_fingerprint(pg_hash(t->seed, c->path.ptr, c->path.len),
+                        c->size_kind, c->size);
     at = (uint32_t)fp & (PG_SIZES_SLOTS - 1);
     for (i = 0; i < PG_PROBE; i++) {
         uint64_t *slot = &t->sizes[(at + i) & (PG_SIZES_SLOTS - 1)];
@@ -321,6 +374,7 @@ static pg_scan_client *pg_client_row(pg_scan_tables *t,
     }
     memset(free_row, 0, sizeof(*free_row));
     free_row->family = k->family;
+    free_row->id = h;
     memcpy(free_row->bytes, k->bytes, 16);
     memcpy(free_row->text, k->text, k->len);
     free_row->text[k->len] = '\0';
@@ -515,11 +569,13 @@ static void pg_copy_text(char *dst, size_t size, const char *src, size_t len)
 }
 
 static void pg_example_fill(pg_scan_example *e, const char *where,
-                            const char *line, size_t len, int reason)
+                            const char *line, size_t len, int reason,
+                            pg_scan_rule rule)
 {
     snprintf(e->where, sizeof(e->where), "%s", where);
     pg_copy_text(e->text, sizeof(e->text), line, len);
     e->reason = reason;
+    e->rule = rule;
     e->used = 1;
 }
 
@@ -528,15 +584,16 @@ static void pg_example_fill(pg_scan_example *e, const char *where,
 static void pg_example_add(pg_scan_example *slots, size_t n,
                            size_t per_client, const char *where,
                            const char *line, size_t len, int reason,
-                           uint64_t client, uint64_t fingerprint)
+                           pg_scan_rule rule, uint64_t client,
+                           uint32_t pending)
 {
     size_t i, same = 0;
 
     for (i = 0; i < n; i++) {
         if (!slots[i].used) {
-            pg_example_fill(&slots[i], where, line, len, reason);
+            pg_example_fill(&slots[i], where, line, len, reason, rule);
             slots[i].client = client;
-            slots[i].fingerprint = fingerprint;
+            slots[i].pending = pending;
             return;
         }
         if (slots[i].reason == reason && slots[i].client == client
@@ -550,78 +607,103 @@ void pg_tables_unparsed(pg_scan_tables *t, const char *where,
                         const char *line, size_t len)
 {
     if (t->n_unparsed < PG_SCAN_EXAMPLES) {
-        pg_example_fill(&t->unparsed[t->n_unparsed++], where, line, len, -1);
+        pg_example_fill(&t->unparsed[t->n_unparsed++], where, line, len, -1,
+                        PG_RULE_COUNT);
     }
 }
 
 /* ------------------------------------------------------------------ */
 /* Verdicts                                                             */
 
-static void pg_count_verdict(pg_scan_tables *t, int reason, pg_scan_verdict v,
-                             uint64_t n)
+static void pg_count_verdict(pg_scan_tables *t, int reason, pg_scan_rule rule,
+                             uint64_t n, pg_scan_client *row)
 {
+    pg_scan_verdict v = pg_scan_rule_verdict(rule);
+
+    t->rules[rule] += n;
     t->verdicts[v] += n;
     t->by_reason[reason][v] += n;
+    if (row != NULL) {
+        row->verdicts[v] += (uint32_t)n;
+    }
+    else {
+        t->unattributed += n;
+    }
 }
 
-/* A 2xx/3xx hit whose size ordinary requests may explain later: pending
- * on its fingerprint.  Returns 0 when the table is full around it. */
-static int pg_pend(pg_scan_tables *t, uint64_t fp, int reason)
+/* A hit whose size ordinary requests may explain later: pending until the
+ * end.  Returns its slot + 1, or 0 when the table is full around it. */
+static uint32_t pg_pend(pg_scan_tables *t, const pg_pending *key)
 {
-    uint32_t i, at = (uint32_t)fp & (PG_PENDING_SLOTS - 1);
+    uint64_t h = pg_mix(key->path ^ pg_mix((uint64_t)key->size)
+                        ^ (key->client * 0x9e3779b97f4a7c15ULL)
+                        ^ ((uint64_t)key->unmatched << 56));
+    uint32_t i, at = (uint32_t)h & (PG_PENDING_SLOTS - 1);
 
     for (i = 0; i < PG_PROBE; i++) {
-        pg_pending *p = &t->pending[(at + i) & (PG_PENDING_SLOTS - 1)];
+        uint32_t slot = (at + i) & (PG_PENDING_SLOTS - 1);
+        pg_pending *p = &t->pending[slot];
 
-        if (p->fp == 0) {
-            p->fp = fp;
+        if (!p->used) {
+            *p = *key;
+            p->used = 1;
         }
-        if (p->fp == fp) {
-            p->hits[reason]++;
-            return 1;
+        if (p->path == key->path && p->size == key->size
+            && p->client == key->client && p->row == key->row
+            && p->kind == key->kind && p->reason == key->reason
+            && p->unmatched == key->unmatched) {
+            p->hits++;
+            return slot + 1;
         }
     }
     return 0;
 }
 
-static pg_scan_verdict pg_verdict_of(pg_scan_tables *t, const pg_classified *c,
-                                     int reason, uint64_t *fp)
+/* The hit's rule, or PG_RULE_COUNT with *pending set when it waits for
+ * the end. */
+static pg_scan_rule pg_judge_hit(pg_scan_tables *t, const pg_classified *c,
+                                 int reason, const pg_scan_client *row,
+                                 uint32_t *pending)
 {
-    *fp = 0;
-    if (c->status < 0) {
-        return PG_VERDICT_UNKNOWN;
+    pg_pending key;
+    int compare;
+    pg_scan_rule rule = pg_scan_judge(c, &compare);
+
+    *pending = 0;
+    if (!compare) {
+        return rule;
     }
-    if (c->status >= 400 || c->size == 0) {
-        return PG_VERDICT_REJECTED;
+    memset(&key, 0, sizeof(key));
+    key.path = pg_hash(t->seed, c->path.ptr, c->path.len);
+    key.size = c->size;
+    key.kind = (unsigned char)c->size_kind;
+    key.reason = (unsigned char)reason;
+    key.unmatched = (unsigned char)rule;
+    key.client = row->id;
+    key.row = (uint32_t)(row - t->clients);
+    if (!t->decide_now) {
+        if ((*pending = pg_pend(t, &key)) != 0) {
+            return PG_RULE_COUNT;
+        }
+        t->pending_early++;
     }
-    /* a 2xx to CONNECT: something accepted the tunnel request; a size
-     * nobody logged cannot be explained */
-    if (c->reason == PG_REASON_CONNECT || c->status < 200 || c->size < 0
-        || c->path.ptr == NULL) {
-        return PG_VERDICT_SUSPECT;
-    }
-    *fp = pg_fingerprint(t, c->path, c->size);
-    if (pg_pend(t, *fp, reason)) {
-        return PG_VERDICT_COUNT;
-    }
-    t->pending_early++;
-    return pg_sizes_has(t, *fp) ? PG_VERDICT_SERVED_LOCALLY
-                                : PG_VERDICT_SUSPECT;
+    return pg_sizes_match(t, key.path, key.kind, key.size) ? PG_RULE_OWN_SIZE
+                                                           : rule;
 }
 
-pg_scan_verdict pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
-                              pg_span client, const pg_scan_time *when,
-                              const char *where, const char *line, size_t len)
+pg_scan_rule pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
+                           pg_span client, const pg_scan_time *when,
+                           const char *where, const char *line, size_t len)
 {
     int reason = pg_scan_reason_index(c->reason);
     pg_client_key key;
     pg_scan_client *row;
-    pg_scan_verdict v;
-    uint64_t fp, who;
+    pg_scan_rule rule;
+    uint32_t pending;
     int fresh;
 
     if (reason < 0) {
-        return PG_VERDICT_UNKNOWN;
+        return PG_RULE_COUNT;
     }
     t->hits[reason]++;
     pg_time_span(&t->first, &t->last, when);
@@ -652,47 +734,56 @@ pg_scan_verdict pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
                         pg_scan_time_month(when), reason);
     }
 
-    who = pg_hash(t->seed, key.text, key.len);
-    v = pg_verdict_of(t, c, reason, &fp);
-    if (v != PG_VERDICT_COUNT) {
-        pg_count_verdict(t, reason, v, 1);
-        pg_example_add(t->examples[v], PG_SCAN_EXAMPLES, 2, where, line, len,
-                       reason, who, 0);
-        return v;
+    rule = pg_judge_hit(t, c, reason, row, &pending);
+    if (rule != PG_RULE_COUNT) {
+        pg_count_verdict(t, reason, rule, 1, row);
+        pg_example_add(t->examples[pg_scan_rule_verdict(rule)],
+                       PG_SCAN_EXAMPLES, 2, where, line, len, reason, rule,
+                       row->id, 0);
+        return rule;
     }
     pg_example_add(t->candidates, PG_CANDIDATES, PG_CANDIDATES, where, line,
-                   len, reason, who, fp);
-    return v;
+                   len, reason, PG_RULE_COUNT, row->id, pending);
+    return rule;
+}
+
+void pg_tables_decide_now(pg_scan_tables *t)
+{
+    t->decide_now = 1;
+}
+
+/* The client row a pending hit came from, unless it was evicted since. */
+static pg_scan_client *pg_pending_row(pg_scan_tables *t, const pg_pending *p)
+{
+    pg_scan_client *row = &t->clients[p->row];
+
+    return row->family != 0 && row->id == p->client ? row : NULL;
 }
 
 void pg_tables_finish(pg_scan_tables *t)
 {
     uint32_t i;
-    int r;
 
     for (i = 0; i < PG_PENDING_SLOTS; i++) {
         pg_pending *p = &t->pending[i];
-        pg_scan_verdict v;
 
-        if (p->fp == 0) {
+        if (!p->used) {
             continue;
         }
-        v = pg_sizes_has(t, p->fp) ? PG_VERDICT_SERVED_LOCALLY
-                                   : PG_VERDICT_SUSPECT;
-        for (r = 0; r < PG_SCAN_REASONS; r++) {
-            pg_count_verdict(t, r, v, p->hits[r]);
-        }
+        p->rule = pg_sizes_match(t, p->path, p->kind, p->size)
+                  ? PG_RULE_OWN_SIZE : p->unmatched;
+        pg_count_verdict(t, p->reason, (pg_scan_rule)p->rule, p->hits,
+                         pg_pending_row(t, p));
     }
     for (i = 0; i < PG_CANDIDATES; i++) {
         pg_scan_example *e = &t->candidates[i];
 
         if (e->used) {
-            pg_scan_verdict v = pg_sizes_has(t, e->fingerprint)
-                                ? PG_VERDICT_SERVED_LOCALLY : PG_VERDICT_SUSPECT;
+            pg_scan_rule rule = (pg_scan_rule)t->pending[e->pending - 1].rule;
 
-            pg_example_add(t->examples[v], PG_SCAN_EXAMPLES, 2, e->where,
-                           e->text, strlen(e->text), e->reason, e->client,
-                           e->fingerprint);
+            pg_example_add(t->examples[pg_scan_rule_verdict(rule)],
+                           PG_SCAN_EXAMPLES, 2, e->where, e->text,
+                           strlen(e->text), e->reason, rule, e->client, 0);
         }
     }
 }
@@ -830,6 +921,7 @@ void pg_tables_results(pg_scan_tables *t, pg_scan_results *r)
     memcpy(r->hits, t->hits, sizeof(r->hits));
     memcpy(r->verdicts, t->verdicts, sizeof(r->verdicts));
     memcpy(r->by_reason, t->by_reason, sizeof(r->by_reason));
+    memcpy(r->rules, t->rules, sizeof(r->rules));
     r->first = t->first;
     r->last = t->last;
 
@@ -892,6 +984,7 @@ void pg_tables_results(pg_scan_tables *t, pg_scan_results *r)
     r->periods_dropped = t->periods_dropped;
     r->sizes_evicted = t->sizes_evicted;
     r->pending_early = t->pending_early;
+    r->verdicts_unattributed = t->unattributed;
 }
 
 const char *pg_scan_net_text(const pg_scan_net *n, char *buf, size_t size)

@@ -30,7 +30,10 @@
  * plus %v itself (its ServerName); without %v, any name of any vhost.
  * --host patterns are ours everywhere, like ProxyGuardAllowHost.  httpd
  * prints the aliases of name-based vhosts only: the one vhost of an
- * address:port is listed without them (give them with --host).
+ * address:port is listed without them, so they are read from where -S
+ * says that vhost is defined (its file and line, the configuration httpd
+ * itself loaded); where they cannot be, the caller is told which vhost's
+ * names may be incomplete.
  */
 
 #include <errno.h>
@@ -50,6 +53,8 @@ typedef struct pg_vhost {
     char *name;                 /* canonical ServerName */
     size_t name_len;
     unsigned port;              /* 0: any */
+    char *conf;                 /* alone on its address: where it is */
+    unsigned long conf_line;    /* defined (-S lists no aliases) */
     char **exact;               /* canonical aliases */
     size_t n_exact;
     char **wild;                /* wildcard aliases as written */
@@ -75,6 +80,7 @@ struct pg_vhosts {
     /* reading -S output, which may come a line at a time: the vhost that
      * "alias" lines belong to (an index: v may move) */
     size_t parse_cur;
+    size_t incomplete;          /* vhosts whose names may be missing */
 };
 
 #define PG_NO_VHOST ((size_t)-1)
@@ -108,6 +114,7 @@ void pg_vhosts_destroy(pg_vhosts *v)
     }
     for (i = 0; i < v->n; i++) {
         free(v->v[i].name);
+        free(v->v[i].conf);
         pg_free_list(v->v[i].exact, v->v[i].n_exact);
         pg_free_list(v->v[i].wild, v->v[i].n_wild);
     }
@@ -375,6 +382,27 @@ static pg_vhost *pg_current(pg_vhosts *v)
     return v->parse_cur < v->n ? &v->v[v->parse_cur] : NULL;
 }
 
+/* "(/etc/apache2/sites-enabled/b.conf:12)" from p to the end of the line
+ * (a path may hold spaces): where a vhost alone on its address is. */
+static void pg_note_where(pg_vhost *h, const char *p, const char *end)
+{
+    const char *close = end, *colon;
+    unsigned long line;
+
+    while (close > p && close[-1] != ')') {
+        close--;
+    }
+    if (h == NULL || close <= p + 1
+        || (colon = memrchr(p + 1, ':', (size_t)(close - 1 - (p + 1)))) == NULL
+        || !pg_parse_uint(colon + 1, (size_t)(close - 1 - (colon + 1)), 10000000,
+                          &line) || line == 0) {
+        return;
+    }
+    free(h->conf);
+    h->conf = pg_strndup(p + 1, (size_t)(colon - (p + 1)));
+    h->conf_line = line;
+}
+
 /* One line of -S output. */
 static void pg_parse_line(pg_vhosts *v, const char *p, const char *end)
 {
@@ -417,6 +445,7 @@ static void pg_parse_line(pg_vhosts *v, const char *p, const char *end)
         w3 = pg_word(&p, end);
         if (!pg_word_is(w2, "is") && w3.len > 0 && w3.ptr[0] == '(') {
             pg_open_vhost(v, w2.ptr, w2.len, (unsigned)port);
+            pg_note_where(pg_current(v), w3.ptr, end);
         }
     }
     /* anything else ("default server ...", "ServerRoot: ...") ends it */
@@ -521,6 +550,51 @@ const char *pg_vhosts_run(pg_vhosts *v, char *const argv[], char *msg,
     pg_vhosts_parse(v, text ? text : "", len);
     free(text);
     return NULL;
+}
+
+typedef struct pg_alias_ctx {
+    pg_vhosts *v;
+    size_t h;                   /* an index: v->v does not move here */
+} pg_alias_ctx;
+
+static void pg_take_name(void *baton, const char *name, size_t len, int wild)
+{
+    pg_alias_ctx *ctx = baton;
+
+    pg_add_alias(ctx->v, &ctx->v->v[ctx->h], name, len, wild);
+}
+
+size_t pg_vhosts_read_aliases(pg_vhosts *v, pg_vhosts_warn_fn *warn,
+                              void *baton)
+{
+    char why[512], msg[1024];
+    size_t i, incomplete = 0;
+
+    for (i = 0; i < v->n; i++) {
+        pg_vhost *h = &v->v[i];
+        pg_alias_ctx ctx = { v, i };
+
+        if (h->conf == NULL) {
+            continue;
+        }
+        if (pg_conf_vhost_names(h->conf, h->conf_line, pg_take_name, &ctx,
+                                why, sizeof(why))) {
+            continue;
+        }
+        snprintf(msg, sizeof(msg), "vhost %s is alone on its address, "
+                 "where httpd -S lists no ServerAlias, and its definition "
+                 "could not be read (%s): its names may be incomplete, give "
+                 "them with --host", h->name, why);
+        warn(baton, msg);
+        incomplete++;
+    }
+    v->incomplete = incomplete;
+    return incomplete;
+}
+
+size_t pg_vhosts_incomplete(const pg_vhosts *v)
+{
+    return v->incomplete;
 }
 
 size_t pg_vhosts_count(const pg_vhosts *v)

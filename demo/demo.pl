@@ -33,6 +33,87 @@ sub stop {
     print "demo: stopped httpd (pid $pid)\n";
 }
 
+# The head of a private httpd's configuration: its own directories, the
+# event MPM, access control, children as nobody when run as root.
+sub preamble {
+    my ($root, $what) = @_;
+    my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
+    return <<"HEAD";
+# Written by demo/demo.pl: $what.
+ServerRoot "$root"
+DefaultRuntimeDir "$root/run"
+PidFile "$root/run/httpd.pid"
+Mutex file:$root/run default
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_host_module $mods/mod_authz_host.so
+$user
+ServerName localhost
+ErrorLog "$root/logs/error.log"
+HEAD
+}
+
+# apache2 -k start, then wait until the port answers.
+sub start_httpd {
+    my ($config, $listen, $what, $root) = @_;
+    my $out = `apache2 -f $config -k start 2>&1`;
+    die "demo: $what failed to start:\n$out" if $?;
+    my $deadline = time + 15;
+    until (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $listen, Timeout => 1)) {
+        die "demo: $what did not come up; see $root/logs/error.log\n" if time > $deadline;
+        sleep 0.1;
+    }
+}
+
+# For comparison, what a relay looks like in a log: a stock httpd without
+# the module, made an open forward proxy for a moment on another loopback
+# port, relays a GET and a CONNECT tunnel to the demo server itself (and
+# nowhere else), is stopped, and its access log goes through scan.
+sub open_proxy_replay {
+    my $odir = "$dir/openproxy";
+    make_path("$odir/logs", "$odir/run");
+    chmod 0755, $odir, "$odir/logs", "$odir/run";
+    unlink glob("$odir/logs/*.log");
+    my $probe = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
+        or die "demo: no free port: $!\n";
+    my $oport = $probe->sockport;
+    close $probe;
+    my $oconf = "$odir/httpd.conf";
+    open my $ofh, '>', $oconf or die "$oconf: $!";
+    print $ofh preamble($odir, 'an UNGUARDED open proxy, for a few requests only'), <<"OCONF";
+LoadModule proxy_module $mods/mod_proxy.so
+LoadModule proxy_http_module $mods/mod_proxy_http.so
+LoadModule proxy_connect_module $mods/mod_proxy_connect.so
+Listen 127.0.0.1:$oport
+CustomLog "$odir/logs/access.log" "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\""
+ProxyRequests On
+AllowCONNECT $port
+<Proxy "*">
+    Require ip 127.0.0.1
+</Proxy>
+OCONF
+    close $ofh;
+    start_httpd($oconf, $oport, 'the open proxy', $odir);
+    print "\nFor comparison, an unguarded httpd with ProxyRequests On on 127.0.0.1:$oport,\n"
+        . "relaying to this demo server only:\n";
+    my $get = PGHttp::raw_request($oport, "GET http://127.0.0.1:$port/ HTTP/1.0\r\n\r\n");
+    print "  GET http://127.0.0.1:$port/ -> ", $get->{status_line} || '(no answer)', "\n";
+    my $s = PGHttp::tcp_connect($oport);
+    print $s "CONNECT 127.0.0.1:$port HTTP/1.0\r\n\r\n";
+    sysread($s, my $answer, 4096);
+    print $s "GET / HTTP/1.0\r\nHost: www.example.com\r\n\r\n";
+    my $through = '';
+    while (sysread($s, my $buf, 4096)) { $through .= $buf }
+    close $s;
+    print "  CONNECT 127.0.0.1:$port -> ", ($answer =~ /^(.*?)\r\n/)[0] // '(no answer)',
+          ($through =~ /^HTTP\/\S+ 200 / ? ', and a page came back through the tunnel' : ''), "\n";
+    system('apache2', '-f', $oconf, '-k', 'stop');
+    my $deadline = time + 15;
+    sleep 0.1 while -e "$odir/run/httpd.pid" && time < $deadline;
+    print "\nIts access log, read by proxyguard scan $odir/logs/access.log:\n\n";
+    system("$top/build/proxyguard", 'scan', "$odir/logs/access.log");
+}
+
 if (grep { $_ eq '--stop' } @ARGV) {
     stop();
     exit 0;
@@ -57,25 +138,13 @@ for my $site (qw(www shop)) {
 }
 chmod 0755, "$top/build", $dir, "$dir/htdocs";
 
-my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
 open my $fh, '>', $conf or die "$conf: $!";
-print $fh <<"CONF";
-# Written by demo/demo.pl: a private httpd for the mod_proxyguard demo.
-ServerRoot "$dir"
-DefaultRuntimeDir "$dir/run"
-PidFile "$dir/run/httpd.pid"
-Mutex file:$dir/run default
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule authz_host_module $mods/mod_authz_host.so
+print $fh preamble($dir, 'a private httpd for the mod_proxyguard demo'), <<"CONF";
 LoadModule mime_module $mods/mod_mime.so
 LoadModule dir_module $mods/mod_dir.so
 TypesConfig /etc/mime.types
 LoadModule proxyguard_module $top/build/.libs/mod_proxyguard.so
-$user
 Listen 127.0.0.1:$port
-ServerName localhost
-ErrorLog "$dir/logs/error.log"
 LogLevel warn proxyguard:info
 LogFormat "%a %v %t \\"%r\\" %>s %b \\"%{Host}i\\" %{PROXYGUARD}e" demo
 CustomLog "$dir/logs/access.log" demo
@@ -102,13 +171,7 @@ CustomLog "$dir/logs/abuse.log" demo env=PROXYGUARD
 CONF
 close $fh;
 
-my $out = `apache2 -f $conf -k start 2>&1`;
-die "demo: apache2 failed to start:\n$out" if $?;
-my $deadline = time + 15;
-until (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1)) {
-    die "demo: httpd did not come up; see $dir/logs/error.log\n" if time > $deadline;
-    sleep 0.1;
-}
+start_httpd($conf, $port, 'httpd', $dir);
 
 print "mod_proxyguard demo: httpd on 127.0.0.1:$port, vhosts www.example.com (default) and shop.example.com\n\n";
 
@@ -157,5 +220,8 @@ print "\nWhat the access log shows: proxyguard scan --format '$format' "
     . "--httpd-config $conf $dir/logs/access.log\n\n";
 system("$top/build/proxyguard", 'scan', '--format', $format, '--httpd-config', $conf,
        "$dir/logs/access.log");
+
+open_proxy_replay();
+
 print "\nThe demo server is still running on http://127.0.0.1:$port/ (logs in $dir/logs).\n";
 print "Stop it with: make demo-stop\n";

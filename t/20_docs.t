@@ -81,6 +81,14 @@ for my $c (@sh) {
              "$where: ... and proxyguard probe finds no open proxy");
         like($out, qr/^proxyguard scan: 1 file, \d+ lines, 0 unparsed$/m,
              "$where: ... and proxyguard scan reads the demo's own access log, every line");
+        my ($guarded) = $out =~ /^(What the access log shows:.*?)^For comparison/ms;
+        like($guarded // '', qr/^Did it work\?  Nothing in these logs shows a relayed request or an accepted CONNECT tunnel\.$/m,
+             "$where: ... the guarded server's log: nothing relayed");
+        like($guarded // '', qr/^  origin-form +[1-9]\d*\n    origin-form +[1-9]/m,
+             "$where: ... its status-page and by-address reads are origin-form");
+        like($guarded // '', qr/^  suspect +0\n  undetermined +0$/m, "$where: ... and nothing is suspect or undetermined");
+        like($out, qr/^!! 1 request may have been relayed through this server \(1 suspect, 0 undetermined\); 1 CONNECT tunnel was accepted\.$/m,
+             "$where: ... and the replayed open proxy's log leads with the headline");
         like($out, qr/Stop it with: make demo-stop/, "$where: ... and how to stop it");
         $out = `DEMO_PORT=$port make -s -C '$top' demo-stop 2>&1`;
         like($out, qr/stopped httpd/, "$where: make demo-stop stops it");
@@ -142,6 +150,15 @@ for my $c (@sh) {
         }
         elsif ($cmd =~ /--html (\S+)/) {
             like($srv->slurp($1), qr/<svg/, "$where: writes the HTML page, with its charts");
+        }
+        elsif ($cmd =~ /--lines/) {
+            my @rows = map { [ split /\t/ ] } split /\n/, $out;
+            ok(@rows && !grep({ @$_ != 7 } @rows), "$where: --lines gives lines of seven fields")
+                or diag $out;
+            if ($cmd =~ /\$3 == "suspect" \|\| \$3 == "undetermined"/) {
+                is(scalar(grep { $_->[2] =~ /^(suspect|undetermined)$/ } @rows), 6,
+                   "$where: lists exactly the articles' 6 suspect lines") or diag $out;
+            }
         }
         elsif ($cmd =~ /--emit nftables/) {
             my $file = $srv->write_file('rules.nft', $out);

@@ -81,7 +81,7 @@ my ($lines_rc, $lines_out) = PGScan::run([ 'scan', '--lines', @args ]);
 is($lines_rc, 0, 'scan --lines exits 0');
 my %per_line;
 for (split /\n/, $lines_out) {
-    my (undef, $reason, undef, $client) = split /\t/;
+    my (undef, $reason, undef, undef, undef, $client) = split /\t/;
     $per_line{$client} = $reason;
 }
 for my $client (sort keys %case_of) {

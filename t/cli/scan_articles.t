@@ -27,11 +27,16 @@ is($j->{lines}, 28, '28 lines');
 is($j->{unparsed}, 0, 'every line parsed (common and combined lines mixed, "- -?" too)');
 is_deeply($j->{hits}, { connect => 22, 'absolute-uri' => 6, 'unknown-host' => 0 },
           '22 CONNECT and 6 absolute-URI probes');
-is_deeply($j->{verdicts}, { rejected => 22, 'served-locally' => 0, suspect => 6, unknown => 0 },
-          'alone: 22 rejected (302 0, 403, 404, 405), 6 suspect (200 1144 CONNECTs, 200 absolute URIs)');
-is_deeply($j->{verdicts_by_reason}{connect},
-          { rejected => 20, 'served-locally' => 0, suspect => 2, unknown => 0 },
+my %none = (rejected => 0, 'served-locally' => 0, suspect => 0, unknown => 0, undetermined => 0,
+            'origin-form' => 0);
+is_deeply($j->{verdicts}, { %none, rejected => 22, suspect => 6 },
+          'alone: 22 rejected (CONNECT 302 0, 403, 404, 405), 6 suspect (200 1144 CONNECTs, 200 absolute URIs)');
+is_deeply($j->{verdicts_by_reason}{connect}, { %none, rejected => 20, suspect => 2 },
           'the 2009 "CONNECT ...:25 200 1144" lines are suspect: something accepted the tunnel request');
+is_deeply({ map { $_ => $j->{verdict_rules}{$_} } grep { $j->{verdict_rules}{$_} } keys %{ $j->{verdict_rules} } },
+          { 'tunnel-refused' => 20, 'tunnel-accepted' => 2, refused => 2, 'new-size' => 4 },
+          'the rules: 20 CONNECTs without a 2xx (302 0 too: no tunnel), 2 accepted, 2 4xx, 4 new sizes');
+is_deeply([ @{ $j->{outcome} }{qw(relayed tunnels)} ], [ 4, 2 ], 'outcome: 4 may have been relayed, 2 tunnels');
 is_deeply($j->{connect_ports}, { 25 => 16, 80 => 6 }, 'CONNECT ports: 16 to SMTP, 6 to 80 (2003)');
 
 my %client = map { $_->{address} => $_ } @{ $j->{clients} };
@@ -76,8 +81,7 @@ is($j->{last}, '2009-08-03T18:00:07+08:00', 'last hit');
 # visitor got a 304).
 ($j) = PGScan::json('--top', '0', $visitors, $articles);
 is($j->{lines}, 31, 'with the visitors: 31 lines');
-is_deeply($j->{verdicts_by_reason}{'absolute-uri'},
-          { rejected => 2, 'served-locally' => 3, suspect => 1, unknown => 0 },
+is_deeply($j->{verdicts_by_reason}{'absolute-uri'}, { %none, rejected => 2, 'served-locally' => 3, suspect => 1 },
           'absolute URIs: 2 rejected, 3 served locally (1362 for /, 2326 for /apache_pb.gif), 1 suspect');
 my %ex = map { $_->{line} => 1 } @{ $j->{examples}{'served-locally'} };
 ok($ex{'211.21.137.29 - - [30/May/2004:16:18:42 +0800] "GET http://tw.yahoo.com/apache_pb.gif HTTP/1.0" 200 2326'},
@@ -87,13 +91,23 @@ ok($suspect, 'and the poweredby.png line is a suspect example');
 # the order of the files does not matter: sizes from later lines count too
 my ($k) = PGScan::json('--top', '0', '--as-given', $articles, $visitors);
 is_deeply($k->{verdicts}, $j->{verdicts}, 'the same verdicts when the visitors come after the hits');
+# --lines prints as it reads, and still knows the sizes of later lines
+my ($lrc, $listing) = PGScan::run([ 'scan', '--lines', '--as-given', $articles, $visitors ]);
+my ($gif) = grep { /apache_pb\.gif/ && /\tabsolute-uri\t/ } split /\n/, $listing;
+like($gif // '', qr/\tabsolute-uri\tserved-locally\town-size\t200\t/,
+     '--lines: the apache_pb.gif probe, before the visitor who got the same size, is served-locally');
+is(scalar(grep { (split /\t/)[2] eq 'suspect' } split /\n/, $listing), 3,
+   '--lines: as many suspect lines as --json counts (2 CONNECTs, poweredby.png)');
 
 # The readable report says the same.
 my ($rc2, $report) = PGScan::run([ 'scan', $articles ]);
 is($rc2, 0, 'report: exit 0');
-like($report, qr/^  connect\s+22\s+20\s+0\s+2\s+0$/m, 'report: connect row');
+like($report, qr/\A!! 4 requests may have been relayed through this server \(4 suspect, 0 undetermined\); 2 CONNECT tunnels were accepted\.$/m,
+     'report: leads with what may have worked');
+like($report, qr/^  connect\s+22\s+20\s+0\s+2\s+0\s+0\s+0$/m, 'report: connect row');
 like($report, qr/^\s+25\s+16  mail: a spam relay probe$/m, 'report: port 25 flagged as mail');
-like($report, qr/^  205\.209\.140\.102\s+8\s+8\s+0\s+0  2009-08-02T17:54:40\+08:00/m, 'report: top client');
+like($report, qr/^  205\.209\.140\.102\s+8\s+8\s+0\s+0\s+6\s+0\s+2\s+0  2009-08-02T17:54:40\+08:00/m,
+     'report: top client, 6 rejected, 2 suspect');
 like($report, qr/our names: none given/, 'report: says that no names were given');
 
 done_testing;

@@ -15,13 +15,15 @@ use PGScan;
 my $dir = tempdir('pgscan-format-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $n = 0;
 
-# scan one log (lines) with a format; returns the decoded JSON
+# scan one log (lines) with a format; returns the decoded JSON (and
+# stderr).  Most lines unparsed: exit 3, and stderr says so.
 sub scan {
     my ($format, @lines) = @_;
     my $log = PGScan::spew("$dir/f" . ++$n . '.log', join '', map { "$_\n" } @lines);
     my ($j, $rc, $err) = PGScan::json('--top', '0', ($format ? ('--format', $format) : ()), $log);
-    is($rc, 0, "format '" . ($format // 'combined') . "': exit 0") or diag $err;
-    return $j;
+    my $want = $j->{unparsed} && $j->{unparsed} * 2 > $j->{lines} ? 3 : 0;
+    is($rc, $want, "format '" . ($format // 'found from the lines') . "': exit $want") or diag $err;
+    return wantarray ? ($j, $err) : $j;
 }
 
 my $t = '[02/Aug/2009:17:54:40 +0800]';
@@ -35,8 +37,10 @@ is($j->{hits}{connect}, 2, '... both CONNECTs');
 $j = scan('common', $common, $combined);
 is($j->{unparsed}, 0, 'common reads a combined line: what follows the last field is not looked at');
 is($j->{verdicts}{rejected}, 2, '... and its size is read right (404 723: rejected)');
-$j = scan('combined', qq{www.example.com:80 $combined});
+($j, my $err) = scan('combined', qq{www.example.com:80 $combined});
 is($j->{unparsed}, 1, 'a vhost_combined line under combined: unparsed, not misread');
+like($err, qr/^proxyguard: scan: \S+f\d+\.log: 1 of 1 lines are not in the format given; --format vhost_combined reads 1 of the first 1 of them$/m,
+     '... most of the file unparsed: exit 3, naming the preset that reads it');
 is($j->{unparsed_examples}[0]{reason}, 'unparsed', '... and shown as an example');
 $j = scan('vhost_combined', qq{www.example.com:80 $combined});
 is($j->{hits}{connect}, 1, 'vhost_combined reads it');
@@ -91,6 +95,9 @@ $j = scan(undef, qq{205.209.140.102 - - $t CONNECT 168.95.5.43:25 HTTP/1.0 404 7
           qq{205.209.140.102 - - 02/Aug/2009:17:54:40 "CONNECT a:25 HTTP/1.0" 404 1},
           qq{205.209.140.102 - -});
 is($j->{unparsed}, 4, 'no quotes, an unclosed quote, no brackets, a line ending early: unparsed');
+($j, $err) = scan(undef, qq{205.209.140.102 - - $t CONNECT 168.95.5.43:25 HTTP/1.0 404 723});
+like($err, qr/^proxyguard: scan: \S+f\d+\.log: 1 of 1 lines are in no preset: give their LogFormat with --format$/m,
+     'a file no preset reads, and no --format: exit 3, asking for the LogFormat');
 is($j->{hits}{connect}, 0, '... and never counted as hits');
 $j = scan(undef, qq{192.0.2.1 - - $t "GET /a\\" 200 1 \\"b HTTP/1.1" 200 5 "-" "-"});
 is($j->{unparsed}, 0, 'an escaped quote inside %r does not end it');

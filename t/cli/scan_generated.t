@@ -28,7 +28,7 @@ sub check_truth {
     is($j->{lines}, $truth->{lines}, "$name: lines");
     is($j->{unparsed}, 0, "$name: nothing unparsed");
     is_deeply($j->{hits}, $truth->{hits}, "$name: hits by reason");
-    is_deeply({ map { $_ => $j->{verdicts}{$_} } qw(rejected served-locally suspect) },
+    is_deeply({ map { $_ => $j->{verdicts}{$_} } qw(rejected served-locally suspect origin-form) },
               $truth->{verdicts}, "$name: verdicts");
     is_deeply($j->{connect_ports}, $truth->{ports}, "$name: CONNECT ports");
     my %months;

@@ -86,7 +86,7 @@ is(scalar(() = $listing =~ /\tunparsed\t/g), scalar(@bad), '--lines: the unparse
 my $html = "$dir/report.html";
 my ($hrc, $hout, $herr) = PGScan::run([ 'scan', '--html', $html, '--top', '0', $log ]);
 is($hrc, 0, '--html: exit 0') or diag $herr;
-like($hout, qr/^proxyguard scan: 1 file/, '--html: the report still goes to stdout');
+like($hout, qr/^proxyguard scan: 1 file/m, '--html: the report still goes to stdout');
 my $page = PGScan::slurp($html);
 unlike($page, qr/<script|<img|<b>/i, 'the page holds no markup from the log');
 unlike($page, qr/<[^>]*\s(?:src|href)\s*=|url\(|\@import/i, 'self-contained: nothing loaded from elsewhere');

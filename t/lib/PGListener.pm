@@ -14,7 +14,9 @@ package PGListener;
 # A forked child accepts connections and appends one line per connection
 # (its first bytes, escaped) to a file, so the count survives in the
 # parent.  The http kind answers 200 "FOREIGN-SITE"; the smtp kind greets
-# with "220 ... ESMTP" and answers 250 to every line, as a relay would.
+# with "220 ... ESMTP" and answers 250 to every line, as a relay would; the
+# drop kind reads a request and closes without a word (a proxy relaying to
+# it answers 502: reached, and no answer).
 
 use strict;
 use warnings;
@@ -70,7 +72,7 @@ sub _serve {
             if ($kind eq 'smtp') {
                 print $c "250 ok\r\n" for ($buf =~ /\n/g);
             }
-            last if $kind eq 'http' && $data =~ /\r\n\r\n/;
+            last if $kind ne 'smtp' && $data =~ /\r\n\r\n/;
         }
         if ($kind eq 'http') {
             print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"

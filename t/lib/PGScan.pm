@@ -187,7 +187,7 @@ sub iso_of {
 #   net D 2001:db8:1::/64: 4 hosts, absolute URIs 200 with an odd size
 #         (suspect), 3 each
 #   unknown-host: Host 10.0.0.1 from 100.64.0.0/24, 6 hosts x 1 (custom
-#         format only: the others log no Host)
+#         format only: the others log no Host): origin-form, never relayed
 # Returns (\@lines, \%truth).
 sub generate {
     my (%o) = @_;
@@ -211,7 +211,8 @@ sub generate {
     push @abusers, map { [ "2001:db8:1::" . sprintf('%x', $_), 'abs-suspect' ] } (1 .. 4) x 3;
     push @abusers, map { [ "100.64.0.$_", 'unknown' ] } 1 .. 6 if $fmt eq 'custom';
     my %truth = (hits => { connect => 0, 'absolute-uri' => 0, 'unknown-host' => 0 },
-                 verdicts => { rejected => 0, 'served-locally' => 0, suspect => 0 },
+                 verdicts => { rejected => 0, 'served-locally' => 0, suspect => 0,
+                               'origin-form' => 0 },
                  months => {}, nets => {}, ports => {}, clients => {});
     # spread the abusers over the log at fixed positions
     my %at;
@@ -248,7 +249,7 @@ sub generate {
             else {
                 ($req, $status, $size) = ('GET / HTTP/1.1', 200, $size{'/'});
                 $host = '10.0.0.1';
-                count(\%truth, $client, 'unknown-host', 'served-locally', $month, undef, $t, $off);
+                count(\%truth, $client, 'unknown-host', 'origin-form', $month, undef, $t, $off);
             }
         }
         else {
