@@ -25,9 +25,16 @@ APACHE2  ?= apache2
 BUILD    := build
 MODULE   := $(BUILD)/.libs/mod_proxyguard.so
 SOURCES  := mod_proxyguard.c mod_proxyguard_config.c mod_proxyguard_table.c \
-            mod_proxyguard_ban.c mod_proxyguard_status.c \
-            pg_decide.c pg_table.c pg_status.c pg_out.c
-HEADERS  := mod_proxyguard.h pg_decide.h pg_table.h pg_status.h pg_out.h pg_version.h
+            mod_proxyguard_ban.c mod_proxyguard_store.c mod_proxyguard_agent.c \
+            mod_proxyguard_status.c \
+            pg_decide.c pg_table.c pg_ban.c pg_snapshot.c pg_addr.c pg_status.c \
+            pg_out.c
+HEADERS  := mod_proxyguard_private.h mod_proxyguard_config.h \
+            mod_proxyguard_table.h mod_proxyguard_ban.h mod_proxyguard_store.h \
+            mod_proxyguard_agent.h mod_proxyguard_status.h \
+            pg_decide.h pg_table.h pg_table_rows.h pg_ban.h pg_snapshot.h \
+            pg_addr.h pg_status.h pg_out.h pg_version.h
+TABLE_SOURCES := pg_table.c pg_ban.c pg_snapshot.c pg_addr.c
 STRICT   := -Wall -Wextra -Werror -std=gnu99
 comma    := ,
 
@@ -83,10 +90,10 @@ $(BUILD)/unit/test_decide: t/unit/test_decide.c t/unit/tap.h t/unit/readers.h pg
 	    $$(apu-1-config --includes) -o $@ t/unit/test_decide.c pg_decide.c \
 	    $$(apu-1-config --link-ld) $$(apr-1-config --link-ld)
 
-$(BUILD)/unit/test_table: t/unit/test_table.c t/unit/tap.h pg_table.c pg_status.c pg_out.c pg_decide.c $(HEADERS)
+$(BUILD)/unit/test_table: t/unit/test_table.c t/unit/tap.h $(TABLE_SOURCES) pg_status.c pg_out.c pg_decide.c $(HEADERS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(STRICT) -g -O1 $$(apr-1-config --cppflags --includes) \
-	    -o $@ t/unit/test_table.c pg_table.c pg_status.c pg_out.c pg_decide.c \
+	    -o $@ t/unit/test_table.c $(TABLE_SOURCES) pg_status.c pg_out.c pg_decide.c \
 	    $$(apr-1-config --link-ld)
 
 unit: deps-test $(UNIT_TESTS)

@@ -79,7 +79,11 @@
 #include "apr_optional_hooks.h"
 #include "apr_strings.h"
 
-#include "mod_proxyguard.h"
+#include "mod_proxyguard_private.h"
+#include "mod_proxyguard_config.h"
+#include "mod_proxyguard_table.h"
+#include "mod_proxyguard_ban.h"
+#include "mod_proxyguard_status.h"
 
 /* Attacker-controlled fields are cut to this many bytes before escaping. */
 #define PG_LOG_FIELD_MAX 200
@@ -638,7 +642,7 @@ static void pg_register_hooks(apr_pool_t *p)
                       APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(proxyguard) = {
+module AP_MODULE_DECLARE_DATA proxyguard_module = {
     STANDARD20_MODULE_STUFF,
     NULL,                       /* create per-directory config */
     NULL,                       /* merge per-directory config */

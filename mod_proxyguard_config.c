@@ -29,10 +29,10 @@
 #include "apr_strings.h"
 #include "mod_proxy.h"
 
-#include "mod_proxyguard.h"
+#include "pg_table.h"
+#include "mod_proxyguard_private.h"
+#include "mod_proxyguard_config.h"
 
-/* the module's messages: [proxyguard:warn], LogLevel proxyguard:info */
-APLOG_USE_MODULE(proxyguard);
 
 /* Defaults.  ProxyGuardLogLimit: fail2ban's default (5 failures in 10
  * minutes) always sees enough lines, a flood never fills the disk.  Proxy

@@ -27,10 +27,11 @@
 #include "mod_status.h"
 #include "apr_strings.h"
 
-#include "mod_proxyguard.h"
+#include "mod_proxyguard_private.h"
+#include "mod_proxyguard_table.h"
+#include "mod_proxyguard_ban.h"
+#include "mod_proxyguard_status.h"
 
-/* the module's messages: [proxyguard:warn], LogLevel proxyguard:info */
-APLOG_USE_MODULE(proxyguard);
 #include "pg_status.h"
 #include "pg_version.h"
 

@@ -30,10 +30,11 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
-#include "mod_proxyguard.h"
+#include "mod_proxyguard_private.h"
+#include "mod_proxyguard_config.h"
+#include "mod_proxyguard_table.h"
+#include "mod_proxyguard_ban.h"
 
-/* the module's messages: [proxyguard:warn], LogLevel proxyguard:info */
-APLOG_USE_MODULE(proxyguard);
 
 /* Spare vhost rows, so a restart that adds a vhost or two keeps the table. */
 #define PG_VHOST_ROWS_SPARE 16

@@ -25,6 +25,7 @@
 #include <apr_pools.h>
 
 #include "pg_out.h"
+#include "pg_snapshot.h"
 #include "pg_table.h"
 
 typedef enum pg_format {

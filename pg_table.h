@@ -34,6 +34,7 @@
 #include <apr.h>
 #include <apr_time.h>
 
+#include "pg_addr.h"
 #include "pg_decide.h"
 
 #define PG_TABLE_MAGIC      0x50475442u     /* "PGTB" */
@@ -59,12 +60,6 @@
 #define PG_TABLE_SIZE_MIN     16
 #define PG_TABLE_SIZE_MAX     1048576
 
-/* A client address as the table keys it: family (4 or 6) and 16 bytes,
- * IPv4 in the first 4. */
-typedef struct pg_addr {
-    apr_uint32_t family;
-    unsigned char bytes[16];
-} pg_addr;
 
 typedef struct pg_vhost_row {
     volatile apr_uint32_t hits[PG_REASON_COUNT][PG_ACTIONS];
@@ -140,12 +135,6 @@ typedef struct pg_pending {
 #define PG_PENDING_READY   2u
 #define PG_PENDING_TAKEN   3u
 
-/* What the ban list says of an address (pg_table_ban_state). */
-typedef enum pg_ban_state {
-    PG_BAN_STATE_UNKNOWN = 0,       /* the shared store was not asked lately */
-    PG_BAN_STATE_CLEAR,             /* asked lately: not banned */
-    PG_BAN_STATE_BANNED             /* a running ban */
-} pg_ban_state;
 
 typedef struct pg_bucket {
     apr_uint32_t stamp;             /* minute or hour since the epoch */
@@ -281,109 +270,6 @@ void pg_table_record(pg_table *t, const pg_hit *hit, pg_record_result *res);
  * racing the eviction of its own row, or its minute's turn, may lose its
  * detail (the exact counters of pg_table_count keep it). */
 int pg_table_record_known(pg_table *t, const pg_hit *hit);
-
-/* Bans.  A ban list of ProxyGuardTableSize rows in buckets of
- * PG_BAN_BUCKET; each address may use the rows of two buckets (chosen by
- * two seeded hashes), so a lookup reads at most 2 * PG_BAN_BUCKET rows.
- * add and lift under the mutex; find without it (it reads fixed-size rows
- * and bumps an atomic counter).  add returns NULL, and counts the refusal,
- * when both buckets hold only running bans: a running ban is never
- * replaced.  started 0: a ban found in a shared store. */
-pg_ban_row *pg_table_ban_add(pg_table *t, const pg_addr *addr,
-                             apr_uint32_t now, apr_uint32_t started,
-                             apr_uint32_t until, apr_uint32_t hits);
-pg_ban_row *pg_table_ban_find(pg_table *t, const pg_addr *addr,
-                              apr_uint32_t now);
-int pg_table_ban_lift(pg_table *t, const pg_addr *addr);
-
-/* Changes at every ban added (running) or lifted, after the row is
- * written: an answer "not banned" taken after reading generation g holds
- * while the generation is still g (a ban that runs out needs no change:
- * only "not banned" is remembered).  What a connection remembers of its
- * client between requests rests on it (mod_proxyguard_ban.c). */
-static APR_INLINE apr_uint32_t pg_table_ban_generation(const pg_table *t)
-{
-    /* acquire: the rows written before the change are seen with it (the
-     * writers' apr_atomic_inc32 is a full barrier) */
-    return __atomic_load_n(&t->ban_generation, __ATOMIC_ACQUIRE);
-}
-apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now);
-
-/* With a shared ban store.  Request path, no lock: what the list says of
- * addr (a running ban in *row), the store's answer counting as fresh for
- * ttl seconds (a clear answer until *fresh_until); and, for an address without a fresh answer, a request that
- * the agent ask the store (dropped, and counted, when the pending slots
- * an address may use are taken: it is asked for again at its next
- * request). */
-pg_ban_state pg_table_ban_state(pg_table *t, const pg_addr *addr,
-                                apr_uint32_t now, apr_uint32_t ttl,
-                                pg_ban_row **row, apr_uint32_t *fresh_until);
-void pg_table_check_request(pg_table *t, const pg_addr *addr);
-
-/* The agent's side (mod_proxyguard_ban.c walks the rows itself for what
- * to sync and to ask again): takes the next address waiting for an answer
- * (no lock); records the store's answer (until 0: no ban) under the mutex,
- * never undoing a lift the store has yet to hear of; marks what the store
- * must learn (PG_SYNC_PUT, PG_SYNC_REMOVE) under the mutex. */
-int pg_table_check_take(pg_table *t, pg_addr *addr);
-void pg_table_check_answer(pg_table *t, const pg_addr *addr,
-                           apr_uint32_t now, apr_uint32_t until);
-void pg_table_ban_mark_sync(pg_table *t, const pg_addr *addr,
-                            apr_uint32_t now, apr_uint32_t op);
-/* the sync of op done: clears the row's mark if it is still op (a lift
- * marked while a put was on its way stays to be told) */
-void pg_table_ban_synced(pg_table *t, const pg_addr *addr, apr_uint32_t op);
-
-/* The ban store's key ("pgban:" and the address) and value (the second
- * the ban ends, in decimal), the same on every server sharing a store. */
-#define PG_BAN_KEY_MAX (6 + PG_CLIENT_TEXT_MAX)
-apr_size_t pg_ban_key(char *buf, apr_size_t size, const pg_addr *addr);
-apr_size_t pg_ban_value(char *buf, apr_size_t size, apr_uint32_t until);
-/* 0 when value is not a ban value */
-apr_uint32_t pg_ban_value_until(const unsigned char *value, apr_size_t len);
-
-/* Copies of the table for the status page: what is shown, taken without
- * holding the mutex for longer than it takes to copy it.  SUMMARY: the
- * header and vhost rows (enough for ?auto, Prometheus and /server-status),
- * in one hold.  DETAILS: those, and of the client and network rows the
- * PG_SNAPSHOT_TOP with the most hits (picked in a pass over their weights
- * without the lock, then copied in one hold each), of the ban rows the
- * running ones, up to PG_SNAPSHOT_ROWS (read without the lock, as requests
- * read them):
- * memory and lock holds do not grow with ProxyGuardTableSize.  The copy
- * is a table with that many rows (n_clients, n_bans); capacity_clients
- * and capacity_bans keep the table's.  lock/unlock are called around each
- * hold.  A SUMMARY copy has no client, network or ban rows. */
-#define PG_SNAPSHOT_SUMMARY 1u
-#define PG_SNAPSHOT_DETAILS 2u
-#define PG_SNAPSHOT_ROWS    1000    /* rows of each kind in a copy: the
-                                     * running bans it keeps */
-#define PG_SNAPSHOT_TOP     100     /* client and network rows picked: as
-                                     * many as any view lists */
-
-typedef struct pg_locker {
-    int (*lock)(void *baton);       /* 0 on success */
-    void (*unlock)(void *baton);
-    void *baton;
-} pg_locker;
-
-apr_size_t pg_table_snapshot_bytes(const pg_table *t, apr_uint32_t kind);
-/* 0 when a lock failed (dst is then unusable) */
-int pg_table_snapshot(pg_table *dst, pg_table *src, apr_uint32_t kind,
-                      apr_uint32_t now, const pg_locker *locker);
-
-/* Address text, as inet_ntop writes it; and back (0 if not exactly an
- * address: a NUL inside the span, or anything after the address, is not).
- * An IPv4-mapped IPv6 address is that IPv4 address (pg_ip_parse). */
-const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr);
-int pg_addr_parse(pg_span text, pg_addr *addr);
-
-/* A binary address from a socket (APR_INET / APR_INET6 bytes), folded the
- * same way. */
-void pg_addr_from_bytes(pg_addr *addr, int ipv6, const unsigned char *bytes);
-
-/* The /24 or /64 an address belongs to. */
-pg_addr pg_addr_network(const pg_addr *addr);
 
 /* Sum of a vhost row, of one reason over all vhosts, of everything. */
 apr_uint64_t pg_table_reason_total(const pg_table *t, pg_reason reason);

@@ -14,6 +14,8 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
+#include "../../pg_ban.h"
+#include "../../pg_snapshot.h"
 #include "../../pg_table.h"
 #include "../../pg_status.h"
 

@@ -1,0 +1,58 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+
+/*
+ * pg_addr.c: address text and networks.  See pg_addr.h.
+ */
+
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <apr_strings.h>
+
+#include "pg_addr.h"
+
+pg_addr pg_addr_network(const pg_addr *addr)
+{
+    pg_addr net;
+
+    memset(&net, 0, sizeof(net));
+    net.family = addr->family;
+    memcpy(net.bytes, addr->bytes, addr->family == 6 ? 8 : 3);
+    return net;
+}
+
+
+const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr)
+{
+    if (!inet_ntop(addr->family == 6 ? AF_INET6 : AF_INET, addr->bytes, buf,
+                   (socklen_t)size)) {
+        apr_cpystrn(buf, "?", size);
+    }
+    return buf;
+}
+
+int pg_addr_parse(pg_span text, pg_addr *addr)
+{
+    memset(addr, 0, sizeof(*addr));
+    addr->family = (apr_uint32_t)pg_ip_parse(text, addr->bytes);
+    return addr->family != 0;
+}
+
+void pg_addr_from_bytes(pg_addr *addr, int ipv6, const unsigned char *bytes)
+{
+    memset(addr, 0, sizeof(*addr));
+    memcpy(addr->bytes, bytes, ipv6 ? 16 : 4);
+    addr->family = (apr_uint32_t)pg_ip_fold(ipv6 ? 6 : 4, addr->bytes);
+}
