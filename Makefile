@@ -2,6 +2,9 @@
 #
 #   make            build build/.libs/mod_proxyguard.so (apxs, strict warnings)
 #                   and the proxyguard program, build/proxyguard
+#   make install    the module (apxs -i, into httpd's LIBEXECDIR), the program
+#                   and its man pages (PREFIX=/usr/local; DESTDIR honoured)
+#   make deps       install the Debian packages building needs
 #   make test       unit tests + the integration suite under event, worker, prefork
 #   make demo       a private httpd on 127.0.0.1:8080 answering real attack lines
 #   make demo-stop  stop it
@@ -18,7 +21,9 @@
 #   make test-deb   build, install, enable, probe, disable and purge it
 #   make clean
 #
-# Missing Debian packages are installed (as root) by tools/deps.sh.
+# `make` and `make install` only build and copy.  The targets that need
+# Debian packages (deps, test, demo, fuzz, bench, deb ...) install the
+# missing ones (as root) through tools/deps.sh.
 
 APXS     ?= apxs
 APACHE2  ?= apache2
@@ -64,13 +69,25 @@ DEB_TEST += $(CLI_DEB) $(CLI_TEST_DEB)
 # make mutants, make mutants-check
 include tools/mutants.mk
 
-.PHONY: cli all deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
+.PHONY: cli all install deps deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
         screenshot fuzz test-asan test-valgrind soak bench deb test-deb clean
 
-all: deps-build $(MODULE) $(CLI)
+all: $(MODULE) $(CLI)
 
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+install: $(MODULE) $(CLI)
+	install -d $(DESTDIR)$$($(APXS) -q LIBEXECDIR)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) \
+	    -n proxyguard $(BUILD)/mod_proxyguard.la
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/proxyguard
+	install -m 644 cli/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+
+deps: deps-build
 deps-build:
-	@./tools/deps.sh $(DEB_BUILD)
+	@./tools/deps.sh $(DEB_BUILD) $(CLI_DEB)
 deps-test:
 	@./tools/deps.sh $(DEB_TEST)
 deps-demo:

@@ -37,35 +37,16 @@
  * Each hit is logged (tag PG0001), published as PROXYGUARD in the
  * request's environment and notes, and counted in a table in shared memory
  * that the handler "proxyguard-status" shows as HTML, ?auto, ?json and
- * ?prometheus.  The decision itself is pg_decide() (pg_decide.c), which
- * knows nothing of httpd; mod_proxyguard.h lists the other glue files.
+ * ?prometheus.
  *
- * Directives (server config and virtual host):
- *   ProxyGuard On|Off|DetectOnly           default On
- *   ProxyGuardAllowHost name ...           extra names that are ours
- *   ProxyGuardUnknownHost Allow|Detect|Deny  default Detect
- *   ProxyGuardProxyClients cidr ...        who may use us as a forward proxy
- *   ProxyGuardConnectPorts port|lo-hi ...  where they may CONNECT, 443
- *   ProxyGuardProxyPorts port|lo-hi ...    where their URIs may go, 80 443
- * Server config only:
- *   ProxyGuardTableSize n                  clients tracked, bans held, 4096
- *   ProxyGuardBan hits seconds duration    ban persistent probers
- *   ProxyGuardBanExempt cidr ...           never banned
- *   ProxyGuardBanCache provider[:args]     ban store (ap_socache), shmcb
- *   ProxyGuardLogLimit lines seconds       log lines per client, 10 60
- *
- * Example:
- *   LoadModule proxyguard_module modules/mod_proxyguard.so
- *   ProxyGuardAllowHost *.cdn.example.com 192.0.2.10
- *   <VirtualHost *:80>
- *       ServerName www.example.com
- *       ProxyGuard DetectOnly
- *   </VirtualHost>
- *   CustomLog logs/abuse.log combined env=PROXYGUARD
- *   <Location "/proxyguard-status">
- *       SetHandler proxyguard-status
- *       Require local
- *   </Location>
+ * This file is the hub of the request path: it reads the request once,
+ * asks pg_decide() (pg_decide.c, which knows nothing of httpd) for the
+ * verdict, builds the hit, has the table count it
+ * (mod_proxyguard_table.c) and the ban code act on the result
+ * (mod_proxyguard_ban.c).  The other glue files call none of the hub's
+ * functions, and the pure files (pg_*.c) call no glue;
+ * mod_proxyguard_private.h lists them all.  The directives and their
+ * defaults are in mod_proxyguard_config.c and docs/directives.md.
  */
 
 #include "httpd.h"
@@ -78,6 +59,8 @@
 #include "apr_atomic.h"
 #include "apr_optional_hooks.h"
 #include "apr_strings.h"
+
+#include "pg_addr.h"
 
 #include "mod_proxyguard_private.h"
 #include "mod_proxyguard_config.h"
@@ -133,7 +116,7 @@ static int pg_log_level(const pg_verdict *v)
     return v->status ? APLOG_WARNING : APLOG_INFO;
 }
 
-static void pg_log_hit(request_rec *r, const pg_verdict *v)
+static void pg_log_hit(request_rec *r, const pg_verdict *v, const char *host)
 {
     ap_log_rerror(APLOG_MARK, pg_log_level(v), 0, r,
                   PG_TAG_HIT ": action=%s reason=%s vhost=%s "
@@ -142,7 +125,7 @@ static void pg_log_hit(request_rec *r, const pg_verdict *v)
                   r->server->server_hostname,
                   pg_log_field(r->pool, r->method),
                   pg_log_field(r->pool, r->unparsed_uri),
-                  pg_log_field(r->pool, apr_table_get(r->headers_in, "Host")));
+                  pg_log_field(r->pool, host));
 }
 
 /* The hits of this client that ProxyGuardLogLimit kept out of the log. */
@@ -217,25 +200,6 @@ static int pg_is_host_header(const char *key)
  * than a pass over them all (measured: bench/callgrind.pl). */
 #define PG_HEADER_SCAN_MAX 8
 
-const char *pg_request_header(request_rec *r, const char *lower,
-                              apr_size_t len)
-{
-    const apr_array_header_t *headers = apr_table_elts(r->headers_in);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)headers->elts;
-    int i;
-
-    if (headers->nelts > PG_HEADER_SCAN_MAX) {
-        return apr_table_get(r->headers_in, lower);
-    }
-    for (i = 0; i < headers->nelts; i++) {
-        if ((e[i].key[0] | 0x20) == lower[0]
-            && pg_is_header(e[i].key, lower, len)) {
-            return e[i].val;
-        }
-    }
-    return NULL;
-}
-
 /* ------------------------------------------------------------------ */
 /* What the module keeps per connection                                 */
 
@@ -276,7 +240,8 @@ typedef struct pg_conn_state {
 
 static APR_INLINE pg_conn_state *pg_conn_state_of(conn_rec *c)
 {
-    pg_conn_state *st = ap_get_module_config(c->conn_config, &proxyguard_module);
+    pg_conn_state *st = ap_get_module_config(c->conn_config,
+                                             &proxyguard_module);
 
     if (st == NULL) {
         st = apr_pcalloc(c->pool, sizeof(*st));
@@ -326,9 +291,11 @@ static void pg_remember(pg_remembered *m, const request_rec *r,
     m->verdict = *v;
 }
 
+/* Only asked of a hit that passes (rare): pg_head_of's pass over the
+ * headers, which every request pays, does not look for it. */
 static int pg_asks_h2c(request_rec *r)
 {
-    const char *upgrade = pg_request_header(r, "upgrade", 7);
+    const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
 
     return upgrade && ap_find_token(r->pool, upgrade, "h2c");
 }
@@ -388,7 +355,9 @@ static void pg_head_of(request_rec *r, const pg_vhost_conf *conf,
     const apr_table_entry_t *e = (const apr_table_entry_t *)headers->elts;
     int i;
 
-    head->proxy_client = conf->proxy_clients && pg_is_proxy_client(r, conf);
+    head->proxy_client = conf->proxy_clients
+                         && pg_subnets_match(conf->proxy_clients,
+                                             r->useragent_addr);
     if (headers->nelts > PG_HEADER_SCAN_MAX) {
         head->proxy_header = apr_table_get(r->headers_in, "Proxy-Connection")
                              || apr_table_get(r->headers_in,
@@ -459,21 +428,21 @@ static PG_NOINLINE pg_verdict pg_decide_now(request_rec *r,
 
 /* pg_decide's verdict: remembered from the connection's last origin-form
  * request when this one repeats it, else decided (and remembered).  st:
- * the connection's state, NULL on an HTTP/2 stream. */
+ * the connection's state, NULL on an HTTP/2 stream.  *head: what was read
+ * of the request's headers. */
 static pg_verdict pg_verdict_of(request_rec *r, const pg_vhost_conf *conf,
-                                pg_conn_state *st)
+                                pg_conn_state *st, pg_head *head)
 {
     int origin_form = r->unparsed_uri && r->unparsed_uri[0] == '/'
                       && r->method_number != M_CONNECT;
     pg_remembered *last = origin_form && st ? &st->last : NULL;
-    pg_head head;
     pg_verdict v;
 
-    pg_head_of(r, conf, &head);
-    if (last && pg_recall(last, r, &head, &v)) {
+    pg_head_of(r, conf, head);
+    if (last && pg_recall(last, r, head, &v)) {
         return v;
     }
-    return pg_decide_now(r, conf, &head, last);
+    return pg_decide_now(r, conf, head, last);
 }
 
 /* The answer to a rejected request is given by pg_quick_handler, the first
@@ -503,12 +472,70 @@ static int pg_reject_later(request_rec *r, const pg_verdict *v)
     return DECLINED;
 }
 
-/* Publish, count, log, and answer later if it rejects. */
-static int pg_on_hit(request_rec *r, const pg_verdict *v)
+/* The hit as the table records it. */
+static void pg_hit_of(request_rec *r, const pg_vhost_conf *conf,
+                      const pg_verdict *v, const char *host, int loggable,
+                      pg_hit *hit)
+{
+    const pg_global_conf *g = conf->global;
+
+    hit->vhost = (apr_uint32_t)conf->vhost_row;
+    hit->reason = v->reason;
+    hit->action = v->action;
+    pg_addr_of(r->useragent_addr, &hit->addr);
+    hit->client = r->useragent_ip;
+    /* the port as pg_decide reads it: apr's would wrap 65561 to 25 */
+    hit->connect_port = r->method_number == M_CONNECT
+                        ? pg_connect_port(pg_span_of(r->unparsed_uri)) : 0;
+    hit->method = r->method;
+    hit->target = r->unparsed_uri;
+    hit->host = host;
+    hit->now = r->request_time;
+    hit->log_lines = (apr_uint32_t)g->log_lines;
+    hit->log_window = (apr_uint32_t)g->log_window;
+    hit->loggable = loggable;
+    pg_ban_terms(r, g, v, hit);
+}
+
+/* Counted (always), recorded (a banned client's flood only counts, and
+ * takes no lock), and what the record decided: a ban, the log budget. */
+static void pg_count(request_rec *r, const pg_vhost_conf *conf,
+                     const pg_verdict *v, const pg_hit *hit,
+                     pg_record_result *res)
+{
+    apr_status_t rv;
+
+    memset(res, 0, sizeof(*res));
+    res->log = hit->loggable;   /* unless the table says otherwise */
+    pg_shm_count(hit);
+    if (v->reason == PG_REASON_BANNED) {
+        res->log = 0;
+        return;
+    }
+    rv = pg_shm_record(hit, v->status != 0, res);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EBUSY(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_TABLE_ERROR
+                      ": cannot lock %s; hit counted, details skipped",
+                      PG_MUTEX_TYPE);
+    }
+    if (res->ban_hits) {
+        pg_ban_started(r, conf->global, &hit->addr, res);
+    }
+    else if (res->ban_refused) {
+        pg_ban_refused(r);
+    }
+}
+
+/* Publish, count, log, and answer later if it rejects.  host: the Host
+ * header, as pg_head_of found it (NULL for a banned client's request, whose
+ * hit is only counted). */
+static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
+                     const pg_verdict *v, const char *host)
 {
     int loggable = v->reason != PG_REASON_BANNED
                    && APLOG_R_IS_LEVEL(r, pg_log_level(v));
     pg_record_result res;
+    pg_hit hit;
 
     pg_publish(r, pg_reason_name(v->reason), pg_action_name(v->action));
     if (pg_is_upgraded_stream(r)) {
@@ -518,12 +545,13 @@ static int pg_on_hit(request_rec *r, const pg_verdict *v)
         && pg_asks_h2c(r)) {
         pg_mark_upgrade(r);
     }
-    pg_count_hit(r, v, loggable, &res);
+    pg_hit_of(r, conf, v, host, loggable, &hit);
+    pg_count(r, conf, v, &hit, &res);
     if (res.suppressed) {
         pg_log_suppressed(r, &res);
     }
     if (res.log) {
-        pg_log_hit(r, v);
+        pg_log_hit(r, v, host);
     }
     return pg_reject_later(r, v);
 }
@@ -532,6 +560,7 @@ static int pg_post_read_request(request_rec *r)
 {
     const pg_vhost_conf *conf;
     pg_conn_state *st;
+    pg_head head;
     pg_verdict v;
 
     /* Decide once, on the request as the client sent it: internal
@@ -551,12 +580,14 @@ static int pg_post_read_request(request_rec *r)
     /* what an HTTP/1 connection remembers between requests (HTTP/2
      * streams are each decided on their own) */
     st = r->connection->master ? NULL : pg_conn_state_of(r->connection);
-    if (pg_bans_enabled && pg_is_banned(r, st ? &st->ban : NULL)) {
+    if (pg_bans_configured(conf->global)
+        && pg_is_banned(r, conf->global, st ? &st->ban : NULL)) {
         v = pg_decide_banned(&conf->policy);
-        return pg_on_hit(r, &v);
+        return pg_on_hit(r, conf, &v, NULL);
     }
-    v = pg_verdict_of(r, conf, st);
-    return v.reason == PG_REASON_NONE ? DECLINED : pg_on_hit(r, &v);
+    v = pg_verdict_of(r, conf, st, &head);
+    return v.reason == PG_REASON_NONE ? DECLINED
+                                      : pg_on_hit(r, conf, &v, head.host);
 }
 
 static int pg_quick_handler(request_rec *r, int lookup_uri)
@@ -586,7 +617,7 @@ static int pg_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     (void)ptemp;
-    return pg_table_pre_config(pconf);
+    return pg_shm_pre_config(pconf);
 }
 
 /* Runs for `apache2 -t` too: defaults are resolved here, and a bad ban
@@ -607,7 +638,7 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (pg_table_post_config(s, ptemp) != OK
+    if (pg_shm_post_config(s, ptemp) != OK
         || pg_ban_post_config(s, pconf, ptemp) != OK) {
         return !OK;
     }
@@ -617,7 +648,7 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void pg_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    pg_table_child_init(pchild, s);
+    pg_shm_child_init(pchild, s);
 }
 
 static void pg_register_hooks(apr_pool_t *p)

@@ -33,6 +33,7 @@
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
 
+#include "pg_ban.h"
 #include "mod_proxyguard_private.h"
 #include "mod_proxyguard_table.h"
 #include "mod_proxyguard_store.h"
@@ -44,8 +45,8 @@
 #define PG_AGENT_EXIT_SETUP 76          /* ... it could not become a child */
 
 /* The ban agent, in the parent: its process, and where to start another. */
-apr_pool_t *pg_agent_pool;
-server_rec *pg_agent_server;
+static apr_pool_t *pg_agent_pool;
+static server_rec *pg_agent_server;
 
 /* ------------------------------------------------------------------ */
 /* The ban agent (a shared store only)                                  */
@@ -89,7 +90,8 @@ static apr_status_t pg_agent_call_once(apr_pool_t *p, pg_store_op op,
                           *until, p);
     pg_agent_alarm(0);
     /* a put finds nothing only when the client has no live server left */
-    return rv == APR_NOTFOUND && (op == PG_STORE_PUT || op == PG_STORE_HEARTBEAT)
+    return rv == APR_NOTFOUND
+           && (op == PG_STORE_PUT || op == PG_STORE_HEARTBEAT)
            ? APR_EGENERAL : rv;
 }
 
@@ -152,10 +154,10 @@ static int pg_agent_ask(server_rec *s, apr_pool_t *p, const pg_addr *addr,
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         return 0;
     }
-    if (pg_lock() == APR_SUCCESS) {
-        pg_table_check_answer(pg_shm->table, addr, now,
+    if (pg_shm_lock() == APR_SUCCESS) {
+        pg_table_check_answer(pg_shm_table(), addr, now,
                               rv == APR_SUCCESS ? until : 0);
-        pg_unlock();
+        pg_shm_unlock();
     }
     return 1;
 }
@@ -163,7 +165,7 @@ static int pg_agent_ask(server_rec *s, apr_pool_t *p, const pg_addr *addr,
 /* Bans started or lifted here, told to the store. */
 static int pg_agent_sync(server_rec *s, apr_pool_t *p, apr_uint32_t now)
 {
-    pg_table *t = pg_shm->table;
+    pg_table *t = pg_shm_table();
     pg_ban_row *rows = pg_table_bans(t);
     apr_uint32_t i;
 
@@ -189,9 +191,9 @@ static int pg_agent_sync(server_rec *s, apr_pool_t *p, apr_uint32_t now)
             apr_atomic_set32(&t->sync_pending, 1);
             return 0;
         }
-        if (pg_lock() == APR_SUCCESS) {
+        if (pg_shm_lock() == APR_SUCCESS) {
             pg_table_ban_synced(t, &addr, mark);
-            pg_unlock();
+            pg_shm_unlock();
         }
     }
     return 1;
@@ -202,7 +204,7 @@ static int pg_agent_checks(server_rec *s, apr_pool_t *p, apr_uint32_t now)
 {
     pg_addr addr;
 
-    while (pg_table_check_take(pg_shm->table, &addr)) {
+    while (pg_table_check_take(pg_shm_table(), &addr)) {
         if (!pg_agent_ask(s, p, &addr, now)) {
             return 0;
         }
@@ -213,7 +215,7 @@ static int pg_agent_checks(server_rec *s, apr_pool_t *p, apr_uint32_t now)
 /* Listed bans whose answer has aged: still banned in the store? */
 static int pg_agent_recheck(server_rec *s, apr_pool_t *p, apr_uint32_t now)
 {
-    pg_table *t = pg_shm->table;
+    pg_table *t = pg_shm_table();
     const pg_ban_row *rows = pg_table_bans(t);
     apr_uint32_t i;
 
@@ -271,7 +273,7 @@ static int pg_agent_pass(server_rec *s, apr_pool_t *p, apr_uint32_t now,
  * nothing for PG_STORE_BACKOFF seconds. */
 static void pg_agent_loop(server_rec *s, pid_t parent)
 {
-    pg_table *t = pg_shm->table;
+    pg_table *t = pg_shm_table();
     apr_uint32_t next_try = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t alive_at = 0, rechecked_at = 0;
     apr_pool_t *p;
@@ -306,9 +308,7 @@ static void pg_agent_main(server_rec *s, pid_t parent, apr_pool_t *pool)
     apr_signal(SIGALRM, pg_agent_hung);
     ap_close_listeners();
     if (ap_unixd_setup_child() != 0
-        || apr_global_mutex_child_init(&pg_shm->mutex,
-                                       apr_global_mutex_lockfile(pg_shm->mutex),
-                                       pool) != APR_SUCCESS) {
+        || pg_shm_reopen_mutex(pool) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PG_TAG_BAN_CACHE
                      ": the ban agent cannot take the children's identity "
                      "or the table's mutex");
@@ -325,7 +325,7 @@ typedef struct pg_agent {
     apr_pool_t *pool;
 } pg_agent;
 
-void pg_agent_start(void);
+static void pg_agent_fork(void);
 
 /* The parent hears of the agent's end: another is started unless httpd is
  * stopping; a hung call is said as the store failing. */
@@ -361,11 +361,11 @@ static void pg_agent_maintenance(int reason, void *data, apr_wait_t status)
     }
     if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
         && state != AP_MPMQ_STOPPING) {
-        pg_agent_start();
+        pg_agent_fork();
     }
 }
 
-void pg_agent_start(void)
+static void pg_agent_fork(void)
 {
     apr_pool_t *pool;
     pg_agent *agent;
@@ -389,4 +389,11 @@ void pg_agent_start(void)
     apr_pool_note_subprocess(pool, &agent->proc, APR_KILL_AFTER_TIMEOUT);
     apr_proc_other_child_register(&agent->proc, pg_agent_maintenance, agent,
                                   NULL, pool);
+}
+
+void pg_agent_start(server_rec *s, apr_pool_t *pconf)
+{
+    pg_agent_pool = pconf;
+    pg_agent_server = s;
+    pg_agent_fork();
 }

@@ -21,9 +21,9 @@
 
 #include "httpd.h"
 
-extern apr_pool_t *pg_agent_pool;
-extern server_rec *pg_agent_server;
-
-void pg_agent_start(void);
+/* post_config, with a shared store: the agent of this generation (pconf),
+ * forked from the parent, started again whenever it ends until httpd
+ * stops or restarts. */
+void pg_agent_start(server_rec *s, apr_pool_t *pconf);
 
 #endif /* MOD_PROXYGUARD_AGENT_H */

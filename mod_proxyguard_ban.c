@@ -23,8 +23,8 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "apr_atomic.h"
-#include "apr_strings.h"
 
+#include "pg_ban.h"
 #include "mod_proxyguard_private.h"
 #include "mod_proxyguard_config.h"
 #include "mod_proxyguard_table.h"
@@ -32,26 +32,33 @@
 #include "mod_proxyguard_agent.h"
 #include "mod_proxyguard_ban.h"
 
+/* A "not banned" remembered for good: until the ban list's generation
+ * changes (a local store: the list is the whole truth). */
+#define PG_CLEAR_FOR_GOOD 0xffffffffu
+
 /* ------------------------------------------------------------------ */
 /* Bans at request time                                                 */
 
-int pg_bans_on(void)
+static int pg_ban_exempt(const request_rec *r, const pg_global_conf *g)
 {
-    return pg_store != NULL && pg_shm != NULL;
+    return pg_subnets_match(g->ban_exempt, r->useragent_addr);
 }
 
-int pg_ban_exempt(const request_rec *r)
+/* Only rejections (or DetectOnly's would-be rejections) lead to bans:
+ * unknown-host under Detect and proxy-header are too weak a signal. */
+void pg_ban_terms(const request_rec *r, const pg_global_conf *g,
+                  const pg_verdict *v, pg_hit *hit)
 {
-    const apr_array_header_t *exempt = pg_main_conf->global->ban_exempt;
-    int i;
+    int on = pg_bans_configured(g) && pg_store_ready();
 
-    for (i = 0; exempt && i < exempt->nelts; i++) {
-        if (apr_ipsubnet_test(APR_ARRAY_IDX(exempt, i, apr_ipsubnet_t *),
-                              r->useragent_addr)) {
-            return 1;
-        }
+    hit->ban_hits = hit->ban_window = hit->ban_duration = 0;
+    if (v->status && on && !pg_ban_exempt(r, g)) {
+        hit->ban_hits = (apr_uint32_t)g->ban_hits;
+        hit->ban_window = (apr_uint32_t)g->ban_window;
+        hit->ban_duration = (apr_uint32_t)g->ban_duration;
     }
-    return 0;
+    /* the table marks a ban it starts for the agent */
+    hit->ban_sync = on && !pg_store_is_local();
 }
 
 /* Is the client banned?  The list answers, without a lock and without
@@ -60,16 +67,15 @@ int pg_ban_exempt(const request_rec *r)
  * *clear_until: until when a "not banned" holds, given the generation
  * does not change (0: not at all).  While the agent asks, that is the rest
  * of this second: its answer, if a ban, changes the generation. */
-static int pg_ban_lookup(const pg_addr *addr, apr_uint32_t now,
+static int pg_ban_lookup(pg_table *t, const pg_addr *addr, apr_uint32_t now,
                          apr_uint32_t *clear_until)
 {
-    pg_table *t = pg_shm->table;
     pg_ban_row *row;
 
     *clear_until = 0;
-    if (pg_store->local) {
+    if (pg_store_is_local()) {
         row = pg_table_ban_find(t, addr, now);
-        *clear_until = row ? 0 : 0xffffffffu;
+        *clear_until = row ? 0 : PG_CLEAR_FOR_GOOD;
     }
     else if (pg_table_ban_state(t, addr, now, PG_STORE_TTL, &row,
                                 clear_until) == PG_BAN_STATE_UNKNOWN) {
@@ -83,20 +89,21 @@ static int pg_ban_lookup(const pg_addr *addr, apr_uint32_t now,
 }
 
 /* The lookup itself, and what the connection remembers of it (below). */
-static PG_NOINLINE int pg_ban_check(request_rec *r, pg_ban_memo *memo,
-                                     apr_uint32_t generation)
+static PG_NOINLINE int pg_ban_check(request_rec *r, const pg_global_conf *g,
+                                    pg_table *t, pg_ban_memo *memo,
+                                    apr_uint32_t generation)
 {
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(r->request_time);
-    apr_uint32_t clear_until = 0xffffffffu;
+    apr_uint32_t clear_until = PG_CLEAR_FOR_GOOD;
     pg_addr addr;
     int banned = 0;
 
-    if (!pg_bans_on()) {
+    if (!pg_store_ready()) {
         return 0;
     }
-    if (!pg_ban_exempt(r)) {
+    if (!pg_ban_exempt(r, g)) {
         pg_addr_of(r->useragent_addr, &addr);
-        banned = addr.family && pg_ban_lookup(&addr, now, &clear_until);
+        banned = addr.family && pg_ban_lookup(t, &addr, now, &clear_until);
     }
     if (memo) {
         memo->generation = generation;
@@ -107,50 +114,45 @@ static PG_NOINLINE int pg_ban_check(request_rec *r, pg_ban_memo *memo,
 
 /* memo: the connection's, or NULL.  It is used for the connection's own
  * address only (not one mod_remoteip gave this request), and read with
- * the generation taken before the lookup it remembers (pg_table.h).  A
- * request it answers costs a few compares: this runs on every request. */
-int pg_is_banned(request_rec *r, pg_ban_memo *memo)
+ * the generation taken before the lookup it remembers (pg_ban.h).  A
+ * request it answers costs a few compares: this runs on every request
+ * while ProxyGuardBan is on. */
+int pg_is_banned(request_rec *r, const pg_global_conf *g, pg_ban_memo *memo)
 {
+    pg_table *t = pg_shm_table();
     apr_uint32_t generation;
 
-    if (pg_shm == NULL) {
+    if (t == NULL) {
         return 0;
     }
-    generation = pg_table_ban_generation(pg_shm->table);
+    generation = pg_table_ban_generation(t);
     if (r->useragent_addr != r->connection->client_addr) {
         memo = NULL;
     }
     else if (memo && memo->generation == generation
-             && (memo->clear_until == 0xffffffffu
+             && (memo->clear_until == PG_CLEAR_FOR_GOOD
                  || (apr_uint32_t)apr_time_sec(r->request_time)
                     < memo->clear_until)) {
         return 0;
     }
-    return pg_ban_check(r, memo, generation);
-}
-
-/* Whether the table must mark a ban it starts for the agent. */
-int pg_ban_store_shared(void)
-{
-    return pg_bans_on() && !pg_store->local;
+    return pg_ban_check(r, g, t, memo, generation);
 }
 
 /* A ban has started here (pg_table_record listed it): a local store gets
  * it now; a shared one from the agent, which pg_table_record has told.
  * Logged once. */
-void pg_ban_started(request_rec *r, const pg_addr *addr,
-                    const pg_record_result *res)
+void pg_ban_started(request_rec *r, const pg_global_conf *g,
+                    const pg_addr *addr, const pg_record_result *res)
 {
     apr_status_t rv;
 
-    if (pg_store->local
+    if (pg_store_is_local()
         && (rv = pg_store_put(addr, res->ban_until, r->pool)) != APR_SUCCESS) {
         pg_store_failed(r->server, rv, "store");
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_BAN
                   ": ban start: %u hits in %d s, banned for %d s",
-                  res->ban_hits, pg_main_conf->global->ban_window,
-                  pg_main_conf->global->ban_duration);
+                  res->ban_hits, g->ban_window, g->ban_duration);
 }
 
 /* A ban was due but the list had no free row: running bans are never
@@ -170,25 +172,32 @@ void pg_ban_refused(request_rec *r)
 }
 
 /* Lifts a ban everywhere the store reaches (a shared store through the
- * agent); 0 if none was listed here. */
-int pg_ban_lift(request_rec *r, const pg_addr *addr)
+ * agent). */
+pg_lift pg_ban_lift(request_rec *r, const pg_addr *addr)
 {
+    pg_table *t = pg_shm_table();
+    apr_status_t rv;
     int found;
 
-    if (pg_lock() != APR_SUCCESS) {
-        return 0;
+    if (t == NULL || !pg_store_ready()) {
+        return PG_LIFT_FAILED;
     }
-    found = pg_table_ban_lift(pg_shm->table, addr);
-    if (!pg_store->local) {
-        pg_table_ban_mark_sync(pg_shm->table, addr,
+    if ((rv = pg_shm_lock()) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_TABLE_ERROR
+                      ": cannot lock %s; no ban lifted", PG_MUTEX_TYPE);
+        return PG_LIFT_FAILED;
+    }
+    found = pg_table_ban_lift(t, addr);
+    if (!pg_store_is_local()) {
+        pg_table_ban_mark_sync(t, addr,
                                (apr_uint32_t)apr_time_sec(r->request_time),
                                PG_SYNC_REMOVE);
     }
-    pg_unlock();
-    if (pg_store->local) {
+    pg_shm_unlock();
+    if (pg_store_is_local()) {
         pg_store_remove(addr, r->pool);
     }
-    return found;
+    return found ? PG_LIFT_LIFTED : PG_LIFT_NOT_LISTED;
 }
 
 /* ------------------------------------------------------------------ */
@@ -199,13 +208,12 @@ int pg_ban_lift(request_rec *r, const pg_addr *addr)
 int pg_ban_check_config(server_rec *s, apr_pool_t *ptemp)
 {
     const pg_global_conf *g = pg_conf_of(s)->global;
-    pg_ban_store probe;
     const char *err;
 
-    if (g->ban_hits == PG_UNSET && g->ban_cache == NULL) {
+    if (!pg_bans_configured(g) && !g->ban_cache_given) {
         return OK;
     }
-    if ((err = pg_store_open(pg_store_spec(g), ptemp, ptemp, &probe)) != NULL) {
+    if ((err = pg_store_check(g->ban_cache, ptemp)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PG_TAG_BAN_CACHE ": %s",
                      err);
         return !OK;
@@ -213,51 +221,22 @@ int pg_ban_check_config(server_rec *s, apr_pool_t *ptemp)
     return OK;
 }
 
-/* The store for this generation, from pconf like mod_ssl's session cache. */
+/* This generation's store; and its agent, for a shared store. */
 int pg_ban_post_config(server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp)
 {
     const pg_global_conf *g = pg_conf_of(s)->global;
-    struct ap_socache_hints hints;
-    pg_ban_store *store;
-    const char *err;
-    apr_status_t rv;
 
-    pg_store = NULL;
-    pg_bans_enabled = 0;
-    if (g->ban_hits == PG_UNSET) {
+    if (!pg_bans_configured(g)) {
         return OK;
     }
-    store = apr_pcalloc(pconf, sizeof(*store));
-    store->server = s;
-    if ((err = pg_store_open(apr_pstrdup(pconf, pg_store_spec(g)), ptemp,
-                             pconf, store)) != NULL) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PG_TAG_BAN_CACHE ": %s",
-                     err);
+    if (pg_store_start(s, g->ban_cache, pconf, ptemp) != OK) {
         return !OK;
     }
-    memset(&hints, 0, sizeof(hints));
-    hints.avg_id_len = PG_BAN_KEY_MAX;
-    hints.avg_obj_size = 16;
-    hints.expiry_interval = apr_time_from_sec(60);
-    rv = store->provider->init(store->instance, "mod_proxyguard", &hints, s,
-                               pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, PG_TAG_BAN_CACHE
-                     ": ProxyGuardBanCache %s: cannot initialise", store->spec);
-        return !OK;
-    }
-    apr_pool_cleanup_register(pconf, store, pg_store_destroy,
-                              apr_pool_cleanup_null);
-    pg_store = store;
-    pg_bans_enabled = 1;
-    if (store->local) {
+    if (pg_store_is_local()) {
         pg_store_refill(ptemp);
     }
     else {
-        pg_agent_pool = pconf;
-        pg_agent_server = s;
-        pg_agent_start();
+        pg_agent_start(s, pconf);
     }
     return OK;
 }
-

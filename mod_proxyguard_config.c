@@ -34,19 +34,23 @@
 #include "mod_proxyguard_config.h"
 
 
-/* Defaults.  ProxyGuardLogLimit: fail2ban's default (5 failures in 10
- * minutes) always sees enough lines, a flood never fills the disk.  Proxy
- * clients may CONNECT to HTTPS only and fetch http and https URLs on their
- * default ports only: never a mail port unless the operator says so. */
+/* Defaults, all of them (docs/directives.md lists them; pg_config_finish
+ * fills them in).  ProxyGuard On and ProxyGuardUnknownHost Detect are in
+ * pg_policy_finish.  ProxyGuardLogLimit: fail2ban's default (5 failures in
+ * 10 minutes) always sees enough lines, a flood never fills the disk.
+ * Proxy clients may CONNECT to HTTPS only and fetch http and https URLs on
+ * their default ports only: never a mail port unless the operator says
+ * so.  Bans are kept in this machine's own shared memory unless a shared
+ * store is named. */
+#define PG_TABLE_SIZE_DEFAULT 4096
 #define PG_LOG_LINES_DEFAULT  10
 #define PG_LOG_WINDOW_DEFAULT 60
+#define PG_BAN_CACHE_DEFAULT  "shmcb"
 static const pg_port_range pg_default_connect_ports[] = { { 443, 443 } };
 static const pg_port_range pg_default_proxy_ports[] = { { 80, 80 },
                                                         { 443, 443 } };
 
 #define PG_GLOBAL_KEY "mod_proxyguard-global"
-
-const pg_vhost_conf *pg_main_conf;
 
 /* The global settings of the configuration being read (pool is pconf). */
 static pg_global_conf *pg_global_of(apr_pool_t *pool)
@@ -62,6 +66,7 @@ static pg_global_conf *pg_global_of(apr_pool_t *pool)
         g->ban_duration = PG_UNSET;
         g->ban_exempt = NULL;
         g->ban_cache = NULL;
+        g->ban_cache_given = 0;
         g->log_lines = PG_UNSET;
         g->log_window = PG_UNSET;
         apr_pool_userdata_set(g, PG_GLOBAL_KEY, apr_pool_cleanup_null, pool);
@@ -152,14 +157,15 @@ static const char *pg_set_keyword(cmd_parms *cmd, int *field, const char *arg)
                         cmd->cmd->name, arg, expected);
 }
 
-/* A whole number in [min, max], or an error naming directive and value. */
+/* A whole number in [min, max] (min >= 0: every directive's is), or an
+ * error naming directive and value. */
 static const char *pg_parse_number(cmd_parms *cmd, const char *arg, int min,
                                    int max, int *out)
 {
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    unsigned long n;
 
-    if (*arg == '\0' || *end != '\0' || n < min || n > max) {
+    if (!pg_parse_uint(arg, strlen(arg), (unsigned long)max, &n)
+        || n < (unsigned long)min) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number from %d to %d",
                             cmd->cmd->name, arg, min, max);
     }
@@ -320,6 +326,7 @@ static const char *pg_cmd_ban_cache(cmd_parms *cmd, void *dummy,
         return err;
     }
     pg_conf_of(cmd->server)->global->ban_cache = arg;
+    pg_conf_of(cmd->server)->global->ban_cache_given = 1;
     return NULL;
 }
 
@@ -370,11 +377,11 @@ const command_rec pg_cmds[] = {
     AP_INIT_ITERATE("ProxyGuardConnectPorts", pg_cmd_connect_ports, NULL,
                     RSRC_CONF,
                     "the only ports (or low-high ranges) proxy clients may "
-                    "CONNECT to (default 443)"),
+                    "CONNECT to"),
     AP_INIT_ITERATE("ProxyGuardProxyPorts", pg_cmd_proxy_ports, NULL,
                     RSRC_CONF,
                     "the only ports (or low-high ranges) proxy clients' "
-                    "absolute URIs may name (default 80 443)"),
+                    "absolute URIs may name"),
     AP_INIT_TAKE3("ProxyGuardBan", pg_cmd_ban, NULL, RSRC_CONF,
                   "hits seconds duration: ban an address with that many hits "
                   "within that many seconds, for duration seconds"),
@@ -382,7 +389,8 @@ const command_rec pg_cmds[] = {
                     "addresses or CIDR ranges that are never banned"),
     AP_INIT_TAKE1("ProxyGuardBanCache", pg_cmd_ban_cache, NULL, RSRC_CONF,
                   "where bans are kept: a socache provider[:args], e.g. "
-                  "shmcb (default), memcache:host:port, redis:host:port"),
+                  PG_BAN_CACHE_DEFAULT " (default), memcache:host:port, "
+                  "redis:host:port"),
     AP_INIT_TAKE2("ProxyGuardLogLimit", pg_cmd_log_limit, NULL, RSRC_CONF,
                   "lines seconds: log at most that many hits per client per "
                   "that many seconds, then one summary (0 lines: no limit)"),
@@ -403,6 +411,9 @@ static void pg_global_finish(pg_global_conf *g)
     if (g->log_lines == PG_UNSET) {
         g->log_lines = PG_LOG_LINES_DEFAULT;
         g->log_window = PG_LOG_WINDOW_DEFAULT;
+    }
+    if (g->ban_cache == NULL) {
+        g->ban_cache = PG_BAN_CACHE_DEFAULT;
     }
 }
 
@@ -500,14 +511,14 @@ int pg_server_has_name(const server_rec *s, pg_span host)
     return 0;
 }
 
-int pg_is_proxy_client(const request_rec *r, const pg_vhost_conf *conf)
+int pg_subnets_match(const apr_array_header_t *subnets,
+                     apr_sockaddr_t *sa)
 {
     int i;
 
-    for (i = 0; conf->proxy_clients && i < conf->proxy_clients->nelts; i++) {
-        if (apr_ipsubnet_test(APR_ARRAY_IDX(conf->proxy_clients, i,
-                                            apr_ipsubnet_t *),
-                              r->useragent_addr)) {
+    for (i = 0; subnets && i < subnets->nelts; i++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(subnets, i, apr_ipsubnet_t *),
+                              sa)) {
             return 1;
         }
     }
@@ -589,7 +600,6 @@ void pg_config_finish(apr_pool_t *pconf, server_rec *main_server)
         pg_policy_finish(conf);
         pg_collect_names(pconf, s, conf);
     }
-    pg_main_conf = pg_conf_of(main_server);
 }
 
 /* post_config, once per start: what an operator must know. */

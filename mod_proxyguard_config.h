@@ -35,6 +35,7 @@ typedef struct pg_global_conf {
     int ban_duration;                   /* seconds */
     apr_array_header_t *ban_exempt;     /* of apr_ipsubnet_t * */
     const char *ban_cache;              /* ProxyGuardBanCache provider[:args] */
+    int ban_cache_given;                /* ... written, not the default */
     int log_lines;                      /* ProxyGuardLogLimit */
     int log_window;
 } pg_global_conf;
@@ -64,8 +65,12 @@ static APR_INLINE pg_vhost_conf *pg_conf_of(const server_rec *s)
     return ap_get_module_config(s->module_config, &proxyguard_module);
 }
 
-/* The main server's configuration, set in post_config for request time. */
-extern const pg_vhost_conf *pg_main_conf;
+/* ProxyGuardBan is on (then post_config has made its store, or httpd did
+ * not start). */
+static APR_INLINE int pg_bans_configured(const pg_global_conf *g)
+{
+    return g->ban_hits != PG_UNSET;
+}
 
 /* mod_proxyguard_config.c */
 extern const command_rec pg_cmds[];
@@ -73,7 +78,9 @@ void *pg_create_server_conf(apr_pool_t *p, server_rec *s);
 void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void pg_config_finish(apr_pool_t *pconf, server_rec *main_server);
 void pg_config_warn(apr_pool_t *pconf, server_rec *main_server);
-int pg_is_proxy_client(const request_rec *r, const pg_vhost_conf *conf);
+/* Is sa in one of the apr_ipsubnet_t * of the list (NULL: none)? */
+int pg_subnets_match(const apr_array_header_t *subnets,
+                     apr_sockaddr_t *sa);
 int pg_server_has_name(const server_rec *s, pg_span host);
 
 

@@ -13,21 +13,35 @@
 
 
 /*
- * mod_proxyguard.h: what the module's httpd glue files share.
+ * mod_proxyguard_private.h: what every glue file shares, and nothing else:
+ * the module, its log index, the stable tags and a few names.  Each glue
+ * file has a header of its own for what it offers the others.
  *
- *   mod_proxyguard.c          the request hooks: decide, publish, log,
- *                             answer; hook registration; the module
- *   mod_proxyguard_config.c   directives, configuration structs, defaults
- *                             (all resolved in pg_config_finish), names
- *   mod_proxyguard_table.c    the shared hit table and its mutex: start-up,
- *                             restarts, counting a hit, snapshots
- *   mod_proxyguard_ban.c      the ban store (ap_socache): store, look up,
- *                             start, lift
+ * The glue (httpd) files, and the pure file each pairs with:
+ *
+ *   mod_proxyguard.c          the hub of the request path: reads the
+ *                             request once, decides (pg_decide.c), builds
+ *                             the hit, has it counted and the ban code act;
+ *                             logs, publishes, answers; hooks; the module
+ *   mod_proxyguard_config.c   directives, configuration structs, every
+ *                             default (pg_config_finish), the vhosts' names
+ *   mod_proxyguard_table.c    the shared memory and its mutex: start-up,
+ *                             restarts, count and record a hit, snapshots
+ *                             (pg_table.c, pg_snapshot.c)
+ *   mod_proxyguard_ban.c      bans at request time and their start-up
+ *                             (pg_ban.c)
+ *   mod_proxyguard_store.c    the ban store, an ap_socache instance, as
+ *                             mod_ssl's ssl_scache.c is the session cache's
+ *   mod_proxyguard_agent.c    the ban agent: the process that talks to a
+ *                             shared store
  *   mod_proxyguard_status.c   the proxyguard-status handler, the unban form,
- *                             the /server-status section
+ *                             the /server-status section (pg_status.c)
  *
- * The decision itself and everything else that needs no httpd is in the
- * pure files: pg_decide.c, pg_table.c, pg_status.c, pg_out.c.
+ * The calls go one way: the hub calls the others; ban calls store, agent
+ * and table; agent calls store and table; store calls table; status calls
+ * ban and table; config and table call no other glue file.  The pure files
+ * (pg_*.c: also linked by the unit tests, the fuzzer and the proxyguard
+ * program) call no glue.  t/27_structure.t checks both from the objects.
  */
 
 #ifndef MOD_PROXYGUARD_PRIVATE_H
@@ -45,9 +59,10 @@
 #define PG_NOINLINE
 #endif
 
-extern module AP_MODULE_DECLARE_DATA proxyguard_module;
-
-/* the module's messages: [proxyguard:warn], LogLevel proxyguard:info */
+/* The module (mod_proxyguard.c), and its messages' log index:
+ * [proxyguard:warn], LogLevel proxyguard:info.  Here once for every file,
+ * so mod_proxyguard.c declares the module without AP_DECLARE_MODULE, which
+ * would say APLOG_USE_MODULE a second time. */
 APLOG_USE_MODULE(proxyguard);
 
 /* Stable message tags: fail2ban filters and operators' greps match these,
@@ -56,7 +71,7 @@ APLOG_USE_MODULE(proxyguard);
 #define PG_TAG_TABLE        "PG0002"   /* table created or kept at start-up */
 #define PG_TAG_TABLE_ERROR  "PG0003"   /* table or mutex unavailable */
 #define PG_TAG_OPEN_PROXY   "PG0004"   /* ProxyRequests On for everyone */
-#define PG_TAG_MAIL_PORT    "PG0005"   /* a mail port allowed to proxy clients */
+#define PG_TAG_MAIL_PORT    "PG0005"   /* a mail port open to proxy clients */
 #define PG_TAG_SUPPRESSED   "PG0006"   /* hits counted but not logged */
 #define PG_TAG_BAN          "PG0010"   /* a ban starts */
 #define PG_TAG_BAN_LIFTED   "PG0011"   /* an operator lifted a ban */
@@ -68,14 +83,6 @@ APLOG_USE_MODULE(proxyguard);
 #define PG_HANDLER "proxyguard-status"
 #define PG_MUTEX_TYPE "proxyguard-shm"
 
-#define PG_UNSET (-1)
-
-/* mod_proxyguard.c */
-/* A request header's value (the first, as apr_table_get gives it), by its
- * name in lower case (letters and '-'), len bytes: a short header list is
- * read directly, which costs a tenth of apr_table_get's strcasecmp. */
-const char *pg_request_header(request_rec *r, const char *lower,
-                              apr_size_t len);
-
+#define PG_UNSET (-1)                   /* a directive not given */
 
 #endif /* MOD_PROXYGUARD_PRIVATE_H */

@@ -87,10 +87,10 @@ static const char *pg_cross_origin(request_rec *r)
     if (site && strcmp(site, "same-origin") && strcmp(site, "none")) {
         return "Sec-Fetch-Site";
     }
-    if (origin && (host == NULL
-                   || ap_cstr_casecmp(origin, apr_pstrcat(r->pool,
-                                                          ap_http_scheme(r),
-                                                          "://", host, NULL)))) {
+    if (origin
+        && (host == NULL
+            || ap_cstr_casecmp(origin, apr_pstrcat(r->pool, ap_http_scheme(r),
+                                                   "://", host, NULL)))) {
         return "Origin";
     }
     return NULL;
@@ -104,9 +104,9 @@ static int pg_status_unban(request_rec *r)
     apr_size_t len = 0;
     pg_addr addr;
     char shown[PG_CLIENT_TEXT_MAX];
-    int found;
+    pg_lift lift;
 
-    if (!pg_bans_on()) {
+    if (!pg_bans_configured(pg_conf_of(r->server)->global)) {
         return HTTP_NOT_FOUND;
     }
     if (refused) {
@@ -118,14 +118,18 @@ static int pg_status_unban(request_rec *r)
     if (text == NULL || !pg_addr_parse((pg_span){ text, len }, &addr)) {
         return HTTP_BAD_REQUEST;
     }
-    found = pg_ban_lift(r, &addr);
+    lift = pg_ban_lift(r, &addr);
+    if (lift == PG_LIFT_FAILED) {
+        return HTTP_SERVICE_UNAVAILABLE;        /* said in the error log */
+    }
     pg_addr_format(shown, sizeof(shown), &addr);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_BAN_LIFTED
                   ": ban on %s lifted by an operator%s", shown,
-                  found ? "" : " (none was listed here)");
+                  lift == PG_LIFT_LIFTED ? "" : " (none was listed here)");
     ap_set_content_type(r, "text/plain; charset=us-ascii");
     ap_rprintf(r, "ban on %s lifted%s\n", shown,
-               found ? "" : " (none was listed here; removed from the ban cache)");
+               lift == PG_LIFT_LIFTED
+               ? "" : " (none was listed here; removed from the ban cache)");
     return OK;
 }
 
@@ -144,7 +148,7 @@ static PG_NOINLINE int pg_status_page(request_rec *r)
         ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    if (pg_shm == NULL) {
+    if (pg_shm_table() == NULL) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     format = pg_status_parse_query(r->args, &opts.refresh);
@@ -153,13 +157,13 @@ static PG_NOINLINE int pg_status_page(request_rec *r)
     if (r->header_only) {
         return OK;      /* HEAD: no need to copy the table */
     }
-    snap = pg_snapshot(r->pool, (int)pg_status_snapshot_kind(format));
+    snap = pg_shm_snapshot(r->pool, pg_status_snapshot_kind(format));
     if (snap == NULL) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     opts.now = apr_time_now();
     opts.version = PG_VERSION;
-    opts.table_bytes = pg_shm->bytes;
+    opts.table_bytes = pg_shm_bytes();
     out.write = pg_write_to_request;
     out.baton = r;
     pg_status_render(&out, r->pool, format, snap, &opts);
@@ -181,7 +185,7 @@ int pg_status_handler(request_rec *r)
  * from a summary snapshot (header and vhost rows only). */
 int pg_server_status_hook(request_rec *r, int flags)
 {
-    const pg_table *snap = pg_snapshot(r->pool, PG_SNAPSHOT_SUMMARY);
+    const pg_table *snap = pg_shm_snapshot(r->pool, PG_SNAPSHOT_SUMMARY);
     pg_out out;
 
     if (snap == NULL) {

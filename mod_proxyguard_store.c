@@ -13,7 +13,8 @@
 
 
 /*
- * mod_proxyguard_ban.c: bans (ProxyGuardBan) on httpd's shared object cache.
+ * mod_proxyguard_store.c: where bans are kept (ProxyGuardBanCache): httpd's
+ * shared object cache.
  *
  * Two layers, as mod_ssl's ssl_scache.c has them:
  *  - the store: one ap_socache provider instance per configuration
@@ -49,37 +50,35 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "ap_provider.h"
+#include "ap_socache.h"
 #include "apr_atomic.h"
 #include "apr_strings.h"
 
+#include "pg_ban.h"
 #include "mod_proxyguard_private.h"
-#include "mod_proxyguard_config.h"
 #include "mod_proxyguard_table.h"
 #include "mod_proxyguard_store.h"
 
-#define PG_BAN_STORE_DEFAULT "shmcb"
-
 #define PG_STORE_LOG_EVERY 60           /* seconds between PG0012 lines */
 
+typedef struct pg_ban_store {
+    const char *spec;                   /* provider[:args], for messages */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    server_rec *server;
+    int local;                          /* NOTMPSAFE: this machine's own */
+} pg_ban_store;
+
 /* This generation's store; NULL when ProxyGuardBan is off. */
-pg_ban_store *pg_store;
-
-/* For the request path: is there a store at all? */
-int pg_bans_enabled;
-
+static pg_ban_store *pg_store;
 
 /* ------------------------------------------------------------------ */
-/* The store                                                            */
-
-const char *pg_store_spec(const pg_global_conf *g)
-{
-    return g->ban_cache ? g->ban_cache : PG_BAN_STORE_DEFAULT;
-}
+/* Opening and closing                                                  */
 
 /* Looks up the provider of spec ("memcache:host:port": provider
  * "memcache", arguments "host:port") and creates an instance from pool.
  * Returns NULL or what is wrong, naming the directive. */
-const char *pg_store_open(const char *spec, apr_pool_t *ptemp,
+static const char *pg_store_open(const char *spec, apr_pool_t *ptemp,
                                  apr_pool_t *pool, pg_ban_store *store)
 {
     char *name = apr_pstrdup(ptemp, spec);
@@ -103,22 +102,88 @@ const char *pg_store_open(const char *spec, apr_pool_t *ptemp,
                : NULL;
 }
 
+/* pconf cleanup: runs before httpd unloads the provider's module. */
+static apr_status_t pg_store_destroy(void *data)
+{
+    pg_ban_store *store = data;
+
+    store->provider->destroy(store->instance, store->server);
+    if (pg_store == store) {
+        pg_store = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+const char *pg_store_check(const char *spec, apr_pool_t *ptemp)
+{
+    pg_ban_store probe;
+
+    return pg_store_open(spec, ptemp, ptemp, &probe);
+}
+
+/* From pconf, like mod_ssl's session cache: the provider's module is
+ * unloaded and loaded again at each restart. */
+int pg_store_start(server_rec *s, const char *spec, apr_pool_t *pconf,
+                   apr_pool_t *ptemp)
+{
+    struct ap_socache_hints hints;
+    pg_ban_store *store = apr_pcalloc(pconf, sizeof(*store));
+    const char *err;
+    apr_status_t rv;
+
+    pg_store = NULL;
+    store->server = s;
+    if ((err = pg_store_open(apr_pstrdup(pconf, spec), ptemp, pconf, store))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PG_TAG_BAN_CACHE ": %s",
+                     err);
+        return !OK;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.avg_id_len = PG_BAN_KEY_MAX;
+    hints.avg_obj_size = PG_BAN_VALUE_MAX;
+    hints.expiry_interval = apr_time_from_sec(60);
+    rv = store->provider->init(store->instance, "mod_proxyguard", &hints, s,
+                               pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, PG_TAG_BAN_CACHE
+                     ": ProxyGuardBanCache %s: cannot initialise", store->spec);
+        return !OK;
+    }
+    apr_pool_cleanup_register(pconf, store, pg_store_destroy,
+                              apr_pool_cleanup_null);
+    pg_store = store;
+    return OK;
+}
+
+int pg_store_ready(void)
+{
+    return pg_store != NULL;
+}
+
+int pg_store_is_local(void)
+{
+    return pg_store->local;
+}
+
+/* ------------------------------------------------------------------ */
+/* Calls: the key built and the mutex taken in one place each           */
+
 static int pg_store_lock(void)
 {
-    return !pg_store->local || pg_lock() == APR_SUCCESS;
+    return !pg_store->local || pg_shm_lock() == APR_SUCCESS;
 }
 
 static void pg_store_unlock(void)
 {
     if (pg_store->local) {
-        pg_unlock();
+        pg_shm_unlock();
     }
 }
 
 apr_status_t pg_store_put_key(const char *key, apr_size_t klen,
                                      apr_uint32_t until, apr_pool_t *p)
 {
-    char value[16];
+    char value[PG_BAN_VALUE_MAX];
     apr_size_t vlen = pg_ban_value(value, sizeof(value), until);
     apr_status_t rv;
 
@@ -147,7 +212,7 @@ apr_status_t pg_store_get(const pg_addr *addr, apr_uint32_t *until,
                                  apr_pool_t *p)
 {
     char key[PG_BAN_KEY_MAX];
-    unsigned char value[16];
+    unsigned char value[PG_BAN_VALUE_MAX];
     unsigned int vlen = sizeof(value);
     apr_size_t klen = pg_ban_key(key, sizeof(key), addr);
     apr_status_t rv;
@@ -181,30 +246,18 @@ apr_status_t pg_store_remove(const pg_addr *addr, apr_pool_t *p)
     return rv;
 }
 
-/* pconf cleanup: runs before httpd unloads the provider's module. */
-apr_status_t pg_store_destroy(void *data)
-{
-    pg_ban_store *store = data;
-
-    store->provider->destroy(store->instance, store->server);
-    if (pg_store == store) {
-        pg_store = NULL;
-        pg_bans_enabled = 0;
-    }
-    return APR_SUCCESS;
-}
-
 /* A local store starts empty at each start: the bans still running go
  * back in from the table's list, which outlives restarts.  (A shared store
  * keeps its own; refilling it could bring back a ban another server
  * lifted.) */
 void pg_store_refill(apr_pool_t *ptemp)
 {
-    const pg_ban_row *rows = pg_table_bans(pg_shm->table);
+    pg_table *t = pg_shm_table();
+    const pg_ban_row *rows = pg_table_bans(t);
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t i;
 
-    for (i = 0; pg_store->local && i < pg_shm->table->n_bans; i++) {
+    for (i = 0; pg_store->local && i < t->n_bans; i++) {
         if (rows[i].addr.family && rows[i].until > now && !rows[i].lifted) {
             pg_store_put(&rows[i].addr, rows[i].until, ptemp);
         }
@@ -218,7 +271,7 @@ void pg_store_refill(apr_pool_t *ptemp)
  * list, which decides, so nothing changes for requests. */
 void pg_store_failed(server_rec *s, apr_status_t rv, const char *what)
 {
-    pg_table *t = pg_shm->table;
+    pg_table *t = pg_shm_table();
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t logged = apr_atomic_read32(&t->store_logged);
 
@@ -242,7 +295,7 @@ void pg_store_failed(server_rec *s, apr_status_t rv, const char *what)
 /* A call answered: if the store was down, say that it is back. */
 void pg_store_answered(server_rec *s)
 {
-    pg_table *t = pg_shm->table;
+    pg_table *t = pg_shm_table();
     apr_uint32_t since = apr_atomic_read32(&t->store_down_since);
 
     apr_atomic_inc32(&t->store_calls);

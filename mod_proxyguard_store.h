@@ -21,30 +21,31 @@
 #define MOD_PROXYGUARD_STORE_H
 
 #include "httpd.h"
-#include "ap_socache.h"
 
-#include "pg_ban.h"
-#include "pg_table.h"
-#include "mod_proxyguard_config.h"
+#include "pg_addr.h"
 
-/* The shared store, seen from here (see the comment at the top). */
+/* The shared store, seen from here (mod_proxyguard_store.c's comment). */
 #define PG_STORE_TTL      5             /* seconds an answer is fresh */
 #define PG_STORE_BACKOFF  10            /* seconds not asking after a failure */
 
-typedef struct pg_ban_store {
-    const char *spec;                   /* provider[:args], for messages */
-    const ap_socache_provider_t *provider;
-    ap_socache_instance_t *instance;
-    server_rec *server;
-    int local;                          /* NOTMPSAFE: this machine's own */
-} pg_ban_store;
+/* check_config: can a store be made of spec (ProxyGuardBanCache's
+ * provider[:args])?  NULL, or what is wrong, naming the directive. */
+const char *pg_store_check(const char *spec, apr_pool_t *ptemp);
 
-extern pg_ban_store *pg_store;
-extern int pg_bans_enabled;
+/* post_config: this generation's store, from pconf; OK, or !OK having said
+ * why (PG0012). */
+int pg_store_start(server_rec *s, const char *spec, apr_pool_t *pconf,
+                   apr_pool_t *ptemp);
 
-const char *pg_store_spec(const pg_global_conf *g);
-const char *pg_store_open(const char *spec, apr_pool_t *ptemp,
-                          apr_pool_t *pool, pg_ban_store *store);
+/* Is there a store (ProxyGuardBan on, and started)?  Is it this machine's
+ * own (shmcb: not safe for concurrent use, so calls take the table's
+ * mutex) rather than shared with other servers (memcache, redis)? */
+int pg_store_ready(void);
+int pg_store_is_local(void);
+
+/* The calls, each building the key (pg_ban_key) and taking the mutex for a
+ * local store: APR_SUCCESS (get: *until set), APR_NOTFOUND, or the store's
+ * error.  put_key: a key of the caller's own (the agent's heartbeat). */
 apr_status_t pg_store_put_key(const char *key, apr_size_t klen,
                               apr_uint32_t until, apr_pool_t *p);
 apr_status_t pg_store_put(const pg_addr *addr, apr_uint32_t until,
@@ -52,8 +53,12 @@ apr_status_t pg_store_put(const pg_addr *addr, apr_uint32_t until,
 apr_status_t pg_store_get(const pg_addr *addr, apr_uint32_t *until,
                           apr_pool_t *p);
 apr_status_t pg_store_remove(const pg_addr *addr, apr_pool_t *p);
-apr_status_t pg_store_destroy(void *data);
+
+/* A local store, at each start: the running bans of the table's list. */
 void pg_store_refill(apr_pool_t *ptemp);
+
+/* A call failed (what: "lookup", "store" ...), or answered: the store's
+ * health in the table, PG0012 and PG0015. */
 void pg_store_failed(server_rec *s, apr_status_t rv, const char *what);
 void pg_store_answered(server_rec *s);
 

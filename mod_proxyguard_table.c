@@ -12,13 +12,16 @@
  */
 
 /*
- * mod_proxyguard_table.c: the shared hit table (pg_table.c) in httpd.
+ * mod_proxyguard_table.c: the shared hit table (pg_table.c) in httpd: the
+ * shared memory, its mutex and the policy of when to wait for it.  It
+ * knows nothing of requests or bans: mod_proxyguard.c hands it a pg_hit.
  *
  * The block and its mutex are made once, from the process pool, and found
  * again through its userdata at every later start-up pass: so the counters
- * live through graceful and full restarts.  The children inherit both; the
- * mutex (Mutex proxyguard-shm) is re-opened in child_init, as
- * mod_slotmem_shm and mod_example_ipc do.
+ * live through graceful and full restarts.  The children inherit both; a
+ * global mutex must be reopened in each child (apr_global_mutex_child_init,
+ * as mod_ssl's session cache and mod_example_ipc do), here in child_init
+ * and in the ban agent.
  */
 
 #include "httpd.h"
@@ -27,13 +30,14 @@
 #include "http_log.h"
 #include "util_mutex.h"
 #include "apr_atomic.h"
+#include "apr_global_mutex.h"
 #include "apr_hash.h"
+#include "apr_shm.h"
 #include "apr_strings.h"
 
 #include "mod_proxyguard_private.h"
 #include "mod_proxyguard_config.h"
 #include "mod_proxyguard_table.h"
-#include "mod_proxyguard_ban.h"
 
 
 /* Spare vhost rows, so a restart that adds a vhost or two keeps the table. */
@@ -41,9 +45,19 @@
 
 #define PG_SHARED_KEY "mod_proxyguard-shared"
 
-pg_shared *pg_shm;
+/* The table and mutex, made once from the process pool and found again at
+ * every start-up pass, so counters live through restarts; NULL until
+ * post_config has made them. */
+typedef struct pg_shared {
+    apr_shm_t *shm;
+    pg_table *table;
+    apr_size_t bytes;
+    apr_global_mutex_t *mutex;
+} pg_shared;
 
-int pg_table_pre_config(apr_pool_t *pconf)
+static pg_shared *pg_shm;
+
+int pg_shm_pre_config(apr_pool_t *pconf)
 {
     /* the Mutex directive can tune it: Mutex fcntl:/run/lock proxyguard-shm */
     return ap_mutex_register(pconf, PG_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
@@ -154,7 +168,7 @@ static int pg_table_setup(pg_shared *shared, server_rec *s, apr_pool_t *ptemp)
     return OK;
 }
 
-int pg_table_post_config(server_rec *s, apr_pool_t *ptemp)
+int pg_shm_post_config(server_rec *s, apr_pool_t *ptemp)
 {
     pg_shared *shared = NULL;
     apr_status_t rv;
@@ -179,140 +193,99 @@ int pg_table_post_config(server_rec *s, apr_pool_t *ptemp)
     return OK;
 }
 
-void pg_table_child_init(apr_pool_t *pchild, server_rec *s)
+apr_status_t pg_shm_reopen_mutex(apr_pool_t *p)
+{
+    return apr_global_mutex_child_init(&pg_shm->mutex,
+                                       apr_global_mutex_lockfile(pg_shm->mutex),
+                                       p);
+}
+
+void pg_shm_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
 
     if (pg_shm == NULL) {
         return;
     }
-    rv = apr_global_mutex_child_init(&pg_shm->mutex,
-                                     apr_global_mutex_lockfile(pg_shm->mutex),
-                                     pchild);
-    if (rv != APR_SUCCESS) {
+    if ((rv = pg_shm_reopen_mutex(pchild)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, PG_TAG_TABLE_ERROR
                      ": cannot reopen the mutex %s in a child", PG_MUTEX_TYPE);
     }
 }
 
-apr_status_t pg_lock(void)
+pg_table *pg_shm_table(void)
+{
+    return pg_shm ? pg_shm->table : NULL;
+}
+
+apr_size_t pg_shm_bytes(void)
+{
+    return pg_shm ? pg_shm->bytes : 0;
+}
+
+apr_status_t pg_shm_lock(void)
 {
     return apr_global_mutex_lock(pg_shm->mutex);
 }
 
-void pg_unlock(void)
+void pg_shm_unlock(void)
 {
     apr_global_mutex_unlock(pg_shm->mutex);
 }
 
-void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr)
+void pg_shm_count(const pg_hit *hit)
 {
-    memset(addr, 0, sizeof(*addr));
-#if APR_HAVE_IPV6
-    if (sa && sa->family == APR_INET6) {
-        pg_addr_from_bytes(addr, 1, sa->ipaddr_ptr);
-        return;
-    }
-#endif
-    if (sa && sa->family == APR_INET) {
-        pg_addr_from_bytes(addr, 0, sa->ipaddr_ptr);
+    if (pg_shm) {
+        pg_table_count(pg_shm->table, hit);
     }
 }
 
-/* The exact counters need no lock; the per-client detail takes the mutex
- * for a few hundred nanoseconds.  Only hits get here.  loggable: the hit's
- * log line would be written (only those spend the log budget).
+/* The exact counters need no lock (pg_shm_count); the per-client detail
+ * takes the mutex for a few hundred nanoseconds.
  *
- * A hit that only counts (unknown-host under Detect, proxy-header: a flood
- * of requests by IP address is one) takes the mutex only if it is free: the
- * workers must not queue behind each other for detail nobody acts on.
- * When it is busy, the hit is in the exact counters as always, its detail
- * (client row, recent hits, timeline) and its info line are skipped and
- * counted as details_skipped.  Rejections always wait: bans and the log
- * budget that fail2ban reads depend on their detail. */
-void pg_count_hit(request_rec *r, const pg_verdict *v, int loggable,
-                  pg_record_result *res)
+ * A hit that only counts (wait 0: unknown-host under Detect, proxy-header;
+ * a flood of requests by IP address is one) takes the mutex only if it is
+ * free: the workers must not queue behind each other for detail nobody
+ * acts on.  When it is busy, the hit is in the exact counters as always,
+ * its detail (client row, recent hits, timeline) and its info line are
+ * skipped and counted as details_skipped.  Rejections wait (wait 1): bans
+ * and the log budget that fail2ban reads depend on their detail. */
+apr_status_t pg_shm_record(const pg_hit *hit, int wait, pg_record_result *res)
 {
-    const pg_global_conf *g = pg_main_conf->global;
-    pg_hit hit;
     apr_status_t rv;
 
-    memset(res, 0, sizeof(*res));
-    res->log = loggable;        /* unless the table says otherwise */
     if (pg_shm == NULL) {
-        return;
+        return APR_SUCCESS;
     }
-    hit.vhost = (apr_uint32_t)pg_conf_of(r->server)->vhost_row;
-    hit.reason = v->reason;
-    hit.action = v->action;
-    pg_addr_of(r->useragent_addr, &hit.addr);
-    hit.client = r->useragent_ip;
-    /* the port as pg_decide reads it: apr's would wrap 65561 to 25 */
-    hit.connect_port = r->method_number == M_CONNECT
-                       ? pg_connect_port((pg_span){ r->unparsed_uri,
-                                                    strlen(r->unparsed_uri) })
-                       : 0;
-    hit.method = r->method;
-    hit.target = r->unparsed_uri;
-    hit.host = pg_request_header(r, "host", 4);
-    hit.now = r->request_time;
-    /* only rejections (or DetectOnly's would-be rejections) lead to bans:
-     * unknown-host under Detect and proxy-header are too weak a signal */
-    hit.ban_hits = hit.ban_window = hit.ban_duration = 0;
-    if (v->status && pg_bans_on() && !pg_ban_exempt(r)) {
-        hit.ban_hits = (apr_uint32_t)g->ban_hits;
-        hit.ban_window = (apr_uint32_t)g->ban_window;
-        hit.ban_duration = (apr_uint32_t)g->ban_duration;
+    if (!wait && pg_table_record_known(pg_shm->table, hit)) {
+        return APR_SUCCESS;     /* counted only, from a client it knows */
     }
-    hit.ban_sync = pg_ban_store_shared();
-    hit.log_lines = (apr_uint32_t)g->log_lines;
-    hit.log_window = (apr_uint32_t)g->log_window;
-    hit.loggable = loggable;
-
-    pg_table_count(pg_shm->table, &hit);
-    if (v->reason == PG_REASON_BANNED) {
-        res->log = 0;
-        return;         /* a banned flood takes no lock */
-    }
-    if (!v->status && pg_table_record_known(pg_shm->table, &hit)) {
-        return;         /* counted only, from a client the table knows */
-    }
-    rv = v->status ? pg_lock() : apr_global_mutex_trylock(pg_shm->mutex);
+    rv = wait ? pg_shm_lock() : apr_global_mutex_trylock(pg_shm->mutex);
     if (rv != APR_SUCCESS) {
         res->log = 0;
         apr_atomic_inc32(&pg_shm->table->details_skipped);
-        if (!APR_STATUS_IS_EBUSY(rv)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PG_TAG_TABLE_ERROR
-                          ": cannot lock %s; hit counted, details skipped",
-                          PG_MUTEX_TYPE);
-        }
-        return;
+        return rv;
     }
-    pg_table_record(pg_shm->table, &hit, res);
-    pg_unlock();
-    if (res->ban_hits) {
-        pg_ban_started(r, &hit.addr, res);
-    }
-    else if (res->ban_refused) {
-        pg_ban_refused(r);
-    }
+    pg_table_record(pg_shm->table, hit, res);
+    pg_shm_unlock();
+    return APR_SUCCESS;
 }
 
 static int pg_snapshot_lock(void *baton)
 {
     (void)baton;
-    return pg_lock() == APR_SUCCESS ? 0 : -1;
+    return pg_shm_lock() == APR_SUCCESS ? 0 : -1;
 }
 
 static void pg_snapshot_unlock(void *baton)
 {
     (void)baton;
-    pg_unlock();
+    pg_shm_unlock();
 }
 
 /* A private copy of the table, so rendering takes no lock; kind is
  * PG_SNAPSHOT_SUMMARY or PG_SNAPSHOT_DETAILS (pg_status_snapshot_kind). */
-const pg_table *pg_snapshot(apr_pool_t *p, int kind)
+const pg_table *pg_shm_snapshot(apr_pool_t *p, apr_uint32_t kind)
 {
     static const pg_locker locker = { pg_snapshot_lock, pg_snapshot_unlock,
                                       NULL };
@@ -321,9 +294,8 @@ const pg_table *pg_snapshot(apr_pool_t *p, int kind)
     if (pg_shm == NULL) {
         return NULL;
     }
-    copy = apr_palloc(p, pg_table_snapshot_bytes(pg_shm->table,
-                                                 (apr_uint32_t)kind));
-    if (!pg_table_snapshot(copy, pg_shm->table, (apr_uint32_t)kind,
+    copy = apr_palloc(p, pg_table_snapshot_bytes(pg_shm->table, kind));
+    if (!pg_table_snapshot(copy, pg_shm->table, kind,
                            (apr_uint32_t)apr_time_sec(apr_time_now()),
                            &locker)) {
         return NULL;

@@ -21,33 +21,35 @@
 #define MOD_PROXYGUARD_TABLE_H
 
 #include "httpd.h"
-#include "apr_global_mutex.h"
-#include "apr_shm.h"
 
 #include "pg_snapshot.h"
 #include "pg_table.h"
 
-/* mod_proxyguard_table.c: the table and mutex, made once from the process
- * pool and found again at every start-up pass, so counters live through
- * restarts; NULL until post_config has made them. */
-typedef struct pg_shared {
-    apr_shm_t *shm;
-    pg_table *table;
-    apr_size_t bytes;
-    apr_global_mutex_t *mutex;
-} pg_shared;
+/* pre_config: the mutex type (Mutex proxyguard-shm). */
+int pg_shm_pre_config(apr_pool_t *pconf);
+/* post_config: the table kept or made, every vhost given its row
+ * (pg_vhost_conf.vhost_row). */
+int pg_shm_post_config(server_rec *s, apr_pool_t *ptemp);
+void pg_shm_child_init(apr_pool_t *pchild, server_rec *s);
+/* The same for a process of the module's own (the ban agent). */
+apr_status_t pg_shm_reopen_mutex(apr_pool_t *p);
 
-extern pg_shared *pg_shm;
+/* The table (NULL until post_config has made it) and its size. */
+pg_table *pg_shm_table(void);
+apr_size_t pg_shm_bytes(void);
 
-int pg_table_pre_config(apr_pool_t *pconf);
-int pg_table_post_config(server_rec *s, apr_pool_t *ptemp);
-void pg_table_child_init(apr_pool_t *pchild, server_rec *s);
-apr_status_t pg_lock(void);
-void pg_unlock(void);
-void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr);
-void pg_count_hit(request_rec *r, const pg_verdict *v, int loggable,
-                  pg_record_result *res);
-const pg_table *pg_snapshot(apr_pool_t *p, int details);
+apr_status_t pg_shm_lock(void);
+void pg_shm_unlock(void);
 
+/* A hit: counted (lock-free, exact), then recorded (client, network,
+ * recent hits, the log budget, a due ban: pg_table_record).  wait: take
+ * the mutex even when it is busy; else a busy mutex skips the detail.
+ * Returns why the detail was skipped (APR_EBUSY, or the lock's error). */
+void pg_shm_count(const pg_hit *hit);
+apr_status_t pg_shm_record(const pg_hit *hit, int wait,
+                           pg_record_result *res);
+
+/* A private copy for the status page (pg_snapshot.h), or NULL. */
+const pg_table *pg_shm_snapshot(apr_pool_t *p, apr_uint32_t kind);
 
 #endif /* MOD_PROXYGUARD_TABLE_H */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include <apr_network_io.h>
 #include <apr_strings.h>
 
 #include "pg_addr.h"
@@ -55,4 +56,18 @@ void pg_addr_from_bytes(pg_addr *addr, int ipv6, const unsigned char *bytes)
     memset(addr, 0, sizeof(*addr));
     memcpy(addr->bytes, bytes, ipv6 ? 16 : 4);
     addr->family = (apr_uint32_t)pg_ip_fold(ipv6 ? 6 : 4, addr->bytes);
+}
+
+void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr)
+{
+    memset(addr, 0, sizeof(*addr));
+#if APR_HAVE_IPV6
+    if (sa && sa->family == APR_INET6) {
+        pg_addr_from_bytes(addr, 1, sa->ipaddr_ptr);
+        return;
+    }
+#endif
+    if (sa && sa->family == APR_INET) {
+        pg_addr_from_bytes(addr, 0, sa->ipaddr_ptr);
+    }
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <apr.h>
+#include <apr_network_io.h>
 
 #include "pg_decide.h"
 
@@ -36,7 +37,8 @@ typedef struct pg_addr {
  * rounds over the address as two words (a few instructions where a
  * byte-wise hash took a hundred; the request path hashes every client
  * while bans run).  The two halves serve as two independent choices. */
-static APR_INLINE apr_uint64_t pg_addr_mix(const pg_addr *a, apr_uint32_t seed)
+static APR_INLINE apr_uint64_t pg_addr_mix(const pg_addr *a,
+                                           apr_uint32_t seed)
 {
     apr_uint64_t w0, w1, h;
 
@@ -50,7 +52,8 @@ static APR_INLINE apr_uint64_t pg_addr_mix(const pg_addr *a, apr_uint32_t seed)
     return h ^ (h >> 32);
 }
 
-static APR_INLINE apr_uint32_t pg_addr_hash(const pg_addr *a, apr_uint32_t seed)
+static APR_INLINE apr_uint32_t pg_addr_hash(const pg_addr *a,
+                                            apr_uint32_t seed)
 {
     return (apr_uint32_t)pg_addr_mix(a, seed);
 }
@@ -69,6 +72,10 @@ int pg_addr_parse(pg_span text, pg_addr *addr);
 /* A binary address from a socket (APR_INET / APR_INET6 bytes), folded the
  * same way. */
 void pg_addr_from_bytes(pg_addr *addr, int ipv6, const unsigned char *bytes);
+
+/* The address of a socket (a client's): family 0 when neither IPv4 nor
+ * IPv6. */
+void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr);
 
 /* The /24 or /64 an address belongs to. */
 pg_addr pg_addr_network(const pg_addr *addr);

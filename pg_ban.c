@@ -239,8 +239,9 @@ pg_ban_state pg_table_ban_state(pg_table *t, const pg_addr *addr,
 /* The pending slots an address may use: two, from a seeded hash. */
 static pg_pending *pg_pending_slot(pg_table *t, const pg_addr *addr, int k)
 {
-    return &t->pending[(pg_addr_hash(addr, t->seed ^ 0x5bd1e995u) + (apr_uint32_t)k)
-                       % PG_PENDING_MAX];
+    apr_uint32_t h = pg_addr_hash(addr, t->seed ^ 0x5bd1e995u);
+
+    return &t->pending[(h + (apr_uint32_t)k) % PG_PENDING_MAX];
 }
 
 void pg_table_check_request(pg_table *t, const pg_addr *addr)

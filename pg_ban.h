@@ -63,10 +63,10 @@ apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now);
 
 /* With a shared ban store.  Request path, no lock: what the list says of
  * addr (a running ban in *row), the store's answer counting as fresh for
- * ttl seconds (a clear answer until *fresh_until); and, for an address without a fresh answer, a request that
- * the agent ask the store (dropped, and counted, when the pending slots
- * an address may use are taken: it is asked for again at its next
- * request). */
+ * ttl seconds (a clear answer until *fresh_until); and, for an address
+ * without a fresh answer, a request that the agent ask the store (dropped,
+ * and counted, when the pending slots an address may use are taken: it is
+ * asked for again at its next request). */
 pg_ban_state pg_table_ban_state(pg_table *t, const pg_addr *addr,
                                 apr_uint32_t now, apr_uint32_t ttl,
                                 pg_ban_row **row, apr_uint32_t *fresh_until);
@@ -89,6 +89,7 @@ void pg_table_ban_synced(pg_table *t, const pg_addr *addr, apr_uint32_t op);
 /* The ban store's key ("pgban:" and the address) and value (the second
  * the ban ends, in decimal), the same on every server sharing a store. */
 #define PG_BAN_KEY_MAX (6 + PG_CLIENT_TEXT_MAX)
+#define PG_BAN_VALUE_MAX 16         /* "4294967295" and then some */
 apr_size_t pg_ban_key(char *buf, apr_size_t size, const pg_addr *addr);
 apr_size_t pg_ban_value(char *buf, apr_size_t size, apr_uint32_t until);
 /* 0 when value is not a ban value */

@@ -80,7 +80,8 @@ static int pg_span_eq_nocase(pg_span a, const char *b, size_t blen)
         return 0;
     }
     for (i = 0; i < blen; i++) {
-        if (pg_lower((unsigned char)a.ptr[i]) != pg_lower((unsigned char)b[i])) {
+        if (pg_lower((unsigned char)a.ptr[i])
+            != pg_lower((unsigned char)b[i])) {
             return 0;
         }
     }
@@ -496,7 +497,8 @@ int pg_name_is(pg_span canon, pg_span host)
         return 1;       /* the common case: a Host in lower case already */
     }
     for (i = 0; i < host.len; i++) {
-        if (pg_lower((unsigned char)host.ptr[i]) != (unsigned char)canon.ptr[i]) {
+        if (pg_lower((unsigned char)host.ptr[i])
+            != (unsigned char)canon.ptr[i]) {
             return 0;
         }
     }
@@ -562,7 +564,8 @@ const char *pg_hostpat_parse(const char *arg, pg_hostpat *out)
     }
     if (strchr(arg, '/') || strchr(arg, '@')) {
         return "not a host name: give the name alone, without scheme, "
-               "userinfo or path (www.example.com, *.example.com, an IP address)";
+               "userinfo or path (www.example.com, *.example.com, an IP "
+               "address)";
     }
     if (arg[0] == '[') {
         if (len < 3 || arg[len - 1] != ']'

@@ -38,11 +38,12 @@ typedef struct pg_span {
 typedef enum pg_reason {
     PG_REASON_NONE = 0,
     PG_REASON_CONNECT,          /* CONNECT method, any target */
-    PG_REASON_ABSOLUTE_URI,     /* absolute-form request-URI for a foreign host */
-    PG_REASON_UNKNOWN_HOST,     /* origin-form, Host names none of our vhosts */
-    PG_REASON_PROXY_HEADER,     /* Proxy-Connection / Proxy-Authorization sent */
-    PG_REASON_CONNECT_PORT,     /* a proxy client's CONNECT to a port not allowed */
-    PG_REASON_PROXY_PORT,       /* a proxy client's absolute URI, port not allowed */
+    PG_REASON_ABSOLUTE_URI,     /* absolute-form URI for a foreign host */
+    PG_REASON_UNKNOWN_HOST,     /* origin-form, Host names none of ours */
+    PG_REASON_PROXY_HEADER,     /* Proxy-Connection or -Authorization */
+    PG_REASON_CONNECT_PORT,     /* a proxy client's CONNECT, port refused */
+    PG_REASON_PROXY_PORT,       /* a proxy client's absolute URI, port
+                                 * refused */
     PG_REASON_BANNED,           /* any request from a banned address */
     PG_REASON_COUNT
 } pg_reason;
@@ -125,7 +126,7 @@ typedef struct pg_request {
      * (r->proxyreq == PROXYREQ_PROXY): it will connect where the URI says */
     int proxy_claimed;
     int tls;                    /* the connection's scheme is https */
-    pg_span local_addr;         /* address it arrived on (text); may be absent */
+    pg_span local_addr;         /* address it arrived on (text), or none */
     unsigned local_port;        /* port it arrived on */
     unsigned server_port;       /* port of the vhost's ServerName, 0 if none */
 } pg_request;

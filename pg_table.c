@@ -124,7 +124,8 @@ pg_network_row *pg_table_networks(pg_table *t)
 
 pg_ban_row *pg_table_bans(pg_table *t)
 {
-    return (pg_ban_row *)((char *)t + pg_bans_offset(t->n_vhosts, t->n_clients));
+    return (pg_ban_row *)((char *)t
+                          + pg_bans_offset(t->n_vhosts, t->n_clients));
 }
 
 const pg_ban_row *pg_table_bans_c(const pg_table *t)
@@ -200,7 +201,8 @@ int pg_table_vhost_row(pg_table *t, const char *name)
     apr_uint32_t i;
 
     for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
-        if (strncmp(rows[i].name, name, len) == 0 && rows[i].name[len] == '\0') {
+        if (strncmp(rows[i].name, name, len) == 0
+            && rows[i].name[len] == '\0') {
             return (int)i;
         }
     }
@@ -599,7 +601,8 @@ static apr_uint64_t pg_sum(const pg_table *t, int reason, int action)
     for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
         for (r = 1; r < PG_REASON_COUNT; r++) {
             for (a = 0; a < PG_ACTIONS; a++) {
-                if ((reason < 0 || r == reason) && (action < 0 || a == action)) {
+                if ((reason < 0 || r == reason)
+                    && (action < 0 || a == action)) {
                     sum += rows[i].hits[r][a];
                 }
             }

@@ -56,8 +56,7 @@
 #define PG_PENDING_MAX      1024    /* addresses waiting for the shared
                                      * ban store's answer */
 
-#define PG_TABLE_SIZE_DEFAULT 4096  /* ProxyGuardTableSize */
-#define PG_TABLE_SIZE_MIN     16
+#define PG_TABLE_SIZE_MIN     16    /* ProxyGuardTableSize */
 #define PG_TABLE_SIZE_MAX     1048576
 
 
@@ -149,7 +148,7 @@ typedef struct pg_table {
     apr_uint32_t n_vhosts;          /* vhost rows */
     apr_uint32_t n_clients;         /* ProxyGuardTableSize */
     apr_uint32_t vhosts_used;
-    apr_uint32_t seed;              /* hash seed: addresses can't aim at slots */
+    apr_uint32_t seed;              /* hash seed: no address aims at a slot */
     apr_uint32_t restarts;          /* restarts the table has lived through */
     apr_time_t started;
     volatile apr_uint32_t ports_other;  /* CONNECTs to ports beyond the slots */
@@ -218,9 +217,8 @@ typedef struct pg_record_result {
     apr_uint32_t log_window;        /* ... which lasted this many seconds */
 } pg_record_result;
 
-/* Bytes the block needs; and per ProxyGuardTableSize entry. */
+/* Bytes the block needs. */
 apr_size_t pg_table_bytes(apr_uint32_t n_vhosts, apr_uint32_t n_clients);
-apr_size_t pg_table_bytes_per_client(void);
 
 /* Formats a zeroed block of pg_table_bytes() bytes. */
 void pg_table_init(pg_table *t, apr_uint32_t n_vhosts, apr_uint32_t n_clients,
@@ -230,14 +228,9 @@ void pg_table_init(pg_table *t, apr_uint32_t n_vhosts, apr_uint32_t n_clients,
 int pg_table_fits(const pg_table *t, apr_size_t bytes, apr_uint32_t n_vhosts,
                   apr_uint32_t n_clients);
 
-/* The row for a vhost name, claimed if new; -1 when all rows are taken.
- * Called by the parent at configuration time only; linear in the number of
- * rows in use, so the caller assigns many through a hash of its own (see
- * pg_table_vhost_claim). */
-int pg_table_vhost_row(pg_table *t, const char *name);
-
 /* A new row for a name the caller knows is not in the table yet; -1 when
- * all rows are taken. */
+ * all rows are taken.  Called by the parent at configuration time only;
+ * the caller assigns many through a hash of its own. */
 int pg_table_vhost_claim(pg_table *t, const char *name);
 
 pg_vhost_row *pg_table_vhosts(pg_table *t);

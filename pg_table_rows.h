@@ -13,7 +13,8 @@
 
 /*
  * pg_table_rows.h: what the hit table's own files (pg_table.c, pg_ban.c,
- * pg_snapshot.c) share of its layout.  No other file includes it.
+ * pg_snapshot.c) share of its layout, and what its unit test
+ * (t/unit/test_table.c) reads besides the API.  No other file includes it.
  */
 
 #ifndef PG_TABLE_ROWS_H
@@ -26,5 +27,11 @@ apr_uint32_t pg_ban_rows(apr_uint32_t n_clients);
 volatile apr_uint32_t *pg_client_weights(const pg_table *t);
 volatile apr_uint32_t *pg_network_weights(const pg_table *t);
 pg_client_row *pg_client_find(pg_table *t, const pg_addr *addr);
+
+/* For the unit test: bytes per ProxyGuardTableSize entry; and a vhost
+ * name's row, found or claimed (linear in the rows in use; the module
+ * claims through a hash of its own: pg_table_vhost_claim). */
+apr_size_t pg_table_bytes_per_client(void);
+int pg_table_vhost_row(pg_table *t, const char *name);
 
 #endif /* PG_TABLE_ROWS_H */

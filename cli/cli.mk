@@ -12,9 +12,8 @@ CLI_TEST_DEB :=
 -include cli/probe.mk cli/scan.mk
 
 $(CLI): $(CLI_SOURCES) $(CLI_HEADERS)
-	@./tools/deps.sh $(CLI_DEB)
 	@mkdir -p $(BUILD)
 	$(CC) $(STRICT) -g -O2 -I. -Icli $$(apr-1-config --cppflags --includes) \
 	    -o $@ $(CLI_SOURCES) $(CLI_LIBS)
 
-cli: deps-build $(CLI)
+cli: $(CLI)

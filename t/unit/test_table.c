@@ -17,9 +17,13 @@
 #include "../../pg_ban.h"
 #include "../../pg_snapshot.h"
 #include "../../pg_table.h"
+#include "../../pg_table_rows.h"
 #include "../../pg_status.h"
 
 #include "tap.h"
+
+/* ProxyGuardTableSize's default (mod_proxyguard_config.c) */
+#define TABLE_SIZE_DEFAULT 4096
 
 static pg_table *new_table(apr_uint32_t n_vhosts, apr_uint32_t n_clients)
 {
@@ -95,7 +99,7 @@ static void test_layout(void)
     /* the sizes docs/directives.md (ProxyGuardTableSize) states */
     ok(pg_table_bytes_per_client() == 176,
        "layout: 176 bytes per ProxyGuardTableSize entry (client, network and ban row, two weights)");
-    ok(pg_table_bytes(20 + 16, PG_TABLE_SIZE_DEFAULT) == 773168,
+    ok(pg_table_bytes(20 + 16, TABLE_SIZE_DEFAULT) == 773168,
        "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 773,168 bytes");
     ok(pg_table_bytes(4, 100) >= sizeof(pg_table) + 100 * pg_table_bytes_per_client(),
        "layout: the block holds header, vhost, client, network and ban rows");
@@ -472,7 +476,7 @@ static void test_record_known_races(apr_pool_t *p)
 
 static void test_ban_capacity(void)
 {
-    pg_table *t = new_table(1, PG_TABLE_SIZE_DEFAULT);
+    pg_table *t = new_table(1, TABLE_SIZE_DEFAULT);
     apr_uint32_t now = 1700000000, n, i, lost = 0;
     pg_addr a;
     pg_hit h;
