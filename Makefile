@@ -32,14 +32,14 @@ MODULE   := $(BUILD)/.libs/mod_proxyguard.so
 SOURCES  := mod_proxyguard.c mod_proxyguard_config.c mod_proxyguard_table.c \
             mod_proxyguard_ban.c mod_proxyguard_store.c mod_proxyguard_agent.c \
             mod_proxyguard_status.c \
-            pg_decide.c pg_table.c pg_ban.c pg_snapshot.c pg_addr.c pg_status.c \
-            pg_out.c
+            pg_decide.c pg_table.c pg_record.c pg_ban.c pg_snapshot.c pg_addr.c \
+            pg_status.c pg_out.c
 HEADERS  := mod_proxyguard_private.h mod_proxyguard_config.h \
             mod_proxyguard_table.h mod_proxyguard_ban.h mod_proxyguard_store.h \
             mod_proxyguard_agent.h mod_proxyguard_status.h \
             pg_decide.h pg_table.h pg_table_rows.h pg_ban.h pg_snapshot.h \
             pg_addr.h pg_status.h pg_out.h pg_version.h
-TABLE_SOURCES := pg_table.c pg_ban.c pg_snapshot.c pg_addr.c
+TABLE_SOURCES := pg_table.c pg_record.c pg_ban.c pg_snapshot.c pg_addr.c
 STRICT   := -Wall -Wextra -Werror -std=gnu99
 comma    := ,
 

@@ -26,7 +26,20 @@ apr_size_t pg_clients_offset(apr_uint32_t n_vhosts);
 apr_uint32_t pg_ban_rows(apr_uint32_t n_clients);
 volatile apr_uint32_t *pg_client_weights(const pg_table *t);
 volatile apr_uint32_t *pg_network_weights(const pg_table *t);
+apr_uint32_t pg_find_row(const pg_addr *key, apr_uint32_t seed,
+                         apr_uint32_t n, const void *rows,
+                         apr_size_t row_size);
 pg_client_row *pg_client_find(pg_table *t, const pg_addr *addr);
+
+static APR_INLINE int pg_action_index(pg_action action)
+{
+    return action == PG_ACTION_DENY ? 0 : 1;
+}
+
+static APR_INLINE int pg_reason_index(pg_reason reason)
+{
+    return (unsigned)reason < PG_REASON_COUNT ? (int)reason : PG_REASON_NONE;
+}
 
 /* For the unit test: bytes per ProxyGuardTableSize entry; and a vhost
  * name's row, found or claimed (linear in the rows in use; the module
