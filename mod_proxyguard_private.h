@@ -27,7 +27,7 @@
  *                             default (pg_config_finish), the vhosts' names
  *   mod_proxyguard_table.c    the shared memory and its mutex: start-up,
  *                             restarts, count and record a hit, snapshots
- *                             (pg_table.c, pg_snapshot.c)
+ *                             (pg_table.c, pg_record.c, pg_snapshot.c)
  *   mod_proxyguard_ban.c      bans at request time and their start-up
  *                             (pg_ban.c)
  *   mod_proxyguard_store.c    the ban store, an ap_socache instance, as

@@ -12,17 +12,11 @@
  */
 
 /*
- * pg_table.c: the shared hit table.  See pg_table.h.
- *
- * Client and network rows live in fixed arrays addressed by a seeded hash.
- * An address is looked for in the PG_PROBE slots from its hash position;
- * when none holds it and none is free, the slot with the fewest hits among
- * those PG_PROBE is given to the newcomer.  So memory never grows, a hit
- * never fails, and a heavy hitter is only displaced when every other
- * address in its window has more hits than it: the heavy hitters stay.
- * Rows are given and taken under the mutex; a known row's counters are
- * atomic, so that a counted-only hit of a known client needs no mutex
- * (pg_table_record_known).
+ * pg_table.c: the shared hit table's layout (one block: the header, then
+ * vhost, client, network and ban rows and the rows' weights), the exact
+ * counters that need no lock (pg_table_count), the lookup of a client's row
+ * and the sums.  See pg_table.h; recording a hit is pg_record.c, the ban
+ * list pg_ban.c, the copies for the status page pg_snapshot.c.
  */
 
 #include <stddef.h>
