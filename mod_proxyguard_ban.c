@@ -32,6 +32,10 @@
 #include "mod_proxyguard_agent.h"
 #include "mod_proxyguard_ban.h"
 
+/* This generation's table, taken at post_config (the request path asks
+ * for it on every request while bans are on). */
+static pg_table *pg_ban_table;
+
 /* A "not banned" remembered for good: until the ban list's generation
  * changes (a local store: the list is the whole truth). */
 #define PG_CLEAR_FOR_GOOD 0xffffffffu
@@ -119,7 +123,7 @@ static PG_NOINLINE int pg_ban_check(request_rec *r, const pg_global_conf *g,
  * while ProxyGuardBan is on. */
 int pg_is_banned(request_rec *r, const pg_global_conf *g, pg_ban_memo *memo)
 {
-    pg_table *t = pg_shm_table();
+    pg_table *t = pg_ban_table;
     apr_uint32_t generation;
 
     if (t == NULL) {
@@ -175,7 +179,7 @@ void pg_ban_refused(request_rec *r)
  * agent). */
 pg_lift pg_ban_lift(request_rec *r, const pg_addr *addr)
 {
-    pg_table *t = pg_shm_table();
+    pg_table *t = pg_ban_table;
     apr_status_t rv;
     int found;
 
@@ -226,6 +230,7 @@ int pg_ban_post_config(server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp)
 {
     const pg_global_conf *g = pg_conf_of(s)->global;
 
+    pg_ban_table = pg_shm_table();
     if (!pg_bans_configured(g)) {
         return OK;
     }
