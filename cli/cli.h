@@ -20,23 +20,23 @@
  * (pg_decide.c, pg_out.c) and APR.
  */
 
-#ifndef PG_CLI_H
-#define PG_CLI_H
+#ifndef PROXYGUARD_CLI_H
+#define PROXYGUARD_CLI_H
 
 #include "pg_version.h"
 
 /* Exit codes, as the monitoring plugins define them; commands that are not
  * checks use 0 and 3 (or 2 for a usage error, as getopt programs do). */
-#define PG_EXIT_OK       0
-#define PG_EXIT_WARNING  1
-#define PG_EXIT_CRITICAL 2
-#define PG_EXIT_UNKNOWN  3
+#define PROXYGUARD_EXIT_OK       0
+#define PROXYGUARD_EXIT_WARNING  1
+#define PROXYGUARD_EXIT_CRITICAL 2
+#define PROXYGUARD_EXIT_UNKNOWN  3
 
-int pg_probe_main(int argc, char **argv);
-int pg_scan_main(int argc, char **argv);
+int probe_main(int argc, char **argv);
+int scan_main(int argc, char **argv);
 
 /* "proxyguard: SUBCOMMAND: " + the formatted message + newline, on stderr. */
-void pg_cli_error(const char *subcommand, const char *fmt, ...)
+void cli_error(const char *subcommand, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#endif /* PG_CLI_H */
+#endif /* PROXYGUARD_CLI_H */

@@ -42,16 +42,16 @@
 #include "probe_report.h"
 #include "probe_verdict.h"
 
-#define PG_SUB "probe"
-#define PG_DEFAULT_URL "http://localhost/"
-#define PG_DEFAULT_TIMEOUT 5.0
-#define PG_DEFAULT_MAX_TIME 120.0
-#define PG_TARGETS_MAX 64
-#define PG_FINAL_GRACE apr_time_from_msec(300)
+#define PROBE_NAME "probe"
+#define PROBE_DEFAULT_URL "http://localhost/"
+#define PROBE_DEFAULT_TIMEOUT 5.0
+#define PROBE_DEFAULT_MAX_TIME 120.0
+#define PROBE_TARGETS_MAX 64
+#define PROBE_FINAL_GRACE apr_time_from_msec(300)
 
-static void pg_probe_usage(FILE *to)
+static void probe_usage(FILE *to)
 {
-    fputs("usage: proxyguard probe [options] [URL...]   (default " PG_DEFAULT_URL ")\n"
+    fputs("usage: proxyguard probe [options] [URL...]   (default " PROBE_DEFAULT_URL ")\n"
           "\n"
           "Proves whether each target is an open proxy: every probe names a canary\n"
           "this program listens on, and counts as proxied only when its token\n"
@@ -80,16 +80,16 @@ static void pg_probe_usage(FILE *to)
           "tunneled: an open proxy, proven), 3 UNKNOWN (could not test).\n", to);
 }
 
-static int pg_usage_error(const char *fmt, const char *arg)
+static int probe_usage_error(const char *fmt, const char *arg)
 {
     char msg[512];
 
     apr_snprintf(msg, sizeof(msg), fmt, arg);
-    pg_cli_error(PG_SUB, "%s (try 'proxyguard probe --help')", msg);
-    return PG_EXIT_UNKNOWN;
+    cli_error(PROBE_NAME, "%s (try 'proxyguard probe --help')", msg);
+    return PROXYGUARD_EXIT_UNKNOWN;
 }
 
-static int pg_seconds(const char *arg, apr_interval_time_t *out)
+static int probe_seconds(const char *arg, apr_interval_time_t *out)
 {
     char *end;
     double v = strtod(arg, &end);
@@ -101,18 +101,18 @@ static int pg_seconds(const char *arg, apr_interval_time_t *out)
     return 0;
 }
 
-static void pg_list_probes(void)
+static void probe_list_probes(void)
 {
-    const pg_probe_def *d;
+    const probe_def *d;
 
-    for (d = pg_probe_defs; d->name; d++) {
+    for (d = probe_defs; d->name; d++) {
         printf("%-20s %s\n", d->name, d->what);
     }
 }
 
 /* Options into opts; -1 after an error message, 1 when done (--help,
  * --list, --version), 0 to run. */
-static int pg_parse_options(int argc, char **argv, apr_pool_t *p, pg_probe_opts *opts,
+static int probe_parse_options(int argc, char **argv, apr_pool_t *p, probe_opts *opts,
                             int *exit_code)
 {
     static const struct option longopts[] = {
@@ -132,7 +132,7 @@ static int pg_parse_options(int argc, char **argv, apr_pool_t *p, pg_probe_opts 
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
-    pg_addr check;
+    probe_addr check;
     const char *bad;
     int ch;
 
@@ -141,18 +141,18 @@ static int pg_parse_options(int argc, char **argv, apr_pool_t *p, pg_probe_opts 
     while ((ch = getopt_long(argc, argv, ":c:s:a:t:T:S:2o:ljpvhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
-            if (pg_split_host_port(p, optarg, &opts->canary_host, &opts->canary_port) < 0
-                || pg_addr_numeric(opts->canary_host, 0, &check) < 0
+            if (probe_split_host_port(p, optarg, &opts->canary_host, &opts->canary_port) < 0
+                || probe_addr_numeric(opts->canary_host, 0, &check) < 0
                 || opts->canary_port == 65535) {
-                *exit_code = pg_usage_error("--canary %s: want ADDR or ADDR:PORT, ADDR an"
+                *exit_code = probe_usage_error("--canary %s: want ADDR or ADDR:PORT, ADDR an"
                                             " IP address, PORT below 65535", optarg);
                 return -1;
             }
             break;
         case 's':
         case 'a':
-            if (pg_addr_numeric(optarg, 0, &check) < 0) {
-                *exit_code = pg_usage_error(ch == 's' ? "--source %s: not an IP address"
+            if (probe_addr_numeric(optarg, 0, &check) < 0) {
+                *exit_code = probe_usage_error(ch == 's' ? "--source %s: not an IP address"
                                                       : "--address %s: not an IP address",
                                             optarg);
                 return -1;
@@ -161,31 +161,31 @@ static int pg_parse_options(int argc, char **argv, apr_pool_t *p, pg_probe_opts 
             break;
         case 't':
         case 'T':
-            if (pg_seconds(optarg, ch == 't' ? &opts->timeout : &opts->max_time) < 0) {
-                *exit_code = pg_usage_error("%s: not a number of seconds", optarg);
+            if (probe_seconds(optarg, ch == 't' ? &opts->timeout : &opts->max_time) < 0) {
+                *exit_code = probe_usage_error("%s: not a number of seconds", optarg);
                 return -1;
             }
             break;
         case 'S': opts->status_url = optarg; break;
         case '2': opts->h2c = 1; break;
         case 'o':
-            if ((bad = pg_matrix_check_only(p, optarg)) != NULL) {
-                *exit_code = pg_usage_error("--only: no probe '%s' (see --list)", bad);
+            if ((bad = probe_matrix_check_only(p, optarg)) != NULL) {
+                *exit_code = probe_usage_error("--only: no probe '%s' (see --list)", bad);
                 return -1;
             }
             opts->only = optarg;
             break;
-        case 'l': pg_list_probes(); *exit_code = 0; return 1;
-        case 'j': opts->format = PG_FORMAT_JSON; break;
-        case 'p': opts->format = PG_FORMAT_PLUGIN; break;
+        case 'l': probe_list_probes(); *exit_code = 0; return 1;
+        case 'j': opts->format = PROBE_FORMAT_JSON; break;
+        case 'p': opts->format = PROBE_FORMAT_PLUGIN; break;
         case 'v': opts->verbose = 1; break;
-        case 'h': pg_probe_usage(stdout); *exit_code = 0; return 1;
+        case 'h': probe_usage(stdout); *exit_code = 0; return 1;
         case 'V': printf("proxyguard %s\n", PG_VERSION); *exit_code = 0; return 1;
         case ':':
-            *exit_code = pg_usage_error("option %s needs an argument", argv[optind - 1]);
+            *exit_code = probe_usage_error("option %s needs an argument", argv[optind - 1]);
             return -1;
         default:
-            *exit_code = pg_usage_error("unknown option %s", argv[optind - 1]);
+            *exit_code = probe_usage_error("unknown option %s", argv[optind - 1]);
             return -1;
         }
     }
@@ -193,7 +193,7 @@ static int pg_parse_options(int argc, char **argv, apr_pool_t *p, pg_probe_opts 
 }
 
 /* The URL, its address (or --address) and the Host our requests carry. */
-static void pg_target_init(pg_run *run, pg_target *t, const char *url)
+static void probe_target_init(probe_run *run, probe_target *t, const char *url)
 {
     apr_pool_t *p = run->pool;
     const char *path, *why = NULL;
@@ -201,7 +201,7 @@ static void pg_target_init(pg_run *run, pg_target *t, const char *url)
 
     memset(t, 0, sizeof(*t));
     t->url = url;
-    if (pg_url_parse(p, url, &t->host, &t->port, &path) < 0) {
+    if (probe_url_parse(p, url, &t->host, &t->port, &path) < 0) {
         t->error = "not an http://HOST[:PORT]/ URL (https targets are not probed:"
                    " probe the plain HTTP port)";
         return;
@@ -212,48 +212,48 @@ static void pg_target_init(pg_run *run, pg_target *t, const char *url)
         t->hostport = apr_psprintf(p, "%s:%u", t->hostport, t->port);
     }
     if (run->opts->address) {
-        pg_addr_numeric(run->opts->address, t->port, &t->addr);
+        probe_addr_numeric(run->opts->address, t->port, &t->addr);
     }
-    else if (!pg_addr_resolve(t->host, t->port, &t->addr, 1, &why)) {
+    else if (!probe_addr_resolve(t->host, t->port, &t->addr, 1, &why)) {
         t->error = apr_psprintf(p, "%s: %s", t->host, why);
         return;
     }
-    pg_addr_text(&t->addr, 1, t->addr_text, sizeof(t->addr_text));
+    probe_addr_text(&t->addr, 1, t->addr_text, sizeof(t->addr_text));
 }
 
 /* Listens where the target can reach us: --canary, else the address our
  * connection to it came from. */
-static int pg_canary_up(pg_run *run, pg_target *t)
+static int probe_canary_up(probe_run *run, probe_target *t)
 {
-    const pg_probe_opts *o = run->opts;
-    pg_addr http, line;
+    const probe_opts *o = run->opts;
+    probe_addr http, line;
     const char *why = NULL;
 
     if (o->canary_host) {
-        pg_addr_numeric(o->canary_host, o->canary_port, &http);
+        probe_addr_numeric(o->canary_host, o->canary_port, &http);
     }
     else {
         http = t->local;
-        pg_addr_set_port(&http, o->canary_port);
+        probe_addr_set_port(&http, o->canary_port);
     }
     line = http;
-    pg_addr_set_port(&line, o->canary_port ? o->canary_port + 1 : 0);
-    run->canary = pg_canary_open(run->pool, &http, &line, &why);
+    probe_addr_set_port(&line, o->canary_port ? o->canary_port + 1 : 0);
+    run->canary = probe_canary_open(run->pool, &http, &line, &why);
     if (!run->canary) {
         t->error = apr_psprintf(run->pool, "cannot listen for the canary on %s: %s",
-                                pg_addr_text(&http, 1, t->canary_text[0],
+                                probe_addr_text(&http, 1, t->canary_text[0],
                                              sizeof(t->canary_text[0])), why);
         t->canary_text[0][0] = '\0';
         return -1;
     }
-    pg_addr_text(pg_canary_addr(run->canary, PG_LISTENER_HTTP), 1,
-                 t->canary_text[PG_LISTENER_HTTP], PG_ADDR_TEXT);
-    pg_addr_text(pg_canary_addr(run->canary, PG_LISTENER_LINE), 1,
-                 t->canary_text[PG_LISTENER_LINE], PG_ADDR_TEXT);
+    probe_addr_text(probe_canary_addr(run->canary, PROBE_LISTENER_HTTP), 1,
+                 t->canary_text[PROBE_LISTENER_HTTP], PROBE_ADDR_TEXT);
+    probe_addr_text(probe_canary_addr(run->canary, PROBE_LISTENER_LINE), 1,
+                 t->canary_text[PROBE_LISTENER_LINE], PROBE_ADDR_TEXT);
     return 0;
 }
 
-static void pg_progress(const pg_target *t, int i)
+static void probe_progress(const probe_target *t, int i)
 {
     if (!isatty(STDERR_FILENO) || !isatty(STDOUT_FILENO)) {
         return;
@@ -268,111 +268,111 @@ static void pg_progress(const pg_target *t, int i)
     fflush(stderr);
 }
 
-static void pg_run_probes(pg_run *run, pg_target *t)
+static void probe_run_probes(probe_run *run, probe_target *t)
 {
     apr_time_t grace;
     int i;
 
     for (i = 0; i < t->n_probes; i++) {
-        pg_probe *pr = &t->probes[i];
+        probe_item *pr = &t->probes[i];
 
         if (apr_time_now() >= run->deadline) {
             pr->request = pr->def->name;
             pr->reply.error = "not run: the run's time bound (--max-time) was reached";
             continue;
         }
-        pg_progress(t, i);
-        pg_matrix_run(run, t, pr);
+        probe_progress(t, i);
+        probe_matrix_run(run, t, pr);
     }
-    pg_progress(t, -1);
+    probe_progress(t, -1);
     /* late tokens still count: each names its probe */
-    grace = apr_time_now() + PG_FINAL_GRACE;
-    pg_net_pump(run->canary, grace < run->deadline ? grace : run->deadline);
+    grace = apr_time_now() + PROBE_FINAL_GRACE;
+    probe_net_pump(run->canary, grace < run->deadline ? grace : run->deadline);
     for (i = 0; i < t->n_probes; i++) {
-        pg_verdict_probe(run, t, &t->probes[i]);
+        probe_verdict_probe(run, t, &t->probes[i]);
     }
 }
 
-static void pg_probe_target(pg_run *run, pg_target *t)
+static void probe_run_target(probe_run *run, probe_target *t)
 {
-    pg_guard_state *guard = NULL;
+    probe_guard_state *guard = NULL;
 
     t->started = apr_time_now();
     if (!t->error && run->opts->status_url) {
         const char *why = NULL;
 
-        guard = pg_guard_open(run, run->opts->status_url, t, &why);
+        guard = probe_guard_open(run, run->opts->status_url, t, &why);
         if (!guard) {
             t->guard = apr_pcalloc(run->pool, sizeof(*t->guard));
             t->guard->url = run->opts->status_url;
             t->guard->error = why;
         }
         else {
-            pg_guard_before(run, guard);
+            probe_guard_before(run, guard);
         }
     }
-    if (!t->error && pg_matrix_baseline(run, t) == 0 && pg_canary_up(run, t) == 0) {
-        pg_matrix_plan(run, t);
-        pg_run_probes(run, t);
+    if (!t->error && probe_matrix_baseline(run, t) == 0 && probe_canary_up(run, t) == 0) {
+        probe_matrix_plan(run, t);
+        probe_run_probes(run, t);
         if (guard) {
-            pg_guard_after(run, guard, t);
+            probe_guard_after(run, guard, t);
         }
-        pg_canary_close(run->canary);
+        probe_canary_close(run->canary);
         run->canary = NULL;
     }
-    pg_verdict_target(t);
+    probe_verdict_target(t);
     t->seconds = (double)(apr_time_now() - t->started) / APR_USEC_PER_SEC;
 }
 
-int pg_probe_main(int argc, char **argv)
+int probe_main(int argc, char **argv)
 {
-    pg_probe_opts opts;
-    pg_run run;
-    pg_target *targets;
+    probe_opts opts;
+    probe_run run;
+    probe_target *targets;
     pg_out out = { pg_write_stdio, stdout };
     apr_pool_t *pool;
     apr_time_t start = apr_time_now();
-    int exit_code = PG_EXIT_OK, n, i;
+    int exit_code = PROXYGUARD_EXIT_OK, n, i;
 
     if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
-        pg_cli_error(PG_SUB, "cannot initialise APR");
-        return PG_EXIT_UNKNOWN;
+        cli_error(PROBE_NAME, "cannot initialise APR");
+        return PROXYGUARD_EXIT_UNKNOWN;
     }
     memset(&opts, 0, sizeof(opts));
-    opts.timeout = (apr_interval_time_t)(PG_DEFAULT_TIMEOUT * APR_USEC_PER_SEC);
-    opts.max_time = (apr_interval_time_t)(PG_DEFAULT_MAX_TIME * APR_USEC_PER_SEC);
-    if (pg_parse_options(argc, argv, pool, &opts, &exit_code) != 0) {
+    opts.timeout = (apr_interval_time_t)(PROBE_DEFAULT_TIMEOUT * APR_USEC_PER_SEC);
+    opts.max_time = (apr_interval_time_t)(PROBE_DEFAULT_MAX_TIME * APR_USEC_PER_SEC);
+    if (probe_parse_options(argc, argv, pool, &opts, &exit_code) != 0) {
         apr_terminate();
         return exit_code;
     }
     n = argc - optind;
-    if (n > PG_TARGETS_MAX) {
+    if (n > PROBE_TARGETS_MAX) {
         apr_terminate();
-        return pg_usage_error("at most %s targets in one run", "64");
+        return probe_usage_error("at most %s targets in one run", "64");
     }
     memset(&run, 0, sizeof(run));
     run.pool = pool;
     run.opts = &opts;
     run.deadline = start + opts.max_time;
     if (opts.source) {
-        pg_addr_numeric(opts.source, 0, &run.source);
+        probe_addr_numeric(opts.source, 0, &run.source);
     }
     targets = apr_pcalloc(pool, sizeof(*targets) * (apr_size_t)(n ? n : 1));
     for (i = 0; i < (n ? n : 1); i++) {
-        pg_target_init(&run, &targets[i], n ? argv[optind + i] : PG_DEFAULT_URL);
-        pg_probe_target(&run, &targets[i]);
-        exit_code = i ? pg_exit_worse(exit_code, targets[i].exit) : targets[i].exit;
-        if (opts.format == PG_FORMAT_TABLE) {
+        probe_target_init(&run, &targets[i], n ? argv[optind + i] : PROBE_DEFAULT_URL);
+        probe_run_target(&run, &targets[i]);
+        exit_code = i ? probe_exit_worse(exit_code, targets[i].exit) : targets[i].exit;
+        if (opts.format == PROBE_FORMAT_TABLE) {
             pg_puts(&out, i ? "\n" : "");
-            pg_report_table(&out, pool, &run, &targets[i]);
+            probe_report_table(&out, pool, &run, &targets[i]);
         }
-        else if (opts.format == PG_FORMAT_JSON) {
-            pg_report_json(&out, pool, &run, &targets[i]);
+        else if (opts.format == PROBE_FORMAT_JSON) {
+            probe_report_json(&out, pool, &run, &targets[i]);
         }
         fflush(stdout);
     }
-    if (opts.format == PG_FORMAT_PLUGIN) {
-        pg_report_plugin(&out, pool, targets, n ? n : 1, exit_code,
+    if (opts.format == PROBE_FORMAT_PLUGIN) {
+        probe_report_plugin(&out, pool, targets, n ? n : 1, exit_code,
                          (double)(apr_time_now() - start) / APR_USEC_PER_SEC);
     }
     fflush(stdout);

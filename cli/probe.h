@@ -35,48 +35,48 @@
  * the canary.
  */
 
-#ifndef PG_PROBE_H
-#define PG_PROBE_H
+#ifndef PROBE_H
+#define PROBE_H
 
 #include <sys/socket.h>
 
 #include <apr_pools.h>
 #include <apr_time.h>
 
-#define PG_PROBE_MAX      32    /* probes per target */
-#define PG_BASELINE_MAX   3
-#define PG_SKIPPED_MAX    8
-#define PG_TOKEN_SIZE     32
-#define PG_ADDR_TEXT      64    /* "[v6 address]:port" and NUL */
+#define PROBE_MAX      32    /* probes per target */
+#define PROBE_BASELINE_MAX   3
+#define PROBE_SKIPPED_MAX    8
+#define PROBE_TOKEN_SIZE     32
+#define PROBE_ADDR_TEXT      64    /* "[v6 address]:port" and NUL */
 
 /* An address with its length, as connect() and bind() want it. */
-typedef struct pg_addr {
+typedef struct probe_addr {
     struct sockaddr_storage ss;
     socklen_t len;
-} pg_addr;
+} probe_addr;
 
-typedef enum pg_format {
-    PG_FORMAT_TABLE = 0,
-    PG_FORMAT_PLUGIN,
-    PG_FORMAT_JSON
-} pg_format;
+typedef enum probe_format {
+    PROBE_FORMAT_TABLE = 0,
+    PROBE_FORMAT_PLUGIN,
+    PROBE_FORMAT_JSON
+} probe_format;
 
-typedef struct pg_probe_opts {
+typedef struct probe_opts {
     const char *canary_host;            /* NULL: the local address */
     unsigned canary_port;               /* 0: any free port */
     const char *source;                 /* bind client sockets here */
     const char *address;                /* connect here, not the URL's host */
     apr_interval_time_t timeout;        /* per probe */
     apr_interval_time_t max_time;       /* the whole run */
-    pg_format format;
+    probe_format format;
     int verbose;
     int h2c;
     const char *status_url;
     const char *only;                   /* comma-separated probe names */
-} pg_probe_opts;
+} probe_opts;
 
-/* A reply as read, bounded: never more than PG_BODY_MAX body bytes kept. */
-typedef struct pg_reply {
+/* A reply as read, bounded: never more than PROBE_BODY_MAX body bytes kept. */
+typedef struct probe_reply {
     int status;                 /* 0: no HTTP answer */
     const char *status_line;    /* as received: attacker's text */
     const char *content_type;
@@ -89,142 +89,142 @@ typedef struct pg_reply {
     int has_body_framing;       /* Content-Length > 0 or chunked */
     apr_uint64_t hash;          /* FNV-1a 64 of the kept body */
     const char *error;          /* why there is no HTTP answer */
-} pg_reply;
+} probe_reply;
 
 /* What the canary saw of one probe. */
-typedef enum pg_listener {
-    PG_LISTENER_HTTP = 0,
-    PG_LISTENER_LINE,           /* greets like SMTP (and FTP): "220 ..." */
-    PG_LISTENER_COUNT
-} pg_listener;
+typedef enum probe_listener {
+    PROBE_LISTENER_HTTP = 0,
+    PROBE_LISTENER_LINE,           /* greets like SMTP (and FTP): "220 ..." */
+    PROBE_LISTENER_COUNT
+} probe_listener;
 
 /* A canary connection belongs to the probe whose window was open when the
  * canary accepted it (probe_canary.c); only such a connection can prove
  * anything about that probe. */
-typedef struct pg_evidence {
+typedef struct probe_evidence {
     int token;                  /* the probe's token reached the canary, on
                                  * a connection accepted in its window */
-    pg_listener via;            /* ... on this listener */
+    probe_listener via;            /* ... on this listener */
     int tls;                    /* a TLS ClientHello arrived in its window */
     int connections;            /* canary connections opened in its window */
-    char peer[PG_ADDR_TEXT];    /* who delivered the token */
+    char peer[PROBE_ADDR_TEXT];    /* who delivered the token */
     char first_line[160];       /* the first line it sent (raw bytes) */
     int stray;                  /* its token came on a connection accepted
                                  * outside its window: never proof */
     int stray_window;           /* ... in that probe's window (-1: none) */
-    char stray_peer[PG_ADDR_TEXT];
-} pg_evidence;
+    char stray_peer[PROBE_ADDR_TEXT];
+} probe_evidence;
 
 /* Text in a reply that only the canary should have written, or that the
  * target could only have copied from the request, with no canary evidence
  * behind it: how the target answered, never proof. */
-typedef enum pg_echo {
-    PG_ECHO_NONE = 0,
-    PG_ECHO_TOKEN,              /* the reply repeats the probe's token */
-    PG_ECHO_MARKER              /* it imitates the canary's answer */
-} pg_echo;
+typedef enum probe_echo {
+    PROBE_ECHO_NONE = 0,
+    PROBE_ECHO_TOKEN,              /* the reply repeats the probe's token */
+    PROBE_ECHO_MARKER              /* it imitates the canary's answer */
+} probe_echo;
 
 /* What a probe's reply proves (the names are the --json contract). */
-typedef enum pg_pv {
-    PG_PV_REJECTED = 0,
-    PG_PV_LOCAL,
-    PG_PV_PROXIED,
-    PG_PV_TUNNELED,
-    PG_PV_SUSPECT,
-    PG_PV_ERROR,
-    PG_PV_COUNT
-} pg_pv;
+typedef enum probe_pv {
+    PROBE_PV_REJECTED = 0,
+    PROBE_PV_LOCAL,
+    PROBE_PV_PROXIED,
+    PROBE_PV_TUNNELED,
+    PROBE_PV_SUSPECT,
+    PROBE_PV_ERROR,
+    PROBE_PV_COUNT
+} probe_pv;
 
-typedef enum pg_dest {
-    PG_DEST_HTTP = 0,           /* the canary's HTTP listener */
-    PG_DEST_LINE                /* the canary's SMTP-like listener */
-} pg_dest;
+typedef enum probe_dest {
+    PROBE_DEST_HTTP = 0,           /* the canary's HTTP listener */
+    PROBE_DEST_LINE                /* the canary's SMTP-like listener */
+} probe_dest;
 
 /* How the authority of an absolute-form probe is written.  The host that
  * a proxy connects to is the canary in every form; the other part, where
  * there is one, is the target's own name (what a guard may take for
  * "ours"), never a third party. */
-typedef enum pg_auth {
-    PG_AUTH_PLAIN = 0,          /* http://CANARY/ */
-    PG_AUTH_USERINFO,           /* http://OWN@CANARY/ */
-    PG_AUTH_QUERY_AT,           /* http://OWN?@CANARY/ */
-    PG_AUTH_FRAGMENT_AT,        /* http://OWN#@CANARY/ */
-    PG_AUTH_BACKSLASH_AT,       /* http://OWN\@CANARY/ */
-    PG_AUTH_OWN_NAME            /* http://OWN:CANARYPORT/ where OWN resolves
+typedef enum probe_auth {
+    PROBE_AUTH_PLAIN = 0,          /* http://CANARY/ */
+    PROBE_AUTH_USERINFO,           /* http://OWN@CANARY/ */
+    PROBE_AUTH_QUERY_AT,           /* http://OWN?@CANARY/ */
+    PROBE_AUTH_FRAGMENT_AT,        /* http://OWN#@CANARY/ */
+    PROBE_AUTH_BACKSLASH_AT,       /* http://OWN\@CANARY/ */
+    PROBE_AUTH_OWN_NAME            /* http://OWN:CANARYPORT/ where OWN resolves
                                  * to the canary address and nothing else */
-} pg_auth;
+} probe_auth;
 
-typedef enum pg_host_mode {
-    PG_HOST_URI = 0,            /* Host: the URI's authority */
-    PG_HOST_TARGET,             /* Host: the target's own name */
-    PG_HOST_NONE                /* no Host (HTTP/1.0) */
-} pg_host_mode;
+typedef enum probe_host_mode {
+    PROBE_HOST_URI = 0,            /* Host: the URI's authority */
+    PROBE_HOST_TARGET,             /* Host: the target's own name */
+    PROBE_HOST_NONE                /* no Host (HTTP/1.0) */
+} probe_host_mode;
 
-typedef enum pg_tunnel {
-    PG_TUNNEL_NONE = 0,
-    PG_TUNNEL_HTTP,             /* after 2xx: an HTTP request with the token */
-    PG_TUNNEL_SMTP              /* after 2xx: the banner back, EHLO token */
-} pg_tunnel;
+typedef enum probe_tunnel {
+    PROBE_TUNNEL_NONE = 0,
+    PROBE_TUNNEL_HTTP,             /* after 2xx: an HTTP request with the token */
+    PROBE_TUNNEL_SMTP              /* after 2xx: the banner back, EHLO token */
+} probe_tunnel;
 
-typedef enum pg_transport {
-    PG_TRANSPORT_HTTP1 = 0,
-    PG_TRANSPORT_H2C
-} pg_transport;
+typedef enum probe_transport {
+    PROBE_TRANSPORT_HTTP1 = 0,
+    PROBE_TRANSPORT_H2C
+} probe_transport;
 
 /* One entry of the matrix (probe_matrix.c). */
-typedef struct pg_probe_def {
+typedef struct probe_def {
     const char *name;
     const char *method;         /* sent exactly so (case included) */
     const char *scheme;         /* NULL for CONNECT */
-    pg_dest dest;
-    pg_auth auth;
-    pg_host_mode host;
+    probe_dest dest;
+    probe_auth auth;
+    probe_host_mode host;
     const char *version;        /* "HTTP/1.1", "HTTP/1.0" */
     int leading_crlf;
     int body;                   /* a POST body carrying the token */
-    pg_tunnel tunnel;
-    pg_transport transport;
+    probe_tunnel tunnel;
+    probe_transport transport;
     const char *what;           /* one line for --list and the docs */
-} pg_probe_def;
+} probe_def;
 
-typedef struct pg_probe {
-    const pg_probe_def *def;
+typedef struct probe_item {
+    const probe_def *def;
     int id;                     /* its token's number */
-    char token[PG_TOKEN_SIZE];
+    char token[PROBE_TOKEN_SIZE];
     const char *request;        /* as shown: the request line (h2: pseudo) */
     const char *target;         /* its request-target (h2: :path or
                                  * :authority, as the module logs it) */
-    pg_reply reply;
+    probe_reply reply;
     int tunnel_open;            /* CONNECT answered 2xx without a body */
     int banner_back;            /* the canary's banner came back (SMTP),
                                  * carrying this probe's proof */
     int reply_back;             /* the canary's reply came back to us,
                                  * carrying this probe's proof */
-    pg_echo echo;               /* set from the reply and the tunnel's
+    probe_echo echo;               /* set from the reply and the tunnel's
                                  * answer (probe_verdict.c) */
-    pg_evidence ev;
-    pg_pv verdict;
+    probe_evidence ev;
+    probe_pv verdict;
     const char *note;
     double seconds;
     /* --status: what the module counted for it (NULL: not seen) */
     const char *guard_reason;
     const char *guard_action;
-} pg_probe;
+} probe_item;
 
-typedef struct pg_baseline {
+typedef struct probe_baseline {
     const char *name;
     const char *request;
-    pg_reply reply;
+    probe_reply reply;
     const char *guard_reason;
-} pg_baseline;
+} probe_baseline;
 
-typedef struct pg_skipped {
+typedef struct probe_skipped {
     const char *name;
     const char *why;
-} pg_skipped;
+} probe_skipped;
 
 /* mod_proxyguard's own account (--status). */
-typedef struct pg_guard {
+typedef struct probe_guard {
     const char *url;
     const char *error;          /* could not read it */
     long before_total;
@@ -236,45 +236,45 @@ typedef struct pg_guard {
     int probes_not_seen;
     long status_hits;           /* hits that were the page's own requests */
     long unattributed;          /* hits in the delta no request of ours explains */
-} pg_guard;
+} probe_guard;
 
-typedef struct pg_target {
+typedef struct probe_target {
     const char *url;
     const char *host;           /* the URL's host, no brackets */
     unsigned port;
     const char *hostport;       /* the Host header for our own requests */
-    pg_addr addr;
-    char addr_text[PG_ADDR_TEXT];
-    pg_addr local;              /* our end of the connection to it */
-    char local_text[PG_ADDR_TEXT];
-    char canary_text[PG_LISTENER_COUNT][PG_ADDR_TEXT];
-    pg_baseline base[PG_BASELINE_MAX];
+    probe_addr addr;
+    char addr_text[PROBE_ADDR_TEXT];
+    probe_addr local;              /* our end of the connection to it */
+    char local_text[PROBE_ADDR_TEXT];
+    char canary_text[PROBE_LISTENER_COUNT][PROBE_ADDR_TEXT];
+    probe_baseline base[PROBE_BASELINE_MAX];
     int n_base;
-    pg_probe probes[PG_PROBE_MAX];
+    probe_item probes[PROBE_MAX];
     int n_probes;
-    pg_skipped skipped[PG_SKIPPED_MAX];
+    probe_skipped skipped[PROBE_SKIPPED_MAX];
     int n_skipped;
     const char *error;          /* could not test it at all */
-    int exit;                   /* PG_EXIT_* */
-    int counts[PG_PV_COUNT];
+    int exit;                   /* PROXYGUARD_EXIT_* */
+    int counts[PROBE_PV_COUNT];
     double seconds;
     apr_time_t started;
-    pg_guard *guard;
-} pg_target;
+    probe_guard *guard;
+} probe_target;
 
-struct pg_canary;
+struct probe_canary;
 
 /* Everything one run shares. */
-typedef struct pg_run {
+typedef struct probe_run {
     apr_pool_t *pool;
-    const pg_probe_opts *opts;
-    struct pg_canary *canary;
+    const probe_opts *opts;
+    struct probe_canary *canary;
     apr_time_t deadline;        /* the whole run's bound */
-    pg_addr source;             /* valid when opts->source */
-} pg_run;
+    probe_addr source;             /* valid when opts->source */
+} probe_run;
 
 /* The deadline of a step that starts now: the per-probe timeout, never
  * past the run's bound. */
-apr_time_t pg_run_step_deadline(const pg_run *run);
+apr_time_t probe_run_step_deadline(const probe_run *run);
 
-#endif /* PG_PROBE_H */
+#endif /* PROBE_H */

@@ -40,17 +40,17 @@
 #include "probe_canary.h"
 #include "probe_net.h"
 
-#define PG_CANARY_CONNS  32                 /* open at once */
-#define PG_CANARY_KEEP   (16 * 1024)        /* bytes kept per connection */
-#define PG_CANARY_OUT    2048               /* answer not yet written */
-#define PG_CANARY_LINES  64                 /* lines answered (SMTP/FTP) */
-#define PG_CANARY_LIFE   apr_time_from_sec(10)
+#define PROBE_CANARY_CONNS  32                 /* open at once */
+#define PROBE_CANARY_KEEP   (16 * 1024)        /* bytes kept per connection */
+#define PROBE_CANARY_OUT    2048               /* answer not yet written */
+#define PROBE_CANARY_LINES  64                 /* lines answered (SMTP/FTP) */
+#define PROBE_CANARY_LIFE   apr_time_from_sec(10)
 
-typedef struct pg_cconn {
+typedef struct probe_cconn {
     int fd;                     /* -1: a free slot */
-    pg_listener via;
+    probe_listener via;
     int window;                 /* the probe running when it came */
-    pg_addr peer;
+    probe_addr peer;
     apr_time_t expires;
     apr_size_t len;
     apr_size_t done;            /* lines answered up to here */
@@ -60,24 +60,24 @@ typedef struct pg_cconn {
     apr_size_t out_len;
     apr_size_t out_off;
     /* the buffers last: a new connection clears what comes before them */
-    char out[PG_CANARY_OUT];
-    char buf[PG_CANARY_KEEP];
-} pg_cconn;
+    char out[PROBE_CANARY_OUT];
+    char buf[PROBE_CANARY_KEEP];
+} probe_cconn;
 
-struct pg_canary {
-    int lfd[PG_LISTENER_COUNT];
-    pg_addr addr[PG_LISTENER_COUNT];
+struct probe_canary {
+    int lfd[PROBE_LISTENER_COUNT];
+    probe_addr addr[PROBE_LISTENER_COUNT];
     char nonce[16];
     char prefix[24];            /* "pgc" nonce "n": a token without its number */
     char marker[48];            /* "proxyguard-canary " nonce */
-    unsigned char key[PG_MAC_KEY];  /* never sent anywhere */
+    unsigned char key[PROBE_MAC_KEY];  /* never sent anywhere */
     int window;
-    pg_evidence ev[PG_PROBE_MAX];
-    pg_cconn *conns;
+    probe_evidence ev[PROBE_MAX];
+    probe_cconn *conns;
     apr_pool_t *pool;
 };
 
-static int pg_listen_on(const pg_addr *where, pg_addr *bound, const char **why)
+static int probe_listen_on(const probe_addr *where, probe_addr *bound, const char **why)
 {
     int fd, one = 1;
 
@@ -102,31 +102,31 @@ static int pg_listen_on(const pg_addr *where, pg_addr *bound, const char **why)
     return fd;
 }
 
-pg_canary *pg_canary_open(apr_pool_t *p, const pg_addr *http,
-                          const pg_addr *line, const char **why)
+probe_canary *probe_canary_open(apr_pool_t *p, const probe_addr *http,
+                          const probe_addr *line, const char **why)
 {
-    pg_canary *c = apr_pcalloc(p, sizeof(*c));
+    probe_canary *c = apr_pcalloc(p, sizeof(*c));
     int i;
 
     c->pool = p;
-    c->conns = apr_pcalloc(p, sizeof(pg_cconn) * PG_CANARY_CONNS);
-    for (i = 0; i < PG_CANARY_CONNS; i++) {
+    c->conns = apr_pcalloc(p, sizeof(probe_cconn) * PROBE_CANARY_CONNS);
+    for (i = 0; i < PROBE_CANARY_CONNS; i++) {
         c->conns[i].fd = -1;
     }
-    c->lfd[PG_LISTENER_LINE] = -1;
-    c->lfd[PG_LISTENER_HTTP] = pg_listen_on(http, &c->addr[PG_LISTENER_HTTP], why);
-    if (c->lfd[PG_LISTENER_HTTP] < 0) {
+    c->lfd[PROBE_LISTENER_LINE] = -1;
+    c->lfd[PROBE_LISTENER_HTTP] = probe_listen_on(http, &c->addr[PROBE_LISTENER_HTTP], why);
+    if (c->lfd[PROBE_LISTENER_HTTP] < 0) {
         return NULL;
     }
-    c->lfd[PG_LISTENER_LINE] = pg_listen_on(line, &c->addr[PG_LISTENER_LINE], why);
-    if (c->lfd[PG_LISTENER_LINE] < 0 || pg_canary_reset(c, why) < 0) {
-        pg_canary_close(c);
+    c->lfd[PROBE_LISTENER_LINE] = probe_listen_on(line, &c->addr[PROBE_LISTENER_LINE], why);
+    if (c->lfd[PROBE_LISTENER_LINE] < 0 || probe_canary_reset(c, why) < 0) {
+        probe_canary_close(c);
         return NULL;
     }
     return c;
 }
 
-static void pg_cconn_close(pg_cconn *k)
+static void probe_cconn_close(probe_cconn *k)
 {
     if (k->fd >= 0) {
         close(k->fd);
@@ -134,14 +134,14 @@ static void pg_cconn_close(pg_cconn *k)
     k->fd = -1;
 }
 
-void pg_canary_close(pg_canary *c)
+void probe_canary_close(probe_canary *c)
 {
     int i;
 
-    for (i = 0; i < PG_CANARY_CONNS; i++) {
-        pg_cconn_close(&c->conns[i]);
+    for (i = 0; i < PROBE_CANARY_CONNS; i++) {
+        probe_cconn_close(&c->conns[i]);
     }
-    for (i = 0; i < PG_LISTENER_COUNT; i++) {
+    for (i = 0; i < PROBE_LISTENER_COUNT; i++) {
         if (c->lfd[i] >= 0) {
             close(c->lfd[i]);
             c->lfd[i] = -1;
@@ -149,12 +149,12 @@ void pg_canary_close(pg_canary *c)
     }
 }
 
-const pg_addr *pg_canary_addr(const pg_canary *c, pg_listener which)
+const probe_addr *probe_canary_addr(const probe_canary *c, probe_listener which)
 {
     return &c->addr[which];
 }
 
-int pg_canary_reset(pg_canary *c, const char **why)
+int probe_canary_reset(probe_canary *c, const char **why)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[5];
@@ -176,57 +176,57 @@ int pg_canary_reset(pg_canary *c, const char **why)
     apr_snprintf(c->marker, sizeof(c->marker), "proxyguard-canary %s", c->nonce);
     memset(c->ev, 0, sizeof(c->ev));
     c->window = -1;
-    if (pg_mac_key(c->key, why) < 0) {
+    if (probe_mac_key(c->key, why) < 0) {
         *why = apr_pstrcat(c->pool, "no random key for the canary's proof: ", *why, NULL);
         return -1;
     }
     return 0;
 }
 
-void pg_canary_token(const pg_canary *c, int id, char *buf, apr_size_t size)
+void probe_canary_token(const probe_canary *c, int id, char *buf, apr_size_t size)
 {
     apr_snprintf(buf, size, "%s%02d", c->prefix, id);
 }
 
-const char *pg_canary_marker(const pg_canary *c)
+const char *probe_canary_marker(const probe_canary *c)
 {
     return c->marker;
 }
 
-void pg_canary_proof(const pg_canary *c, int id, char out[PG_MAC_HEX])
+void probe_canary_proof(const probe_canary *c, int id, char out[PROBE_MAC_HEX])
 {
-    char token[PG_TOKEN_SIZE];
+    char token[PROBE_TOKEN_SIZE];
 
-    pg_canary_token(c, id, token, sizeof(token));
-    pg_mac_hex(c->key, token, out);
+    probe_canary_token(c, id, token, sizeof(token));
+    probe_mac_hex(c->key, token, out);
 }
 
-void pg_canary_window(pg_canary *c, int id)
+void probe_canary_window(probe_canary *c, int id)
 {
-    c->window = id >= 0 && id < PG_PROBE_MAX ? id : -1;
+    c->window = id >= 0 && id < PROBE_MAX ? id : -1;
 }
 
-const pg_evidence *pg_canary_evidence(const pg_canary *c, int id)
+const probe_evidence *probe_canary_evidence(const probe_canary *c, int id)
 {
     return &c->ev[id];
 }
 
-int pg_canary_busy(const pg_canary *c)
+int probe_canary_busy(const probe_canary *c)
 {
     int i, n = 0;
 
-    for (i = 0; i < PG_CANARY_CONNS; i++) {
+    for (i = 0; i < PROBE_CANARY_CONNS; i++) {
         n += c->conns[i].fd >= 0;
     }
     return n;
 }
 
-apr_time_t pg_canary_next_expiry(const pg_canary *c)
+apr_time_t probe_canary_next_expiry(const probe_canary *c)
 {
     apr_time_t next = 0;
     int i;
 
-    for (i = 0; i < PG_CANARY_CONNS; i++) {
+    for (i = 0; i < PROBE_CANARY_CONNS; i++) {
         if (c->conns[i].fd >= 0 && (!next || c->conns[i].expires < next)) {
             next = c->conns[i].expires;
         }
@@ -234,12 +234,12 @@ apr_time_t pg_canary_next_expiry(const pg_canary *c)
     return next;
 }
 
-int pg_canary_pollfds(pg_canary *c, struct pollfd *fds, int max)
+int probe_canary_pollfds(probe_canary *c, struct pollfd *fds, int max)
 {
     int i, n = 0;
 
-    for (i = 0; i < PG_CANARY_CONNS && n < max; i++) {
-        pg_cconn *k = &c->conns[i];
+    for (i = 0; i < PROBE_CANARY_CONNS && n < max; i++) {
+        probe_cconn *k = &c->conns[i];
 
         if (k->fd >= 0) {
             fds[n].fd = k->fd;
@@ -248,7 +248,7 @@ int pg_canary_pollfds(pg_canary *c, struct pollfd *fds, int max)
             n++;
         }
     }
-    for (i = 0; i < PG_LISTENER_COUNT && n < max; i++) {
+    for (i = 0; i < PROBE_LISTENER_COUNT && n < max; i++) {
         fds[n].fd = c->lfd[i];
         fds[n].events = POLLIN;
         fds[n].revents = 0;
@@ -258,7 +258,7 @@ int pg_canary_pollfds(pg_canary *c, struct pollfd *fds, int max)
 }
 
 /* Queues an answer; a connection that would need more is closed. */
-static void pg_cconn_say(pg_cconn *k, const char *text)
+static void probe_cconn_say(probe_cconn *k, const char *text)
 {
     apr_size_t len = strlen(text);
 
@@ -270,7 +270,7 @@ static void pg_cconn_say(pg_cconn *k, const char *text)
     k->out_len += len;
 }
 
-static void pg_cconn_flush(pg_cconn *k)
+static void probe_cconn_flush(probe_cconn *k)
 {
     while (k->out_off < k->out_len) {
         ssize_t n = send(k->fd, k->out + k->out_off, k->out_len - k->out_off,
@@ -280,7 +280,7 @@ static void pg_cconn_flush(pg_cconn *k)
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 return;
             }
-            pg_cconn_close(k);
+            probe_cconn_close(k);
             return;
         }
         k->out_off += (apr_size_t)n;
@@ -292,7 +292,7 @@ static void pg_cconn_flush(pg_cconn *k)
     }
 }
 
-static const char *pg_find(const char *hay, apr_size_t len, const char *needle)
+static const char *probe_find(const char *hay, apr_size_t len, const char *needle)
 {
     apr_size_t n = strlen(needle), i;
 
@@ -305,7 +305,7 @@ static const char *pg_find(const char *hay, apr_size_t len, const char *needle)
 }
 
 /* The line of buf around p, at most size-1 bytes, raw. */
-static void pg_copy_line(const char *buf, apr_size_t len, const char *p,
+static void probe_copy_line(const char *buf, apr_size_t len, const char *p,
                          char *out, apr_size_t size)
 {
     const char *start = p, *end = p;
@@ -329,39 +329,39 @@ static void pg_copy_line(const char *buf, apr_size_t len, const char *p,
  * in that probe's window (the token names the probe, the window says the
  * target relayed it while the probe ran, not from a log read later or
  * while another probe ran). */
-static void pg_cconn_found(pg_canary *c, pg_cconn *k, int id, const char *at)
+static void probe_cconn_found(probe_canary *c, probe_cconn *k, int id, const char *at)
 {
-    pg_evidence *ev = &c->ev[id];
+    probe_evidence *ev = &c->ev[id];
 
     if (id == k->window) {
         if (!ev->token) {
             ev->token = 1;
             ev->via = k->via;
-            pg_addr_text(&k->peer, 1, ev->peer, sizeof(ev->peer));
-            pg_copy_line(k->buf, k->len, at, ev->first_line, sizeof(ev->first_line));
+            probe_addr_text(&k->peer, 1, ev->peer, sizeof(ev->peer));
+            probe_copy_line(k->buf, k->len, at, ev->first_line, sizeof(ev->first_line));
         }
     }
     else if (!ev->stray) {
         ev->stray = 1;
         ev->stray_window = k->window;
-        pg_addr_text(&k->peer, 1, ev->stray_peer, sizeof(ev->stray_peer));
+        probe_addr_text(&k->peer, 1, ev->stray_peer, sizeof(ev->stray_peer));
     }
 }
 
 /* Every token of ours in what the connection sent so far. */
-static void pg_cconn_scan(pg_canary *c, pg_cconn *k)
+static void probe_cconn_scan(probe_canary *c, probe_cconn *k)
 {
     apr_size_t plen = strlen(c->prefix);
     const char *p = k->buf, *end = k->buf + k->len;
 
-    while ((p = pg_find(p, (apr_size_t)(end - p), c->prefix)) != NULL) {
+    while ((p = probe_find(p, (apr_size_t)(end - p), c->prefix)) != NULL) {
         const char *d = p + plen;
 
         if (d + 2 <= end && d[0] >= '0' && d[0] <= '9' && d[1] >= '0' && d[1] <= '9') {
             int id = (d[0] - '0') * 10 + (d[1] - '0');
 
-            if (id < PG_PROBE_MAX) {
-                pg_cconn_found(c, k, id, p);
+            if (id < PROBE_MAX) {
+                probe_cconn_found(c, k, id, p);
             }
         }
         p += plen;
@@ -370,19 +370,19 @@ static void pg_cconn_scan(pg_canary *c, pg_cconn *k)
 
 /* " proof HEX" when k came in a window (and, with need_token, carried
  * that window's token), else "": the canary vouches for nothing else. */
-static const char *pg_cconn_proof(const pg_canary *c, const pg_cconn *k,
+static const char *probe_cconn_proof(const probe_canary *c, const probe_cconn *k,
                                   int need_token, char *buf, apr_size_t size)
 {
-    char token[PG_TOKEN_SIZE], mac[PG_MAC_HEX];
+    char token[PROBE_TOKEN_SIZE], mac[PROBE_MAC_HEX];
 
     if (k->window < 0) {
         return "";
     }
-    pg_canary_token(c, k->window, token, sizeof(token));
-    if (need_token && !pg_find(k->buf, k->len, token)) {
+    probe_canary_token(c, k->window, token, sizeof(token));
+    if (need_token && !probe_find(k->buf, k->len, token)) {
         return "";
     }
-    pg_mac_hex(c->key, token, mac);
+    probe_mac_hex(c->key, token, mac);
     apr_snprintf(buf, size, " proof %s", mac);
     return buf;
 }
@@ -390,11 +390,11 @@ static const char *pg_cconn_proof(const pg_canary *c, const pg_cconn *k,
 /* The HTTP listener: one canned reply, naming the first token seen, with
  * the proof of the connection's window when it carried that window's
  * token. */
-static void pg_cconn_http(pg_canary *c, pg_cconn *k)
+static void probe_cconn_http(probe_canary *c, probe_cconn *k)
 {
-    const char *head_end = pg_find(k->buf, k->len, "\r\n\r\n");
-    const char *tok = pg_find(k->buf, k->len, c->prefix);
-    char token[PG_TOKEN_SIZE] = "none";
+    const char *head_end = probe_find(k->buf, k->len, "\r\n\r\n");
+    const char *tok = probe_find(k->buf, k->len, c->prefix);
+    char token[PROBE_TOKEN_SIZE] = "none";
     char body[160], reply[600], proof[32];
     int is_head = k->len >= 5 && !memcmp(k->buf, "HEAD ", 5);
 
@@ -405,7 +405,7 @@ static void pg_cconn_http(pg_canary *c, pg_cconn *k)
         apr_cpystrn(token, tok, strlen(c->prefix) + 3);
     }
     apr_snprintf(body, sizeof(body), "%s saw %s%s\n", c->marker, token,
-                 pg_cconn_proof(c, k, 1, proof, sizeof(proof)));
+                 probe_cconn_proof(c, k, 1, proof, sizeof(proof)));
     apr_snprintf(reply, sizeof(reply),
                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                  "Content-Length: %lu\r\nCache-Control: no-store\r\n"
@@ -413,13 +413,13 @@ static void pg_cconn_http(pg_canary *c, pg_cconn *k)
                  (unsigned long)strlen(body), c->nonce, is_head ? "" : body);
     k->answered = 1;
     k->closing = 1;
-    pg_cconn_say(k, reply);
+    probe_cconn_say(k, reply);
 }
 
 /* The SMTP-like listener: enough SMTP and FTP to get a client to say what
  * it came for (EHLO, or mod_proxy_ftp's USER, PASS, CWD), never enough to
  * take a message or open a data connection. */
-static const char *pg_line_answer(const char *line, apr_size_t len)
+static const char *probe_line_answer(const char *line, apr_size_t len)
 {
     static const struct { const char *verb; const char *answer; } answers[] = {
         { "EHLO", "250 proxyguard-canary\r\n" },
@@ -448,7 +448,7 @@ static const char *pg_line_answer(const char *line, apr_size_t len)
     return "502 Command not implemented\r\n";
 }
 
-static void pg_cconn_lines(pg_cconn *k)
+static void probe_cconn_lines(probe_cconn *k)
 {
     for (;;) {
         const char *line = k->buf + k->done;
@@ -458,16 +458,16 @@ static void pg_cconn_lines(pg_cconn *k)
         if (!nl || k->closing) {
             return;
         }
-        answer = pg_line_answer(line, (apr_size_t)(nl - line));
-        pg_cconn_say(k, answer);
+        answer = probe_line_answer(line, (apr_size_t)(nl - line));
+        probe_cconn_say(k, answer);
         k->done = (apr_size_t)(nl + 1 - k->buf);
-        if (++k->lines >= PG_CANARY_LINES || !strncmp(answer, "221", 3)) {
+        if (++k->lines >= PROBE_CANARY_LINES || !strncmp(answer, "221", 3)) {
             k->closing = 1;
         }
     }
 }
 
-static void pg_cconn_read(pg_canary *c, pg_cconn *k)
+static void probe_cconn_read(probe_canary *c, probe_cconn *k)
 {
     char scratch[4096];
     char *into = k->len < sizeof(k->buf) ? k->buf + k->len : scratch;
@@ -479,35 +479,35 @@ static void pg_cconn_read(pg_canary *c, pg_cconn *k)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
             return;
         }
-        pg_cconn_close(k);
+        probe_cconn_close(k);
         return;
     }
     if (into == scratch) {
         return;                 /* past what we keep: drained, not read */
     }
     k->len += (apr_size_t)n;
-    if (k->via == PG_LISTENER_HTTP && k->len && (unsigned char)k->buf[0] == 0x16) {
+    if (k->via == PROBE_LISTENER_HTTP && k->len && (unsigned char)k->buf[0] == 0x16) {
         /* a TLS ClientHello: the https:// form reached us; no token can
          * be read inside it, so the probe's window is the evidence */
         if (k->window >= 0) {
             c->ev[k->window].tls = 1;
         }
-        pg_cconn_close(k);
+        probe_cconn_close(k);
         return;
     }
-    pg_cconn_scan(c, k);
-    if (k->via == PG_LISTENER_HTTP) {
-        pg_cconn_http(c, k);
+    probe_cconn_scan(c, k);
+    if (k->via == PROBE_LISTENER_HTTP) {
+        probe_cconn_http(c, k);
     }
     else {
-        pg_cconn_lines(k);
+        probe_cconn_lines(k);
     }
 }
 
-static void pg_canary_accept(pg_canary *c, pg_listener via)
+static void probe_canary_accept(probe_canary *c, probe_listener via)
 {
-    pg_addr peer;
-    pg_cconn *k = NULL;
+    probe_addr peer;
+    probe_cconn *k = NULL;
     int fd, i;
 
     peer.len = sizeof(peer.ss);
@@ -519,7 +519,7 @@ static void pg_canary_accept(pg_canary *c, pg_listener via)
     if (c->window >= 0) {
         c->ev[c->window].connections++;
     }
-    for (i = 0; i < PG_CANARY_CONNS && !k; i++) {
+    for (i = 0; i < PROBE_CANARY_CONNS && !k; i++) {
         if (c->conns[i].fd < 0) {
             k = &c->conns[i];
         }
@@ -528,29 +528,29 @@ static void pg_canary_accept(pg_canary *c, pg_listener via)
         close(fd);              /* full: a flood is no evidence anyway */
         return;
     }
-    memset(k, 0, offsetof(pg_cconn, out));
+    memset(k, 0, offsetof(probe_cconn, out));
     k->fd = fd;
     k->via = via;
     k->window = c->window;
     k->peer = peer;
-    k->expires = apr_time_now() + PG_CANARY_LIFE;
-    if (via == PG_LISTENER_LINE) {
+    k->expires = apr_time_now() + PROBE_CANARY_LIFE;
+    if (via == PROBE_LISTENER_LINE) {
         char banner[128], proof[32];
 
         /* the banner goes out before any token can come: it vouches for
          * the window alone, which is what "the banner came back" asks */
         apr_snprintf(banner, sizeof(banner), "220 %s%s ESMTP ready\r\n", c->marker,
-                     pg_cconn_proof(c, k, 0, proof, sizeof(proof)));
-        pg_cconn_say(k, banner);
-        pg_cconn_flush(k);
+                     probe_cconn_proof(c, k, 0, proof, sizeof(proof)));
+        probe_cconn_say(k, banner);
+        probe_cconn_flush(k);
     }
 }
 
-static pg_cconn *pg_canary_conn_of(pg_canary *c, int fd)
+static probe_cconn *probe_canary_conn_of(probe_canary *c, int fd)
 {
     int i;
 
-    for (i = 0; i < PG_CANARY_CONNS; i++) {
+    for (i = 0; i < PROBE_CANARY_CONNS; i++) {
         if (c->conns[i].fd == fd) {
             return &c->conns[i];
         }
@@ -558,7 +558,7 @@ static pg_cconn *pg_canary_conn_of(pg_canary *c, int fd)
     return NULL;
 }
 
-void pg_canary_serve(pg_canary *c, const struct pollfd *fds, int n)
+void probe_canary_serve(probe_canary *c, const struct pollfd *fds, int n)
 {
     apr_time_t now = apr_time_now();
     int i;
@@ -566,32 +566,32 @@ void pg_canary_serve(pg_canary *c, const struct pollfd *fds, int n)
     /* connections first, listeners last: a slot freed and taken again in
      * one pass must not receive the old descriptor's events */
     for (i = 0; i < n; i++) {
-        pg_cconn *k;
+        probe_cconn *k;
 
-        if (!fds[i].revents || fds[i].fd == c->lfd[PG_LISTENER_HTTP]
-            || fds[i].fd == c->lfd[PG_LISTENER_LINE]
-            || (k = pg_canary_conn_of(c, fds[i].fd)) == NULL) {
+        if (!fds[i].revents || fds[i].fd == c->lfd[PROBE_LISTENER_HTTP]
+            || fds[i].fd == c->lfd[PROBE_LISTENER_LINE]
+            || (k = probe_canary_conn_of(c, fds[i].fd)) == NULL) {
             continue;
         }
         if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-            pg_cconn_read(c, k);
+            probe_cconn_read(c, k);
         }
         if (k->fd >= 0) {
-            pg_cconn_flush(k);
+            probe_cconn_flush(k);
         }
     }
-    for (i = 0; i < PG_CANARY_CONNS; i++) {
+    for (i = 0; i < PROBE_CANARY_CONNS; i++) {
         if (c->conns[i].fd >= 0 && c->conns[i].expires <= now) {
-            pg_cconn_close(&c->conns[i]);
+            probe_cconn_close(&c->conns[i]);
         }
     }
     for (i = 0; i < n; i++) {
         if (fds[i].revents & POLLIN) {
-            if (fds[i].fd == c->lfd[PG_LISTENER_HTTP]) {
-                pg_canary_accept(c, PG_LISTENER_HTTP);
+            if (fds[i].fd == c->lfd[PROBE_LISTENER_HTTP]) {
+                probe_canary_accept(c, PROBE_LISTENER_HTTP);
             }
-            else if (fds[i].fd == c->lfd[PG_LISTENER_LINE]) {
-                pg_canary_accept(c, PG_LISTENER_LINE);
+            else if (fds[i].fd == c->lfd[PROBE_LISTENER_LINE]) {
+                probe_canary_accept(c, PROBE_LISTENER_LINE);
             }
         }
     }

@@ -25,55 +25,55 @@
  * (probe_net.c).
  */
 
-#ifndef PG_PROBE_CANARY_H
-#define PG_PROBE_CANARY_H
+#ifndef PROBE_CANARY_H
+#define PROBE_CANARY_H
 
 #include <poll.h>
 
 #include "probe.h"
 #include "probe_mac.h"
 
-typedef struct pg_canary pg_canary;
+typedef struct probe_canary probe_canary;
 
 /* Listens on http (its port, 0 for any) and line (likewise).  NULL with
  * *why set when it cannot. */
-pg_canary *pg_canary_open(apr_pool_t *p, const pg_addr *http,
-                          const pg_addr *line, const char **why);
-void pg_canary_close(pg_canary *c);
+probe_canary *probe_canary_open(apr_pool_t *p, const probe_addr *http,
+                          const probe_addr *line, const char **why);
+void probe_canary_close(probe_canary *c);
 
 /* Where a listener is, for probes to name ("127.0.0.1:40001"). */
-const pg_addr *pg_canary_addr(const pg_canary *c, pg_listener which);
+const probe_addr *probe_canary_addr(const probe_canary *c, probe_listener which);
 
 /* A fresh nonce, a fresh key and no evidence: tokens and proofs of an
  * earlier target no longer count.  -1 with *why when there is no key. */
-int pg_canary_reset(pg_canary *c, const char **why);
+int probe_canary_reset(probe_canary *c, const char **why);
 
-/* The token of probe number id (0 .. PG_PROBE_MAX-1). */
-void pg_canary_token(const pg_canary *c, int id, char *buf, apr_size_t size);
+/* The token of probe number id (0 .. PROBE_MAX-1). */
+void probe_canary_token(const probe_canary *c, int id, char *buf, apr_size_t size);
 
 /* Text every canary reply and banner carries.  It is built from the
  * nonce, which the target sees: a reply that carries it proves nothing. */
-const char *pg_canary_marker(const pg_canary *c);
+const char *probe_canary_marker(const probe_canary *c);
 
 /* The proof for probe id: what the canary's banner, and its answer to a
  * connection that carried that probe's token, contain when the connection
  * came in the probe's window.  Only the canary's own bytes carry it. */
-void pg_canary_proof(const pg_canary *c, int id, char out[PG_MAC_HEX]);
+void probe_canary_proof(const probe_canary *c, int id, char out[PROBE_MAC_HEX]);
 
 /* Connections accepted from now on are counted for probe id (-1: none). */
-void pg_canary_window(pg_canary *c, int id);
+void probe_canary_window(probe_canary *c, int id);
 
-const pg_evidence *pg_canary_evidence(const pg_canary *c, int id);
+const probe_evidence *probe_canary_evidence(const probe_canary *c, int id);
 
 /* Connections still open. */
-int pg_canary_busy(const pg_canary *c);
+int probe_canary_busy(const probe_canary *c);
 
 /* For the poll in probe_net.c: fills fds (at most max), returns how many;
- * then pg_canary_serve with the same array after poll. */
-int pg_canary_pollfds(pg_canary *c, struct pollfd *fds, int max);
-void pg_canary_serve(pg_canary *c, const struct pollfd *fds, int n);
+ * then probe_canary_serve with the same array after poll. */
+int probe_canary_pollfds(probe_canary *c, struct pollfd *fds, int max);
+void probe_canary_serve(probe_canary *c, const struct pollfd *fds, int n);
 
 /* The earliest time a canary connection expires (0: none open). */
-apr_time_t pg_canary_next_expiry(const pg_canary *c);
+apr_time_t probe_canary_next_expiry(const probe_canary *c);
 
-#endif /* PG_PROBE_CANARY_H */
+#endif /* PROBE_CANARY_H */

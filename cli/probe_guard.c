@@ -31,37 +31,37 @@
 #include "probe_matrix.h"
 #include "probe_net.h"
 
-#define PG_TARGET_CUT 119       /* what the page keeps of a target */
-#define PG_METHOD_CUT 15
+#define PROBE_TARGET_CUT 119       /* what the page keeps of a target */
+#define PROBE_METHOD_CUT 15
 
-struct pg_guard_state {
+struct probe_guard_state {
     const char *url;
     const char *host;
     unsigned port;
     const char *path;           /* the page's path, without the query */
     const char *request;        /* what we send for ?json */
-    pg_addr addr;
-    pg_json *before;
+    probe_addr addr;
+    probe_json *before;
     const char *error;
 };
 
-pg_guard_state *pg_guard_open(pg_run *run, const char *url, const pg_target *t,
+probe_guard_state *probe_guard_open(probe_run *run, const char *url, const probe_target *t,
                               const char **why)
 {
-    pg_guard_state *g = apr_pcalloc(run->pool, sizeof(*g));
+    probe_guard_state *g = apr_pcalloc(run->pool, sizeof(*g));
     const char *path, *hostport;
-    pg_addr addrs[8];
+    probe_addr addrs[8];
     int n, i;
 
     g->url = url;
-    if (pg_url_parse(run->pool, url, &g->host, &g->port, &path) < 0) {
+    if (probe_url_parse(run->pool, url, &g->host, &g->port, &path) < 0) {
         *why = "not an http:// URL";
         return NULL;
     }
     g->path = apr_pstrndup(run->pool, path, strcspn(path, "?#"));
-    n = pg_addr_resolve(g->host, g->port, addrs, 8, why);
+    n = probe_addr_resolve(g->host, g->port, addrs, 8, why);
     for (i = 0; i < n; i++) {
-        if (pg_addr_same_ip(&addrs[i], &t->addr)) {
+        if (probe_addr_same_ip(&addrs[i], &t->addr)) {
             break;
         }
     }
@@ -83,13 +83,13 @@ pg_guard_state *pg_guard_open(pg_run *run, const char *url, const pg_target *t,
     return g;
 }
 
-static pg_json *pg_guard_read(pg_run *run, pg_guard_state *g)
+static probe_json *probe_guard_read(probe_run *run, probe_guard_state *g)
 {
-    pg_reply r;
+    probe_reply r;
     const char *why = NULL;
-    pg_json *doc;
+    probe_json *doc;
 
-    if (pg_matrix_fetch(run, &g->addr, NULL, g->request, &r, NULL) < 0) {
+    if (probe_matrix_fetch(run, &g->addr, NULL, g->request, &r, NULL) < 0) {
         g->error = apr_psprintf(run->pool, "no answer: %s", r.error ? r.error : "?");
         return NULL;
     }
@@ -101,8 +101,8 @@ static pg_json *pg_guard_read(pg_run *run, pg_guard_state *g)
         g->error = "the page is larger than this program reads";
         return NULL;
     }
-    doc = pg_json_parse(run->pool, r.body, r.body_len, &why);
-    if (!doc || !pg_json_get(doc, "hits")) {
+    doc = probe_json_parse(run->pool, r.body, r.body_len, &why);
+    if (!doc || !probe_json_get(doc, "hits")) {
         g->error = apr_psprintf(run->pool, "not mod_proxyguard's ?json (%s)",
                                 why ? why : "no \"hits\"");
         return NULL;
@@ -110,40 +110,40 @@ static pg_json *pg_guard_read(pg_run *run, pg_guard_state *g)
     return doc;
 }
 
-void pg_guard_before(pg_run *run, pg_guard_state *g)
+void probe_guard_before(probe_run *run, probe_guard_state *g)
 {
-    g->before = pg_guard_read(run, g);
+    g->before = probe_guard_read(run, g);
 }
 
 /* Does a hit's target (cut by the page) stand for this target? */
-static int pg_target_matches(const char *ours, const char *seen)
+static int probe_target_matches(const char *ours, const char *seen)
 {
     apr_size_t n = strlen(seen);
 
-    if (n >= PG_TARGET_CUT) {
+    if (n >= PROBE_TARGET_CUT) {
         return !strncmp(ours, seen, n);
     }
     return !strcmp(ours, seen);
 }
 
-static int pg_method_matches(const char *ours, const char *seen)
+static int probe_method_matches(const char *ours, const char *seen)
 {
     apr_size_t n = strlen(seen);
 
-    return n >= PG_METHOD_CUT ? !strncmp(ours, seen, n) : !strcmp(ours, seen);
+    return n >= PROBE_METHOD_CUT ? !strncmp(ours, seen, n) : !strcmp(ours, seen);
 }
 
 /* The probe of ours a hit stands for, or NULL. */
-static pg_probe *pg_match_probe(pg_target *t, const char *method, const char *target,
+static probe_item *probe_match_probe(probe_target *t, const char *method, const char *target,
                                 char *taken)
 {
     int i;
 
     for (i = 0; i < t->n_probes; i++) {
-        pg_probe *pr = &t->probes[i];
+        probe_item *pr = &t->probes[i];
 
-        if (!taken[i] && pr->target && pg_method_matches(pr->def->method, method)
-            && pg_target_matches(pr->target, target)) {
+        if (!taken[i] && pr->target && probe_method_matches(pr->def->method, method)
+            && probe_target_matches(pr->target, target)) {
             taken[i] = 1;
             return pr;
         }
@@ -151,7 +151,7 @@ static pg_probe *pg_match_probe(pg_target *t, const char *method, const char *ta
     return NULL;
 }
 
-static pg_baseline *pg_match_baseline(pg_target *t, const char *method,
+static probe_baseline *probe_match_baseline(probe_target *t, const char *method,
                                       const char *target, char *taken)
 {
     int i;
@@ -168,57 +168,57 @@ static pg_baseline *pg_match_baseline(pg_target *t, const char *method,
     return NULL;
 }
 
-static void pg_guard_delta(pg_run *run, pg_guard_state *g, const pg_json *after,
-                           pg_guard *out)
+static void probe_guard_delta(probe_run *run, probe_guard_state *g, const probe_json *after,
+                           probe_guard *out)
 {
-    const pg_json *hits = pg_json_get(after, "hits");
-    const pg_json *before_hits = pg_json_get(g->before, "hits");
-    const pg_json *m;
+    const probe_json *hits = probe_json_get(after, "hits");
+    const probe_json *before_hits = probe_json_get(g->before, "hits");
+    const probe_json *m;
 
-    out->before_total = (long)pg_json_num(g->before, "total", 0);
-    out->after_total = (long)pg_json_num(after, "total", 0);
+    out->before_total = (long)probe_json_num(g->before, "total", 0);
+    out->after_total = (long)probe_json_num(after, "total", 0);
     for (m = hits ? hits->child : NULL; m && out->n_reasons < 16; m = m->next) {
-        if (!m->key || m->type != PG_J_NUMBER) {
+        if (!m->key || m->type != PROBE_J_NUMBER) {
             continue;
         }
         out->reasons[out->n_reasons] = apr_pstrdup(run->pool, m->key);
-        out->delta[out->n_reasons] = (long)(m->num - pg_json_num(before_hits, m->key, 0));
+        out->delta[out->n_reasons] = (long)(m->num - probe_json_num(before_hits, m->key, 0));
         out->n_reasons++;
     }
 }
 
-void pg_guard_after(pg_run *run, pg_guard_state *g, pg_target *t)
+void probe_guard_after(probe_run *run, probe_guard_state *g, probe_target *t)
 {
-    pg_guard *out = apr_pcalloc(run->pool, sizeof(*out));
-    char taken_probe[PG_PROBE_MAX] = { 0 }, taken_base[PG_BASELINE_MAX] = { 0 };
-    const pg_json *recent, *e;
-    pg_json *after = NULL;
+    probe_guard *out = apr_pcalloc(run->pool, sizeof(*out));
+    char taken_probe[PROBE_MAX] = { 0 }, taken_base[PROBE_BASELINE_MAX] = { 0 };
+    const probe_json *recent, *e;
+    probe_json *after = NULL;
     long ours = 0, status_seen = 0, fresh;
     int i;
 
     t->guard = out;
     out->url = g->url;
     if (g->before) {
-        after = pg_guard_read(run, g);
+        after = probe_guard_read(run, g);
     }
     if (!g->before || !after) {
         out->error = g->error;
         return;
     }
-    pg_guard_delta(run, g, after, out);
+    probe_guard_delta(run, g, after, out);
     /* "recent" is newest first: the hits since the first read are exactly
      * its first (after - before) entries, whoever else is about */
     fresh = out->after_total - out->before_total;
-    recent = pg_json_get(after, "recent");
-    for (e = recent && recent->type == PG_J_ARRAY ? recent->child : NULL; e && fresh > 0;
+    recent = probe_json_get(after, "recent");
+    for (e = recent && recent->type == PROBE_J_ARRAY ? recent->child : NULL; e && fresh > 0;
          e = e->next, fresh--) {
-        const char *client = pg_json_str(e, "client");
-        const char *method = pg_json_str(e, "method");
-        const char *target = pg_json_str(e, "target");
-        const char *reason = pg_json_str(e, "reason");
-        const char *action = pg_json_str(e, "action");
-        pg_probe *pr;
-        pg_baseline *b;
+        const char *client = probe_json_str(e, "client");
+        const char *method = probe_json_str(e, "method");
+        const char *target = probe_json_str(e, "target");
+        const char *reason = probe_json_str(e, "reason");
+        const char *action = probe_json_str(e, "action");
+        probe_item *pr;
+        probe_baseline *b;
 
         if (!method || !target || !reason) {
             continue;
@@ -231,12 +231,12 @@ void pg_guard_after(pg_run *run, pg_guard_state *g, pg_target *t)
         if (!client || strcmp(client, t->local_text)) {
             continue;
         }
-        if ((pr = pg_match_probe(t, method, target, taken_probe)) != NULL) {
+        if ((pr = probe_match_probe(t, method, target, taken_probe)) != NULL) {
             pr->guard_reason = apr_pstrdup(run->pool, reason);
             pr->guard_action = action ? apr_pstrdup(run->pool, action) : "";
             ours++;
         }
-        else if ((b = pg_match_baseline(t, method, target, taken_base)) != NULL) {
+        else if ((b = probe_match_baseline(t, method, target, taken_base)) != NULL) {
             b->guard_reason = apr_pstrdup(run->pool, reason);
             ours++;
         }

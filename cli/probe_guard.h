@@ -18,22 +18,22 @@
  * under which reason and which it never saw.
  */
 
-#ifndef PG_PROBE_GUARD_H
-#define PG_PROBE_GUARD_H
+#ifndef PROBE_GUARD_H
+#define PROBE_GUARD_H
 
 #include "probe.h"
 
-typedef struct pg_guard_state pg_guard_state;
+typedef struct probe_guard_state probe_guard_state;
 
 /* Parses the URL and checks it is on the target's address (the program
  * talks to no other).  NULL with *why when it cannot be used. */
-pg_guard_state *pg_guard_open(pg_run *run, const char *url, const pg_target *t,
+probe_guard_state *probe_guard_open(probe_run *run, const char *url, const probe_target *t,
                               const char **why);
 
 /* Reads the page before the probes. */
-void pg_guard_before(pg_run *run, pg_guard_state *g);
+void probe_guard_before(probe_run *run, probe_guard_state *g);
 
 /* Reads it again and fills t->guard and each probe's guard_reason. */
-void pg_guard_after(pg_run *run, pg_guard_state *g, pg_target *t);
+void probe_guard_after(probe_run *run, probe_guard_state *g, probe_target *t);
 
-#endif /* PG_PROBE_GUARD_H */
+#endif /* PROBE_GUARD_H */

@@ -15,7 +15,7 @@
  * probe_h2.c: the h2c probes; see probe_h2.h.  nghttp2 does the framing
  * in memory (mem_send / mem_recv); the bytes go through the same bounded
  * connection as HTTP/1 (probe_net.c), so the canary is served while we
- * wait, and the reply is kept within PG_BODY_MAX.
+ * wait, and the reply is kept within PROBE_BODY_MAX.
  */
 
 #include <string.h>
@@ -30,9 +30,9 @@
 #include "probe_matrix.h"
 #include "probe_net.h"
 
-typedef struct pg_h2 {
-    pg_run *run;
-    pg_probe *pr;
+typedef struct probe_h2 {
+    probe_run *run;
+    probe_item *pr;
     int32_t stream;
     int status;
     int closed;                 /* our stream ended */
@@ -43,15 +43,15 @@ typedef struct pg_h2 {
     const char *tunnel_req;     /* CONNECT: what we send into the stream */
     apr_size_t tunnel_off;
     int tunnel_go;              /* 2xx came: the request may flow */
-    char proof[PG_MAC_HEX];     /* the canary's answer carries it */
-} pg_h2;
+    char proof[PROBE_MAC_HEX];     /* the canary's answer carries it */
+} probe_h2;
 
-static int pg_h2_on_header(nghttp2_session *s, const nghttp2_frame *frame,
+static int probe_h2_on_header(nghttp2_session *s, const nghttp2_frame *frame,
                            const uint8_t *name, size_t namelen,
                            const uint8_t *value, size_t valuelen,
                            uint8_t flags, void *baton)
 {
-    pg_h2 *h = baton;
+    probe_h2 *h = baton;
 
     (void)s;
     (void)flags;
@@ -66,11 +66,11 @@ static int pg_h2_on_header(nghttp2_session *s, const nghttp2_frame *frame,
     return 0;
 }
 
-static int pg_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream,
+static int probe_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream,
                          const uint8_t *data, size_t len, void *baton)
 {
-    pg_h2 *h = baton;
-    apr_size_t room = PG_BODY_MAX - h->body_len;
+    probe_h2 *h = baton;
+    apr_size_t room = PROBE_BODY_MAX - h->body_len;
 
     (void)s;
     (void)flags;
@@ -86,10 +86,10 @@ static int pg_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream,
     return 0;
 }
 
-static int pg_h2_on_close(nghttp2_session *s, int32_t stream, uint32_t error,
+static int probe_h2_on_close(nghttp2_session *s, int32_t stream, uint32_t error,
                           void *baton)
 {
-    pg_h2 *h = baton;
+    probe_h2 *h = baton;
 
     (void)s;
     (void)error;
@@ -99,9 +99,9 @@ static int pg_h2_on_close(nghttp2_session *s, int32_t stream, uint32_t error,
     return 0;
 }
 
-static int pg_h2_on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *baton)
+static int probe_h2_on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *baton)
 {
-    pg_h2 *h = baton;
+    probe_h2 *h = baton;
 
     (void)s;
     if (frame->hd.type == NGHTTP2_GOAWAY) {
@@ -114,11 +114,11 @@ static int pg_h2_on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *
  * never ending the stream (that would half-close the tunnel before the
  * answer comes).  A CONNECT submitted without a body source would end the
  * stream with its HEADERS. */
-static ssize_t pg_h2_tunnel_read(nghttp2_session *s, int32_t stream, uint8_t *buf,
+static ssize_t probe_h2_tunnel_read(nghttp2_session *s, int32_t stream, uint8_t *buf,
                                  size_t length, uint32_t *flags,
                                  nghttp2_data_source *source, void *baton)
 {
-    pg_h2 *h = baton;
+    probe_h2 *h = baton;
     apr_size_t left = strlen(h->tunnel_req) - h->tunnel_off;
     apr_size_t n = left < length ? left : length;
 
@@ -136,7 +136,7 @@ static ssize_t pg_h2_tunnel_read(nghttp2_session *s, int32_t stream, uint8_t *bu
     return (ssize_t)n;
 }
 
-static int pg_h2_flush(nghttp2_session *s, pg_conn *c)
+static int probe_h2_flush(nghttp2_session *s, probe_conn *c)
 {
     for (;;) {
         const uint8_t *data;
@@ -148,43 +148,43 @@ static int pg_h2_flush(nghttp2_session *s, pg_conn *c)
         if (n == 0) {
             return 0;
         }
-        if (pg_conn_send(c, (const char *)data, (apr_size_t)n) < 0) {
+        if (probe_conn_send(c, (const char *)data, (apr_size_t)n) < 0) {
             return -1;
         }
     }
 }
 
-#define PG_NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
+#define PROBE_NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
                       NGHTTP2_NV_FLAG_NONE }
 
-static int32_t pg_h2_submit(nghttp2_session *s, pg_h2 *h, const char *authority,
+static int32_t probe_h2_submit(nghttp2_session *s, probe_h2 *h, const char *authority,
                             const char *path)
 {
     const char *ua = "proxyguard-probe/" PG_VERSION;
 
     if (path) {
         nghttp2_nv nv[] = {
-            PG_NV(":method", h->pr->def->method), PG_NV(":scheme", "http"),
-            PG_NV(":authority", authority), PG_NV(":path", path),
-            PG_NV("user-agent", ua), PG_NV("x-proxyguard-probe", h->pr->token)
+            PROBE_NV(":method", h->pr->def->method), PROBE_NV(":scheme", "http"),
+            PROBE_NV(":authority", authority), PROBE_NV(":path", path),
+            PROBE_NV("user-agent", ua), PROBE_NV("x-proxyguard-probe", h->pr->token)
         };
 
         return nghttp2_submit_request(s, NULL, nv, sizeof(nv) / sizeof(nv[0]), NULL, h);
     }
     else {
         nghttp2_nv nv[] = {
-            PG_NV(":method", "CONNECT"), PG_NV(":authority", authority),
-            PG_NV("user-agent", ua), PG_NV("x-proxyguard-probe", h->pr->token)
+            PROBE_NV(":method", "CONNECT"), PROBE_NV(":authority", authority),
+            PROBE_NV("user-agent", ua), PROBE_NV("x-proxyguard-probe", h->pr->token)
         };
         nghttp2_data_provider provider;
 
         provider.source.ptr = NULL;
-        provider.read_callback = pg_h2_tunnel_read;
+        provider.read_callback = probe_h2_tunnel_read;
         return nghttp2_submit_request(s, NULL, nv, sizeof(nv) / sizeof(nv[0]), &provider, h);
     }
 }
 
-static int pg_h2_body_has(const pg_h2 *h, const char *text)
+static int probe_h2_body_has(const probe_h2 *h, const char *text)
 {
     apr_size_t n = strlen(text), i;
 
@@ -197,7 +197,7 @@ static int pg_h2_body_has(const pg_h2 *h, const char *text)
 }
 
 /* Has the exchange reached its end? */
-static int pg_h2_done(const pg_h2 *h)
+static int probe_h2_done(const probe_h2 *h)
 {
     if (h->closed || h->goaway) {
         return 1;
@@ -205,14 +205,14 @@ static int pg_h2_done(const pg_h2 *h)
     if (h->pr->def->tunnel && h->status) {
         /* a tunnel: done when refused, or when the canary's answer is back
          * (its proof: anything else the target could have made up) */
-        return h->status < 200 || h->status >= 300 || pg_h2_body_has(h, h->proof);
+        return h->status < 200 || h->status >= 300 || probe_h2_body_has(h, h->proof);
     }
     return 0;
 }
 
-static void pg_h2_exchange(pg_h2 *h, nghttp2_session *s, pg_conn *c)
+static void probe_h2_exchange(probe_h2 *h, nghttp2_session *s, probe_conn *c)
 {
-    while (!pg_h2_done(h)) {
+    while (!probe_h2_done(h)) {
         long n;
         ssize_t used;
 
@@ -221,11 +221,11 @@ static void pg_h2_exchange(pg_h2 *h, nghttp2_session *s, pg_conn *c)
             h->pr->tunnel_open = 1;
             nghttp2_session_resume_data(s, h->stream);
         }
-        if (pg_h2_flush(s, c) < 0) {
+        if (probe_h2_flush(s, c) < 0) {
             h->pr->reply.error = c->error ? c->error : "HTTP/2 send failed";
             return;
         }
-        if ((n = pg_conn_fill(c)) <= 0) {
+        if ((n = probe_conn_fill(c)) <= 0) {
             h->pr->reply.error = c->error ? c->error : "the server closed the connection";
             return;
         }
@@ -235,26 +235,26 @@ static void pg_h2_exchange(pg_h2 *h, nghttp2_session *s, pg_conn *c)
                                               nghttp2_strerror((int)used));
             return;
         }
-        pg_conn_consume(c, (apr_size_t)used);
+        probe_conn_consume(c, (apr_size_t)used);
     }
 }
 
-void pg_h2_run(pg_run *run, const pg_target *t, pg_probe *pr)
+void probe_h2_run(probe_run *run, const probe_target *t, probe_item *pr)
 {
     apr_pool_t *p = run->pool;
-    const char *authority = pg_matrix_authority(p, run, t, pr->def);
+    const char *authority = probe_matrix_authority(p, run, t, pr->def);
     const char *path = pr->def->tunnel ? NULL
                        : apr_pstrcat(p, "/?proxyguard=", pr->token, NULL);
     nghttp2_session_callbacks *cb;
     nghttp2_session *s;
-    pg_h2 h;
-    pg_conn c;
+    probe_h2 h;
+    probe_conn c;
 
     memset(&h, 0, sizeof(h));
     h.run = run;
     h.pr = pr;
-    h.body = apr_palloc(p, PG_BODY_MAX + 1);
-    pg_canary_proof(run->canary, pr->id, h.proof);
+    h.body = apr_palloc(p, PROBE_BODY_MAX + 1);
+    probe_canary_proof(run->canary, pr->id, h.proof);
     h.tunnel_req = apr_pstrcat(p, "GET /?proxyguard=", pr->token, " HTTP/1.1\r\nHost: ",
                                authority, "\r\nConnection: close\r\n\r\n", NULL);
     pr->request = path ? apr_pstrcat(p, pr->def->method, " :authority=", authority,
@@ -262,28 +262,28 @@ void pg_h2_run(pg_run *run, const pg_target *t, pg_probe *pr)
                        : apr_pstrcat(p, "CONNECT :authority=", authority, " (h2c)", NULL);
     /* as mod_http2 hands it to httpd: origin-form, or the CONNECT target */
     pr->target = path ? path : authority;
-    if (pg_conn_open(&c, p, &t->addr, run->opts->source ? &run->source : NULL,
-                     run->canary, pg_run_step_deadline(run)) < 0) {
+    if (probe_conn_open(&c, p, &t->addr, run->opts->source ? &run->source : NULL,
+                     run->canary, probe_run_step_deadline(run)) < 0) {
         pr->reply.error = c.error;
         return;
     }
     nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_on_header_callback(cb, pg_h2_on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, pg_h2_on_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, pg_h2_on_close);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, pg_h2_on_frame);
+    nghttp2_session_callbacks_set_on_header_callback(cb, probe_h2_on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, probe_h2_on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, probe_h2_on_close);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, probe_h2_on_frame);
     nghttp2_session_client_new(&s, cb, &h);
     nghttp2_session_callbacks_del(cb);
     nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0);
-    h.stream = pg_h2_submit(s, &h, authority, path);
+    h.stream = probe_h2_submit(s, &h, authority, path);
     if (h.stream < 0) {
         pr->reply.error = "HTTP/2: cannot submit the request";
     }
     else {
-        pg_h2_exchange(&h, s, &c);
+        probe_h2_exchange(&h, s, &c);
     }
     nghttp2_session_del(s);
-    pg_conn_close(&c);
+    probe_conn_close(&c);
     if (h.status) {
         pr->reply.status = h.status;
         pr->reply.error = NULL;
@@ -295,9 +295,9 @@ void pg_h2_run(pg_run *run, const pg_target *t, pg_probe *pr)
     pr->reply.body = apr_pstrmemdup(p, h.body, h.body_len);
     pr->reply.body_len = h.body_len;
     pr->reply.truncated = h.truncated;
-    pr->reply.hash = pg_http_hash(h.body, h.body_len);
+    pr->reply.hash = probe_http_hash(h.body, h.body_len);
     pr->reply.bytes = c.total;
-    if (pr->def->tunnel && pr->tunnel_open && pg_h2_body_has(&h, h.proof)) {
+    if (pr->def->tunnel && pr->tunnel_open && probe_h2_body_has(&h, h.proof)) {
         pr->reply_back = 1;
     }
 }

@@ -18,11 +18,11 @@
  * like the HTTP/1 one by a request through the stream.
  */
 
-#ifndef PG_PROBE_H2_H
-#define PG_PROBE_H2_H
+#ifndef PROBE_H2_H
+#define PROBE_H2_H
 
 #include "probe.h"
 
-void pg_h2_run(pg_run *run, const pg_target *t, pg_probe *pr);
+void probe_h2_run(probe_run *run, const probe_target *t, probe_item *pr);
 
-#endif /* PG_PROBE_H2_H */
+#endif /* PROBE_H2_H */

@@ -23,13 +23,13 @@
 
 #include "probe_http.h"
 
-#define PG_INTERIM_MAX 4        /* 1xx replies skipped before giving up */
-#define PG_LINE_SHOWN  200      /* bytes of a status line kept */
+#define PROBE_INTERIM_MAX 4        /* 1xx replies skipped before giving up */
+#define PROBE_LINE_SHOWN  200      /* bytes of a status line kept */
 
-/* The body being read: kept up to PG_BODY_MAX, the rest counted away. */
-static char pg_body_buf[PG_BODY_MAX + 1];
+/* The body being read: kept up to PROBE_BODY_MAX, the rest counted away. */
+static char probe_body_buf[PROBE_BODY_MAX + 1];
 
-apr_uint64_t pg_http_hash(const char *data, apr_size_t len)
+apr_uint64_t probe_http_hash(const char *data, apr_size_t len)
 {
     apr_uint64_t h = APR_UINT64_C(14695981039346656037);
     apr_size_t i;
@@ -41,7 +41,7 @@ apr_uint64_t pg_http_hash(const char *data, apr_size_t len)
     return h;
 }
 
-static const char *pg_find_bytes(const char *hay, apr_size_t len,
+static const char *probe_find_bytes(const char *hay, apr_size_t len,
                                  const char *needle, apr_size_t n)
 {
     apr_size_t i;
@@ -54,25 +54,25 @@ static const char *pg_find_bytes(const char *hay, apr_size_t len,
     return NULL;
 }
 
-int pg_mem_has(const char *data, apr_size_t len, const char *text)
+int probe_mem_has(const char *data, apr_size_t len, const char *text)
 {
-    return data && pg_find_bytes(data, len, text, strlen(text)) != NULL;
+    return data && probe_find_bytes(data, len, text, strlen(text)) != NULL;
 }
 
-int pg_http_contains(const pg_reply *r, const char *text)
+int probe_http_contains(const probe_reply *r, const char *text)
 {
     apr_size_t n = strlen(text);
 
-    return (r->body && pg_find_bytes(r->body, r->body_len, text, n))
+    return (r->body && probe_find_bytes(r->body, r->body_len, text, n))
            || (r->status_line && strstr(r->status_line, text));
 }
 
 /* End of the head in the buffer (the offset just past the blank line), 0
  * while there is none yet. */
-static apr_size_t pg_head_end(const pg_conn *c)
+static apr_size_t probe_head_end(const probe_conn *c)
 {
-    const char *crlf = pg_find_bytes(c->buf, c->len, "\r\n\r\n", 4);
-    const char *lf = pg_find_bytes(c->buf, c->len, "\n\n", 2);
+    const char *crlf = probe_find_bytes(c->buf, c->len, "\r\n\r\n", 4);
+    const char *lf = probe_find_bytes(c->buf, c->len, "\n\n", 2);
 
     if (crlf && (!lf || crlf < lf)) {
         return (apr_size_t)(crlf - c->buf) + 4;
@@ -80,7 +80,7 @@ static apr_size_t pg_head_end(const pg_conn *c)
     return lf ? (apr_size_t)(lf - c->buf) + 2 : 0;
 }
 
-static int pg_parse_status(const char *line, apr_size_t len)
+static int probe_parse_status(const char *line, apr_size_t len)
 {
     if (len < 12 || memcmp(line, "HTTP/", 5) || line[5] < '0' || line[5] > '9'
         || line[6] != '.' || line[7] < '0' || line[7] > '9' || line[8] != ' '
@@ -93,7 +93,7 @@ static int pg_parse_status(const char *line, apr_size_t len)
 }
 
 /* The value of a header in a head (case-insensitive name), or NULL. */
-static const char *pg_header(apr_pool_t *p, const char *head, apr_size_t len,
+static const char *probe_header(apr_pool_t *p, const char *head, apr_size_t len,
                              const char *name)
 {
     apr_size_t n = strlen(name);
@@ -120,34 +120,34 @@ static const char *pg_header(apr_pool_t *p, const char *head, apr_size_t len,
     return NULL;
 }
 
-static int pg_fail(pg_reply *r, const pg_conn *c, const char *why)
+static int probe_fail(probe_reply *r, const probe_conn *c, const char *why)
 {
     r->status = 0;
     r->error = c->error && c->timed_out ? c->error : why;
     return -1;
 }
 
-int pg_http_read_head(pg_conn *c, apr_pool_t *p, pg_reply *r)
+int probe_http_read_head(probe_conn *c, apr_pool_t *p, probe_reply *r)
 {
     int interim;
 
-    for (interim = 0; interim <= PG_INTERIM_MAX; interim++) {
+    for (interim = 0; interim <= PROBE_INTERIM_MAX; interim++) {
         apr_size_t end;
         const char *nl, *te, *cl;
         apr_size_t line_len;
 
-        while ((end = pg_head_end(c)) == 0) {
+        while ((end = probe_head_end(c)) == 0) {
             long n;
 
             if (c->len >= c->cap) {
-                return pg_fail(r, c, "reply head over 64 KiB");
+                return probe_fail(r, c, "reply head over 64 KiB");
             }
             if (c->len >= 5 && memcmp(c->buf, "HTTP/", 5)) {
                 break;          /* not HTTP: no need to wait for more */
             }
-            n = pg_conn_fill(c);
+            n = probe_conn_fill(c);
             if (n < 0) {
-                return pg_fail(r, c, c->error ? c->error : "receive failed");
+                return probe_fail(r, c, c->error ? c->error : "receive failed");
             }
             if (n == 0) {
                 break;
@@ -159,37 +159,37 @@ int pg_http_read_head(pg_conn *c, apr_pool_t *p, pg_reply *r)
             line_len--;
         }
         r->status_line = apr_pstrndup(p, c->buf,
-                                      line_len < PG_LINE_SHOWN ? line_len : PG_LINE_SHOWN);
+                                      line_len < PROBE_LINE_SHOWN ? line_len : PROBE_LINE_SHOWN);
         r->bytes = c->total;
         if (!c->len) {
-            return pg_fail(r, c, c->error ? c->error
+            return probe_fail(r, c, c->error ? c->error
                                           : "the server closed the connection without a reply");
         }
-        r->status = pg_parse_status(c->buf, line_len);
+        r->status = probe_parse_status(c->buf, line_len);
         if (!r->status) {
-            return pg_fail(r, c, "not an HTTP reply");
+            return probe_fail(r, c, "not an HTTP reply");
         }
         if (!end) {
             r->status = 0;
-            return pg_fail(r, c, "the reply head ended early");
+            return probe_fail(r, c, "the reply head ended early");
         }
         if (r->status >= 200 || r->status == 101) {
-            te = pg_header(p, c->buf, end, "Transfer-Encoding");
-            cl = pg_header(p, c->buf, end, "Content-Length");
-            r->content_type = pg_header(p, c->buf, end, "Content-Type");
+            te = probe_header(p, c->buf, end, "Transfer-Encoding");
+            cl = probe_header(p, c->buf, end, "Content-Length");
+            r->content_type = probe_header(p, c->buf, end, "Content-Type");
             r->has_body_framing = (te && strcasestr(te, "chunked"))
                                   || (cl && apr_atoi64(cl) > 0);
             r->head = apr_pstrndup(p, c->buf, end);
-            pg_conn_consume(c, end);
+            probe_conn_consume(c, end);
             return 0;
         }
-        pg_conn_consume(c, end);    /* 100 Continue and friends */
+        probe_conn_consume(c, end);    /* 100 Continue and friends */
     }
-    return pg_fail(r, c, "too many interim (1xx) replies");
+    return probe_fail(r, c, "too many interim (1xx) replies");
 }
 
 /* Makes sure n bytes are buffered (or EOF / the deadline comes first). */
-static int pg_want(pg_conn *c, apr_size_t n)
+static int probe_want(probe_conn *c, apr_size_t n)
 {
     while (c->len < n) {
         long got;
@@ -197,7 +197,7 @@ static int pg_want(pg_conn *c, apr_size_t n)
         if (n > c->cap) {
             return -1;
         }
-        got = pg_conn_fill(c);
+        got = probe_conn_fill(c);
         if (got <= 0) {
             return -1;
         }
@@ -206,48 +206,48 @@ static int pg_want(pg_conn *c, apr_size_t n)
 }
 
 /* Takes up to n body bytes from the connection; returns how many. */
-static apr_size_t pg_take(pg_conn *c, pg_reply *r, apr_size_t n, apr_size_t *kept)
+static apr_size_t probe_take(probe_conn *c, probe_reply *r, apr_size_t n, apr_size_t *kept)
 {
     apr_size_t take = n < c->len ? n : c->len;
-    apr_size_t room = PG_BODY_MAX - *kept;
+    apr_size_t room = PROBE_BODY_MAX - *kept;
     apr_size_t keep = take < room ? take : room;
 
-    memcpy(pg_body_buf + *kept, c->buf, keep);
+    memcpy(probe_body_buf + *kept, c->buf, keep);
     *kept += keep;
     if (keep < take) {
         r->truncated = 1;
     }
-    pg_conn_consume(c, take);
+    probe_conn_consume(c, take);
     return take;
 }
 
-static void pg_read_length(pg_conn *c, pg_reply *r, apr_uint64_t length,
+static void probe_read_length(probe_conn *c, probe_reply *r, apr_uint64_t length,
                            apr_size_t *kept)
 {
     while (length && !r->truncated) {
-        if (!c->len && pg_conn_fill(c) <= 0) {
+        if (!c->len && probe_conn_fill(c) <= 0) {
             r->incomplete = 1;
             return;
         }
-        length -= pg_take(c, r, length < c->len ? (apr_size_t)length : c->len, kept);
+        length -= probe_take(c, r, length < c->len ? (apr_size_t)length : c->len, kept);
     }
 }
 
-static void pg_read_to_eof(pg_conn *c, pg_reply *r, apr_size_t *kept)
+static void probe_read_to_eof(probe_conn *c, probe_reply *r, apr_size_t *kept)
 {
     for (;;) {
         long n = 0;
 
-        pg_take(c, r, c->len, kept);
-        if (r->truncated || (n = pg_conn_fill(c)) <= 0) {
-            pg_take(c, r, c->len, kept);
+        probe_take(c, r, c->len, kept);
+        if (r->truncated || (n = probe_conn_fill(c)) <= 0) {
+            probe_take(c, r, c->len, kept);
             r->incomplete = !r->truncated && n < 0;
             return;
         }
     }
 }
 
-static void pg_read_chunked(pg_conn *c, pg_reply *r, apr_size_t *kept)
+static void probe_read_chunked(probe_conn *c, probe_reply *r, apr_size_t *kept)
 {
     for (;;) {
         const char *nl;
@@ -255,7 +255,7 @@ static void pg_read_chunked(pg_conn *c, pg_reply *r, apr_size_t *kept)
         apr_size_t i;
 
         while ((nl = memchr(c->buf, '\n', c->len)) == NULL) {
-            if (c->len > 1024 || pg_conn_fill(c) <= 0) {
+            if (c->len > 1024 || probe_conn_fill(c) <= 0) {
                 /* ended early, or a chunk-size line far too long */
                 r->incomplete = 1;
                 return;
@@ -266,58 +266,58 @@ static void pg_read_chunked(pg_conn *c, pg_reply *r, apr_size_t *kept)
                                               ? c->buf[i] - '0'
                                               : (apr_tolower(c->buf[i]) - 'a' + 10));
         }
-        pg_conn_consume(c, (apr_size_t)(nl - c->buf) + 1);
+        probe_conn_consume(c, (apr_size_t)(nl - c->buf) + 1);
         if (!size) {
             return;
         }
-        pg_read_length(c, r, size, kept);
-        if (r->truncated || pg_want(c, 1) < 0) {
+        probe_read_length(c, r, size, kept);
+        if (r->truncated || probe_want(c, 1) < 0) {
             return;
         }
         if (c->buf[0] == '\r') {
-            pg_conn_consume(c, 1);
+            probe_conn_consume(c, 1);
         }
-        if (pg_want(c, 1) == 0 && c->buf[0] == '\n') {
-            pg_conn_consume(c, 1);
+        if (probe_want(c, 1) == 0 && c->buf[0] == '\n') {
+            probe_conn_consume(c, 1);
         }
     }
 }
 
-void pg_http_read_body(pg_conn *c, apr_pool_t *p, pg_reply *r, int is_head)
+void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head)
 {
     const char *head = r->head ? r->head : "";
     apr_size_t head_len = strlen(head);
-    const char *te = pg_header(p, head, head_len, "Transfer-Encoding");
-    const char *cl = pg_header(p, head, head_len, "Content-Length");
+    const char *te = probe_header(p, head, head_len, "Transfer-Encoding");
+    const char *cl = probe_header(p, head, head_len, "Content-Length");
     apr_size_t kept = 0;
 
     if (is_head || r->status < 200 || r->status == 204 || r->status == 304) {
         /* no body */
     }
     else if (te && strcasestr(te, "chunked")) {
-        pg_read_chunked(c, r, &kept);
+        probe_read_chunked(c, r, &kept);
     }
     else if (cl) {
         apr_int64_t n = apr_atoi64(cl);
 
-        pg_read_length(c, r, n > 0 ? (apr_uint64_t)n : 0, &kept);
+        probe_read_length(c, r, n > 0 ? (apr_uint64_t)n : 0, &kept);
     }
     else {
-        pg_read_to_eof(c, r, &kept);
+        probe_read_to_eof(c, r, &kept);
     }
     if (r->incomplete && c->error) {
         r->error = c->error;
     }
-    r->body = apr_pstrmemdup(p, pg_body_buf, kept);
+    r->body = apr_pstrmemdup(p, probe_body_buf, kept);
     r->body_len = kept;
-    r->hash = pg_http_hash(r->body, kept);
+    r->hash = probe_http_hash(r->body, kept);
     r->bytes = c->total;
 }
 
-void pg_http_read(pg_conn *c, apr_pool_t *p, pg_reply *r, int is_head)
+void probe_http_read(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head)
 {
-    if (pg_http_read_head(c, p, r) == 0) {
-        pg_http_read_body(c, p, r, is_head);
+    if (probe_http_read_head(c, p, r) == 0) {
+        probe_http_read_body(c, p, r, is_head);
     }
     r->bytes = c->total;
 }

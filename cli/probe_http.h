@@ -14,36 +14,36 @@
 /*
  * probe_http.h: reading an HTTP/1 reply from a server that may be hostile:
  * the head at most 64 KiB, the body (Content-Length, chunked or to EOF) at
- * most PG_BODY_MAX bytes kept, everything within the connection's deadline.
+ * most PROBE_BODY_MAX bytes kept, everything within the connection's deadline.
  * The text is kept raw; escaping is the output's job (probe_report.c).
  */
 
-#ifndef PG_PROBE_HTTP_H
-#define PG_PROBE_HTTP_H
+#ifndef PROBE_HTTP_H
+#define PROBE_HTTP_H
 
 #include "probe.h"
 #include "probe_net.h"
 
-#define PG_BODY_MAX (256 * 1024)
+#define PROBE_BODY_MAX (256 * 1024)
 
 /* The head (1xx interim replies skipped).  0 with r->status set, or -1
  * with r->error (no reply, not HTTP, timed out ...).  Bytes after the head
  * stay in the connection's buffer (a tunnel's first bytes). */
-int pg_http_read_head(pg_conn *c, apr_pool_t *p, pg_reply *r);
+int probe_http_read_head(probe_conn *c, apr_pool_t *p, probe_reply *r);
 
 /* The body the head announced (none for HEAD, 1xx, 204, 304). */
-void pg_http_read_body(pg_conn *c, apr_pool_t *p, pg_reply *r, int is_head);
+void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head);
 
 /* Both; afterwards r->bytes is everything received. */
-void pg_http_read(pg_conn *c, apr_pool_t *p, pg_reply *r, int is_head);
+void probe_http_read(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head);
 
 /* FNV-1a, 64 bits: equality of bodies, nothing more. */
-apr_uint64_t pg_http_hash(const char *data, apr_size_t len);
+apr_uint64_t probe_http_hash(const char *data, apr_size_t len);
 
 /* Does the reply's status line or body contain text? */
-int pg_http_contains(const pg_reply *r, const char *text);
+int probe_http_contains(const probe_reply *r, const char *text);
 
 /* Do the len bytes at data (NUL bytes and all) contain text? */
-int pg_mem_has(const char *data, apr_size_t len, const char *text);
+int probe_mem_has(const char *data, apr_size_t len, const char *text);
 
-#endif /* PG_PROBE_HTTP_H */
+#endif /* PROBE_HTTP_H */

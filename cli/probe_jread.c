@@ -22,20 +22,20 @@
 
 #include "probe_jread.h"
 
-#define PG_JSON_DEPTH 32
-#define PG_JSON_NODES 200000    /* a status page has a few thousand */
+#define PROBE_JSON_DEPTH 32
+#define PROBE_JSON_NODES 200000    /* a status page has a few thousand */
 
-typedef struct pg_jparser {
+typedef struct probe_jparser {
     apr_pool_t *pool;
     const char *s;
     const char *end;
     int nodes;
     const char *why;
-} pg_jparser;
+} probe_jparser;
 
-static pg_json *pg_jvalue(pg_jparser *j, int depth);
+static probe_json *probe_jvalue(probe_jparser *j, int depth);
 
-static void pg_jspace(pg_jparser *j)
+static void probe_jspace(probe_jparser *j)
 {
     while (j->s < j->end && (*j->s == ' ' || *j->s == '\t' || *j->s == '\n'
                              || *j->s == '\r')) {
@@ -43,7 +43,7 @@ static void pg_jspace(pg_jparser *j)
     }
 }
 
-static pg_json *pg_jfail(pg_jparser *j, const char *why)
+static probe_json *probe_jfail(probe_jparser *j, const char *why)
 {
     if (!j->why) {
         j->why = why;
@@ -51,19 +51,19 @@ static pg_json *pg_jfail(pg_jparser *j, const char *why)
     return NULL;
 }
 
-static pg_json *pg_jnode(pg_jparser *j, pg_jtype type)
+static probe_json *probe_jnode(probe_jparser *j, probe_jtype type)
 {
-    pg_json *v;
+    probe_json *v;
 
-    if (++j->nodes > PG_JSON_NODES) {
-        return pg_jfail(j, "too many values");
+    if (++j->nodes > PROBE_JSON_NODES) {
+        return probe_jfail(j, "too many values");
     }
     v = apr_pcalloc(j->pool, sizeof(*v));
     v->type = type;
     return v;
 }
 
-static int pg_jhex4(const char *s, unsigned *out)
+static int probe_jhex4(const char *s, unsigned *out)
 {
     int i;
 
@@ -80,7 +80,7 @@ static int pg_jhex4(const char *s, unsigned *out)
     return 0;
 }
 
-static char *pg_jutf8(char *o, unsigned cp)
+static char *probe_jutf8(char *o, unsigned cp)
 {
     if (cp < 0x800) {
         *o++ = (char)(0xc0 | (cp >> 6));
@@ -99,7 +99,7 @@ static char *pg_jutf8(char *o, unsigned cp)
 }
 
 /* A string at j->s (the opening quote); decoded into the pool. */
-static const char *pg_jstring(pg_jparser *j, apr_size_t *len)
+static const char *probe_jstring(probe_jparser *j, apr_size_t *len)
 {
     const char *s = j->s + 1, *q = s;
     char *out, *o;
@@ -113,7 +113,7 @@ static const char *pg_jstring(pg_jparser *j, apr_size_t *len)
         unsigned cp, lo;
 
         if ((unsigned char)*s < 0x20) {
-            pg_jfail(j, "control byte in a string");
+            probe_jfail(j, "control byte in a string");
             return NULL;
         }
         if (*s != '\\') {
@@ -131,8 +131,8 @@ static const char *pg_jstring(pg_jparser *j, apr_size_t *len)
         case 'r': *o++ = '\r'; break;
         case 't': *o++ = '\t'; break;
         case 'u':
-            if (j->end - s < 5 || pg_jhex4(s + 1, &cp) < 0) {
-                pg_jfail(j, "bad \\u escape");
+            if (j->end - s < 5 || probe_jhex4(s + 1, &cp) < 0) {
+                probe_jfail(j, "bad \\u escape");
                 return NULL;
             }
             s += 4;
@@ -140,26 +140,26 @@ static const char *pg_jstring(pg_jparser *j, apr_size_t *len)
                 *o++ = (char)cp;        /* the status page's raw bytes */
             }
             else if (cp >= 0xd800 && cp < 0xdc00 && j->end - s >= 7 && s[1] == '\\'
-                     && s[2] == 'u' && pg_jhex4(s + 3, &lo) == 0
+                     && s[2] == 'u' && probe_jhex4(s + 3, &lo) == 0
                      && lo >= 0xdc00 && lo < 0xe000) {
-                o = pg_jutf8(o, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
+                o = probe_jutf8(o, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
                 s += 6;
             }
             else if (cp >= 0xd800 && cp < 0xe000) {
                 *o++ = '?';             /* a lone surrogate */
             }
             else {
-                o = pg_jutf8(o, cp);
+                o = probe_jutf8(o, cp);
             }
             break;
         default:
-            pg_jfail(j, "bad escape");
+            probe_jfail(j, "bad escape");
             return NULL;
         }
         s++;
     }
     if (s >= j->end) {
-        pg_jfail(j, "unterminated string");
+        probe_jfail(j, "unterminated string");
         return NULL;
     }
     *o = '\0';
@@ -168,20 +168,20 @@ static const char *pg_jstring(pg_jparser *j, apr_size_t *len)
     return out;
 }
 
-static pg_json *pg_jcontainer(pg_jparser *j, int depth, int object)
+static probe_json *probe_jcontainer(probe_jparser *j, int depth, int object)
 {
-    pg_json *v = pg_jnode(j, object ? PG_J_OBJECT : PG_J_ARRAY), **tail;
+    probe_json *v = probe_jnode(j, object ? PROBE_J_OBJECT : PROBE_J_ARRAY), **tail;
     char close = object ? '}' : ']';
 
     if (!v) {
         return NULL;
     }
-    if (depth >= PG_JSON_DEPTH) {
-        return pg_jfail(j, "nested too deep");
+    if (depth >= PROBE_JSON_DEPTH) {
+        return probe_jfail(j, "nested too deep");
     }
     tail = &v->child;
     j->s++;
-    pg_jspace(j);
+    probe_jspace(j);
     if (j->s < j->end && *j->s == close) {
         j->s++;
         return v;
@@ -189,26 +189,26 @@ static pg_json *pg_jcontainer(pg_jparser *j, int depth, int object)
     for (;;) {
         const char *key = NULL;
         apr_size_t klen;
-        pg_json *item;
+        probe_json *item;
 
-        pg_jspace(j);
+        probe_jspace(j);
         if (object) {
-            if (j->s >= j->end || *j->s != '"' || !(key = pg_jstring(j, &klen))) {
-                return pg_jfail(j, "expected a member name");
+            if (j->s >= j->end || *j->s != '"' || !(key = probe_jstring(j, &klen))) {
+                return probe_jfail(j, "expected a member name");
             }
-            pg_jspace(j);
+            probe_jspace(j);
             if (j->s >= j->end || *j->s != ':') {
-                return pg_jfail(j, "expected ':'");
+                return probe_jfail(j, "expected ':'");
             }
             j->s++;
         }
-        if (!(item = pg_jvalue(j, depth + 1))) {
+        if (!(item = probe_jvalue(j, depth + 1))) {
             return NULL;
         }
         item->key = key;
         *tail = item;
         tail = &item->next;
-        pg_jspace(j);
+        probe_jspace(j);
         if (j->s < j->end && *j->s == ',') {
             j->s++;
             continue;
@@ -217,87 +217,87 @@ static pg_json *pg_jcontainer(pg_jparser *j, int depth, int object)
             j->s++;
             return v;
         }
-        return pg_jfail(j, object ? "expected ',' or '}'" : "expected ',' or ']'");
+        return probe_jfail(j, object ? "expected ',' or '}'" : "expected ',' or ']'");
     }
 }
 
-static pg_json *pg_jliteral(pg_jparser *j, const char *word, pg_jtype type, double num)
+static probe_json *probe_jliteral(probe_jparser *j, const char *word, probe_jtype type, double num)
 {
     apr_size_t n = strlen(word);
-    pg_json *v;
+    probe_json *v;
 
     if ((apr_size_t)(j->end - j->s) < n || memcmp(j->s, word, n)) {
-        return pg_jfail(j, "unexpected character");
+        return probe_jfail(j, "unexpected character");
     }
     j->s += n;
-    if ((v = pg_jnode(j, type)) != NULL) {
+    if ((v = probe_jnode(j, type)) != NULL) {
         v->num = num;
     }
     return v;
 }
 
-static pg_json *pg_jnumber(pg_jparser *j)
+static probe_json *probe_jnumber(probe_jparser *j)
 {
     char buf[64];
     const char *start = j->s;
     apr_size_t n;
     char *endp;
-    pg_json *v;
+    probe_json *v;
 
     while (j->s < j->end && strchr("+-0123456789.eE", *j->s)) {
         j->s++;
     }
     n = (apr_size_t)(j->s - start);
     if (!n || n >= sizeof(buf)) {
-        return pg_jfail(j, "bad number");
+        return probe_jfail(j, "bad number");
     }
     memcpy(buf, start, n);
     buf[n] = '\0';
-    if (!(v = pg_jnode(j, PG_J_NUMBER))) {
+    if (!(v = probe_jnode(j, PROBE_J_NUMBER))) {
         return NULL;
     }
     v->num = strtod(buf, &endp);
-    return *endp ? pg_jfail(j, "bad number") : v;
+    return *endp ? probe_jfail(j, "bad number") : v;
 }
 
-static pg_json *pg_jvalue(pg_jparser *j, int depth)
+static probe_json *probe_jvalue(probe_jparser *j, int depth)
 {
-    pg_json *v;
+    probe_json *v;
 
-    pg_jspace(j);
+    probe_jspace(j);
     if (j->s >= j->end) {
-        return pg_jfail(j, "unexpected end");
+        return probe_jfail(j, "unexpected end");
     }
     switch (*j->s) {
-    case '{': return pg_jcontainer(j, depth, 1);
-    case '[': return pg_jcontainer(j, depth, 0);
+    case '{': return probe_jcontainer(j, depth, 1);
+    case '[': return probe_jcontainer(j, depth, 0);
     case '"':
-        if (!(v = pg_jnode(j, PG_J_STRING)) || !(v->str = pg_jstring(j, &v->len))) {
+        if (!(v = probe_jnode(j, PROBE_J_STRING)) || !(v->str = probe_jstring(j, &v->len))) {
             return NULL;
         }
         return v;
-    case 't': return pg_jliteral(j, "true", PG_J_BOOL, 1);
-    case 'f': return pg_jliteral(j, "false", PG_J_BOOL, 0);
-    case 'n': return pg_jliteral(j, "null", PG_J_NULL, 0);
-    default: return pg_jnumber(j);
+    case 't': return probe_jliteral(j, "true", PROBE_J_BOOL, 1);
+    case 'f': return probe_jliteral(j, "false", PROBE_J_BOOL, 0);
+    case 'n': return probe_jliteral(j, "null", PROBE_J_NULL, 0);
+    default: return probe_jnumber(j);
     }
 }
 
-pg_json *pg_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
+probe_json *probe_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
                        const char **why)
 {
-    pg_jparser j;
-    pg_json *v;
+    probe_jparser j;
+    probe_json *v;
 
     j.pool = p;
     j.s = text;
     j.end = text + len;
     j.nodes = 0;
     j.why = NULL;
-    v = pg_jvalue(&j, 0);
-    pg_jspace(&j);
+    v = probe_jvalue(&j, 0);
+    probe_jspace(&j);
     if (v && j.s != j.end) {
-        v = pg_jfail(&j, "text after the value");
+        v = probe_jfail(&j, "text after the value");
     }
     if (!v) {
         *why = j.why ? j.why : "not JSON";
@@ -305,11 +305,11 @@ pg_json *pg_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
     return v;
 }
 
-const pg_json *pg_json_get(const pg_json *obj, const char *key)
+const probe_json *probe_json_get(const probe_json *obj, const char *key)
 {
-    const pg_json *m;
+    const probe_json *m;
 
-    if (!obj || obj->type != PG_J_OBJECT) {
+    if (!obj || obj->type != PROBE_J_OBJECT) {
         return NULL;
     }
     for (m = obj->child; m; m = m->next) {
@@ -320,16 +320,16 @@ const pg_json *pg_json_get(const pg_json *obj, const char *key)
     return NULL;
 }
 
-double pg_json_num(const pg_json *obj, const char *key, double dflt)
+double probe_json_num(const probe_json *obj, const char *key, double dflt)
 {
-    const pg_json *m = pg_json_get(obj, key);
+    const probe_json *m = probe_json_get(obj, key);
 
-    return m && m->type == PG_J_NUMBER ? m->num : dflt;
+    return m && m->type == PROBE_J_NUMBER ? m->num : dflt;
 }
 
-const char *pg_json_str(const pg_json *obj, const char *key)
+const char *probe_json_str(const probe_json *obj, const char *key)
 {
-    const pg_json *m = pg_json_get(obj, key);
+    const probe_json *m = probe_json_get(obj, key);
 
-    return m && m->type == PG_J_STRING ? m->str : NULL;
+    return m && m->type == PROBE_J_STRING ? m->str : NULL;
 }

@@ -17,43 +17,43 @@
  * pg_out's one escaper (pg_put_json).
  */
 
-#ifndef PG_PROBE_JREAD_H
-#define PG_PROBE_JREAD_H
+#ifndef PROBE_JREAD_H
+#define PROBE_JREAD_H
 
 #include <apr_pools.h>
 
-typedef enum pg_jtype {
-    PG_J_NULL = 0,
-    PG_J_BOOL,
-    PG_J_NUMBER,
-    PG_J_STRING,
-    PG_J_ARRAY,
-    PG_J_OBJECT
-} pg_jtype;
+typedef enum probe_jtype {
+    PROBE_J_NULL = 0,
+    PROBE_J_BOOL,
+    PROBE_J_NUMBER,
+    PROBE_J_STRING,
+    PROBE_J_ARRAY,
+    PROBE_J_OBJECT
+} probe_jtype;
 
-typedef struct pg_json pg_json;
-struct pg_json {
-    pg_jtype type;
+typedef struct probe_json probe_json;
+struct probe_json {
+    probe_jtype type;
     const char *key;            /* a member's name */
     const char *str;            /* STRING: decoded; \u0000-\u00ff as one byte,
                                  * as the status page writes raw bytes */
     apr_size_t len;
     double num;                 /* NUMBER, BOOL */
-    pg_json *child;             /* ARRAY, OBJECT: first element */
-    pg_json *next;
+    probe_json *child;             /* ARRAY, OBJECT: first element */
+    probe_json *next;
 };
 
 /* NULL with *why set when text is not one JSON value. */
-pg_json *pg_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
+probe_json *probe_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
                        const char **why);
 
 /* A member of an object, or NULL. */
-const pg_json *pg_json_get(const pg_json *obj, const char *key);
+const probe_json *probe_json_get(const probe_json *obj, const char *key);
 
 /* The member's number, or dflt when it is missing or not a number. */
-double pg_json_num(const pg_json *obj, const char *key, double dflt);
+double probe_json_num(const probe_json *obj, const char *key, double dflt);
 
 /* The member's string, or NULL. */
-const char *pg_json_str(const pg_json *obj, const char *key);
+const char *probe_json_str(const probe_json *obj, const char *key);
 
-#endif /* PG_PROBE_JREAD_H */
+#endif /* PROBE_JREAD_H */

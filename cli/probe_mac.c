@@ -26,9 +26,9 @@
 
 #include "probe_mac.h"
 
-#define PG_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define PROBE_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
-static apr_uint64_t pg_le64(const unsigned char *p)
+static apr_uint64_t probe_le64(const unsigned char *p)
 {
     apr_uint64_t v = 0;
     int i;
@@ -39,27 +39,27 @@ static apr_uint64_t pg_le64(const unsigned char *p)
     return v;
 }
 
-static void pg_sip_round(apr_uint64_t v[4])
+static void probe_sip_round(apr_uint64_t v[4])
 {
-    v[0] += v[1]; v[1] = PG_ROTL(v[1], 13); v[1] ^= v[0]; v[0] = PG_ROTL(v[0], 32);
-    v[2] += v[3]; v[3] = PG_ROTL(v[3], 16); v[3] ^= v[2];
-    v[0] += v[3]; v[3] = PG_ROTL(v[3], 21); v[3] ^= v[0];
-    v[2] += v[1]; v[1] = PG_ROTL(v[1], 17); v[1] ^= v[2]; v[2] = PG_ROTL(v[2], 32);
+    v[0] += v[1]; v[1] = PROBE_ROTL(v[1], 13); v[1] ^= v[0]; v[0] = PROBE_ROTL(v[0], 32);
+    v[2] += v[3]; v[3] = PROBE_ROTL(v[3], 16); v[3] ^= v[2];
+    v[0] += v[3]; v[3] = PROBE_ROTL(v[3], 21); v[3] ^= v[0];
+    v[2] += v[1]; v[1] = PROBE_ROTL(v[1], 17); v[1] ^= v[2]; v[2] = PROBE_ROTL(v[2], 32);
 }
 
 /* Two compression rounds per 8-byte word. */
-static void pg_sip_word(apr_uint64_t v[4], apr_uint64_t m)
+static void probe_sip_word(apr_uint64_t v[4], apr_uint64_t m)
 {
     v[3] ^= m;
-    pg_sip_round(v);
-    pg_sip_round(v);
+    probe_sip_round(v);
+    probe_sip_round(v);
     v[0] ^= m;
 }
 
-static apr_uint64_t pg_siphash(const unsigned char key[PG_MAC_KEY],
+static apr_uint64_t probe_siphash(const unsigned char key[PROBE_MAC_KEY],
                                const unsigned char *msg, apr_size_t len)
 {
-    apr_uint64_t k0 = pg_le64(key), k1 = pg_le64(key + 8);
+    apr_uint64_t k0 = probe_le64(key), k1 = probe_le64(key + 8);
     apr_uint64_t v[4] = { k0 ^ APR_UINT64_C(0x736f6d6570736575),
                           k1 ^ APR_UINT64_C(0x646f72616e646f6d),
                           k0 ^ APR_UINT64_C(0x6c7967656e657261),
@@ -68,24 +68,24 @@ static apr_uint64_t pg_siphash(const unsigned char key[PG_MAC_KEY],
     apr_size_t i, tail = len & 7;
 
     for (i = 0; i + 8 <= len; i += 8) {
-        pg_sip_word(v, pg_le64(msg + i));
+        probe_sip_word(v, probe_le64(msg + i));
     }
     memcpy(last, msg + i, tail);
     last[7] = (unsigned char)len;
-    pg_sip_word(v, pg_le64(last));
+    probe_sip_word(v, probe_le64(last));
     v[2] ^= 0xff;
     for (i = 0; i < 4; i++) {
-        pg_sip_round(v);
+        probe_sip_round(v);
     }
     return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-int pg_mac_key(unsigned char key[PG_MAC_KEY], const char **why)
+int probe_mac_key(unsigned char key[PROBE_MAC_KEY], const char **why)
 {
     apr_size_t got = 0;
 
-    while (got < PG_MAC_KEY) {
-        ssize_t n = getrandom(key + got, PG_MAC_KEY - got, 0);
+    while (got < PROBE_MAC_KEY) {
+        ssize_t n = getrandom(key + got, PROBE_MAC_KEY - got, 0);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -99,11 +99,11 @@ int pg_mac_key(unsigned char key[PG_MAC_KEY], const char **why)
     return 0;
 }
 
-void pg_mac_hex(const unsigned char key[PG_MAC_KEY], const char *msg,
-                char out[PG_MAC_HEX])
+void probe_mac_hex(const unsigned char key[PROBE_MAC_KEY], const char *msg,
+                char out[PROBE_MAC_HEX])
 {
     static const char hex[] = "0123456789abcdef";
-    apr_uint64_t h = pg_siphash(key, (const unsigned char *)msg, strlen(msg));
+    apr_uint64_t h = probe_siphash(key, (const unsigned char *)msg, strlen(msg));
     int i;
 
     for (i = 15; i >= 0; i--) {

@@ -20,20 +20,20 @@
  * canary carry it.
  */
 
-#ifndef PG_PROBE_MAC_H
-#define PG_PROBE_MAC_H
+#ifndef PROBE_MAC_H
+#define PROBE_MAC_H
 
 #include <apr.h>
 
-#define PG_MAC_KEY  16          /* bytes of key */
-#define PG_MAC_HEX  17          /* 16 hex digits and NUL */
+#define PROBE_MAC_KEY  16          /* bytes of key */
+#define PROBE_MAC_HEX  17          /* 16 hex digits and NUL */
 
 /* A fresh key from the kernel (getrandom).  0, or -1 with *why set: there
  * is no proof without a key nobody can guess. */
-int pg_mac_key(unsigned char key[PG_MAC_KEY], const char **why);
+int probe_mac_key(unsigned char key[PROBE_MAC_KEY], const char **why);
 
 /* SipHash-2-4 of msg under key, as 16 lower-case hex digits. */
-void pg_mac_hex(const unsigned char key[PG_MAC_KEY], const char *msg,
-                char out[PG_MAC_HEX]);
+void probe_mac_hex(const unsigned char key[PROBE_MAC_KEY], const char *msg,
+                char out[PROBE_MAC_HEX]);
 
-#endif /* PG_PROBE_MAC_H */
+#endif /* PROBE_MAC_H */

@@ -16,40 +16,40 @@
  * is carried out (HTTP/1 here, h2c in probe_h2.c).
  */
 
-#ifndef PG_PROBE_MATRIX_H
-#define PG_PROBE_MATRIX_H
+#ifndef PROBE_MATRIX_H
+#define PROBE_MATRIX_H
 
 #include "probe.h"
 
 /* Every probe, in the order they run; NULL-named entry last. */
-extern const pg_probe_def pg_probe_defs[];
+extern const probe_def probe_defs[];
 
-const pg_probe_def *pg_matrix_find(const char *name);
+const probe_def *probe_matrix_find(const char *name);
 
 /* Checks a --only list: NULL when every name is a probe, else the first
  * name that is not. */
-const char *pg_matrix_check_only(apr_pool_t *p, const char *only);
+const char *probe_matrix_check_only(apr_pool_t *p, const char *only);
 
 /* GET / three ways.  0 when the target answered HTTP at least once;
  * -1 with target->error when it cannot be tested. */
-int pg_matrix_baseline(pg_run *run, pg_target *t);
+int probe_matrix_baseline(probe_run *run, probe_target *t);
 
 /* Fills t->probes (and t->skipped) with what applies to this target. */
-void pg_matrix_plan(pg_run *run, pg_target *t);
+void probe_matrix_plan(probe_run *run, probe_target *t);
 
 /* Carries out one probe; the verdict comes later (probe_verdict.c). */
-void pg_matrix_run(pg_run *run, pg_target *t, pg_probe *pr);
+void probe_matrix_run(probe_run *run, probe_target *t, probe_item *pr);
 
 /* One plain request (bytes as given) and its reply; 0 when it got an
  * HTTP answer.  local: our end of the connection, when not NULL. */
-int pg_matrix_fetch(pg_run *run, const pg_addr *to, const pg_addr *source,
-                    const char *bytes, pg_reply *r, pg_addr *local);
+int probe_matrix_fetch(probe_run *run, const probe_addr *to, const probe_addr *source,
+                    const char *bytes, probe_reply *r, probe_addr *local);
 
 /* The authority a probe names (canary, or a trick form of it). */
-const char *pg_matrix_authority(apr_pool_t *p, const pg_run *run,
-                                const pg_target *t, const pg_probe_def *d);
+const char *probe_matrix_authority(apr_pool_t *p, const probe_run *run,
+                                const probe_target *t, const probe_def *d);
 
 /* "host:port" as a URI or Host header writes it (IPv6 in brackets). */
-const char *pg_matrix_hostport(apr_pool_t *p, const pg_addr *a);
+const char *probe_matrix_hostport(apr_pool_t *p, const probe_addr *a);
 
-#endif /* PG_PROBE_MATRIX_H */
+#endif /* PROBE_MATRIX_H */

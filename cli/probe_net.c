@@ -31,10 +31,10 @@
 #include "probe_canary.h"
 #include "probe_net.h"
 
-#define PG_CONN_BUF  (64 * 1024)    /* a reply is read through this */
-#define PG_POLL_MAX  48             /* one client + the canary's sockets */
+#define PROBE_CONN_BUF  (64 * 1024)    /* a reply is read through this */
+#define PROBE_POLL_MAX  48             /* one client + the canary's sockets */
 
-int pg_addr_numeric(const char *text, unsigned port, pg_addr *out)
+int probe_addr_numeric(const char *text, unsigned port, probe_addr *out)
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
@@ -55,13 +55,13 @@ int pg_addr_numeric(const char *text, unsigned port, pg_addr *out)
     return -1;
 }
 
-int pg_addr_resolve(const char *host, unsigned port, pg_addr *out, int max,
+int probe_addr_resolve(const char *host, unsigned port, probe_addr *out, int max,
                     const char **why)
 {
     struct addrinfo hints, *res, *ai;
     int n = 0, rc;
 
-    if (max > 0 && pg_addr_numeric(host, port, &out[0]) == 0) {
+    if (max > 0 && probe_addr_numeric(host, port, &out[0]) == 0) {
         return 1;
     }
     memset(&hints, 0, sizeof(hints));
@@ -79,7 +79,7 @@ int pg_addr_resolve(const char *host, unsigned port, pg_addr *out, int max,
         memset(&out[n], 0, sizeof(out[n]));
         memcpy(&out[n].ss, ai->ai_addr, ai->ai_addrlen);
         out[n].len = ai->ai_addrlen;
-        pg_addr_set_port(&out[n], port);
+        probe_addr_set_port(&out[n], port);
         n++;
     }
     freeaddrinfo(res);
@@ -89,21 +89,21 @@ int pg_addr_resolve(const char *host, unsigned port, pg_addr *out, int max,
     return n;
 }
 
-int pg_addr_is_v6(const pg_addr *a)
+int probe_addr_is_v6(const probe_addr *a)
 {
     return a->ss.ss_family == AF_INET6;
 }
 
-unsigned pg_addr_port(const pg_addr *a)
+unsigned probe_addr_port(const probe_addr *a)
 {
-    return pg_addr_is_v6(a)
+    return probe_addr_is_v6(a)
            ? ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port)
            : ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
 }
 
-void pg_addr_set_port(pg_addr *a, unsigned port)
+void probe_addr_set_port(probe_addr *a, unsigned port)
 {
-    if (pg_addr_is_v6(a)) {
+    if (probe_addr_is_v6(a)) {
         ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((unsigned short)port);
     }
     else {
@@ -111,12 +111,12 @@ void pg_addr_set_port(pg_addr *a, unsigned port)
     }
 }
 
-int pg_addr_same_ip(const pg_addr *a, const pg_addr *b)
+int probe_addr_same_ip(const probe_addr *a, const probe_addr *b)
 {
     if (a->ss.ss_family != b->ss.ss_family) {
         return 0;
     }
-    if (pg_addr_is_v6(a)) {
+    if (probe_addr_is_v6(a)) {
         return !memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
                        &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, 16);
     }
@@ -124,11 +124,11 @@ int pg_addr_same_ip(const pg_addr *a, const pg_addr *b)
            == ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
 }
 
-const char *pg_addr_text(const pg_addr *a, int with_port, char *buf,
+const char *probe_addr_text(const probe_addr *a, int with_port, char *buf,
                          apr_size_t size)
 {
     char ip[INET6_ADDRSTRLEN];
-    const void *raw = pg_addr_is_v6(a)
+    const void *raw = probe_addr_is_v6(a)
         ? (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr
         : (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
 
@@ -138,16 +138,16 @@ const char *pg_addr_text(const pg_addr *a, int with_port, char *buf,
     else if (!with_port) {
         apr_cpystrn(buf, ip, size);
     }
-    else if (pg_addr_is_v6(a)) {
-        apr_snprintf(buf, size, "[%s]:%u", ip, pg_addr_port(a));
+    else if (probe_addr_is_v6(a)) {
+        apr_snprintf(buf, size, "[%s]:%u", ip, probe_addr_port(a));
     }
     else {
-        apr_snprintf(buf, size, "%s:%u", ip, pg_addr_port(a));
+        apr_snprintf(buf, size, "%s:%u", ip, probe_addr_port(a));
     }
     return buf;
 }
 
-static int pg_parse_port(const char *s, unsigned *port)
+static int probe_parse_port(const char *s, unsigned *port)
 {
     unsigned long v = 0;
 
@@ -166,7 +166,7 @@ static int pg_parse_port(const char *s, unsigned *port)
     return 0;
 }
 
-int pg_split_host_port(apr_pool_t *p, const char *text, const char **host,
+int probe_split_host_port(apr_pool_t *p, const char *text, const char **host,
                        unsigned *port)
 {
     const char *colon;
@@ -182,7 +182,7 @@ int pg_split_host_port(apr_pool_t *p, const char *text, const char **host,
         if (end[1] == '\0') {
             return 0;
         }
-        return end[1] == ':' ? pg_parse_port(end + 2, port) : -1;
+        return end[1] == ':' ? probe_parse_port(end + 2, port) : -1;
     }
     colon = strchr(text, ':');
     if (colon && strchr(colon + 1, ':')) {
@@ -197,10 +197,10 @@ int pg_split_host_port(apr_pool_t *p, const char *text, const char **host,
         return -1;
     }
     *host = apr_pstrndup(p, text, (apr_size_t)(colon - text));
-    return pg_parse_port(colon + 1, port);
+    return probe_parse_port(colon + 1, port);
 }
 
-int pg_url_parse(apr_pool_t *p, const char *url, const char **host,
+int probe_url_parse(apr_pool_t *p, const char *url, const char **host,
                  unsigned *port, const char **path)
 {
     const char *auth, *slash;
@@ -213,7 +213,7 @@ int pg_url_parse(apr_pool_t *p, const char *url, const char **host,
     if (slash == auth || memchr(auth, '@', (apr_size_t)(slash - auth))) {
         return -1;
     }
-    if (pg_split_host_port(p, apr_pstrndup(p, auth, (apr_size_t)(slash - auth)),
+    if (probe_split_host_port(p, apr_pstrndup(p, auth, (apr_size_t)(slash - auth)),
                            host, port) < 0) {
         return -1;
     }
@@ -227,11 +227,11 @@ int pg_url_parse(apr_pool_t *p, const char *url, const char **host,
 /* One poll over the client socket (fd < 0: none) and the canary, until the
  * socket is ready for events or the deadline passes.  1 ready, 0 at the
  * deadline, -1 on a poll error. */
-static int pg_net_wait(pg_canary *canary, int fd, short events,
+static int probe_net_wait(probe_canary *canary, int fd, short events,
                        apr_time_t deadline)
 {
     for (;;) {
-        struct pollfd fds[PG_POLL_MAX];
+        struct pollfd fds[PROBE_POLL_MAX];
         int n = 0, rc, timeout_ms;
         apr_time_t now = apr_time_now(), wake = deadline;
 
@@ -245,9 +245,9 @@ static int pg_net_wait(pg_canary *canary, int fd, short events,
             n++;
         }
         if (canary) {
-            apr_time_t expiry = pg_canary_next_expiry(canary);
+            apr_time_t expiry = probe_canary_next_expiry(canary);
 
-            n += pg_canary_pollfds(canary, fds + n, PG_POLL_MAX - n);
+            n += probe_canary_pollfds(canary, fds + n, PROBE_POLL_MAX - n);
             if (expiry && expiry < wake) {
                 wake = expiry < now ? now : expiry;
             }
@@ -261,7 +261,7 @@ static int pg_net_wait(pg_canary *canary, int fd, short events,
             return -1;
         }
         if (canary) {
-            pg_canary_serve(canary, fds + (fd >= 0), n - (fd >= 0));
+            probe_canary_serve(canary, fds + (fd >= 0), n - (fd >= 0));
         }
         if (fd >= 0 && fds[0].revents) {
             return 1;
@@ -274,21 +274,21 @@ static int pg_net_wait(pg_canary *canary, int fd, short events,
     }
 }
 
-void pg_net_pump(pg_canary *canary, apr_time_t until)
+void probe_net_pump(probe_canary *canary, apr_time_t until)
 {
     while (apr_time_now() < until) {
-        pg_net_wait(canary, -1, 0, until);
+        probe_net_wait(canary, -1, 0, until);
     }
 }
 
-static int pg_set_nonblocking(int fd)
+static int probe_set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL, 0);
 
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-static int pg_conn_fail(pg_conn *c, apr_pool_t *p, const char *what, int err)
+static int probe_conn_fail(probe_conn *c, apr_pool_t *p, const char *what, int err)
 {
     c->error = p ? apr_psprintf(p, "%s: %s", what, strerror(err)) : what;
     if (c->fd >= 0) {
@@ -298,8 +298,8 @@ static int pg_conn_fail(pg_conn *c, apr_pool_t *p, const char *what, int err)
     return -1;
 }
 
-int pg_conn_open(pg_conn *c, apr_pool_t *p, const pg_addr *to,
-                 const pg_addr *source, pg_canary *canary,
+int probe_conn_open(probe_conn *c, apr_pool_t *p, const probe_addr *to,
+                 const probe_addr *source, probe_canary *canary,
                  apr_time_t deadline)
 {
     int err = 0;
@@ -308,43 +308,43 @@ int pg_conn_open(pg_conn *c, apr_pool_t *p, const pg_addr *to,
     memset(c, 0, sizeof(*c));
     c->canary = canary;
     c->deadline = deadline;
-    c->cap = PG_CONN_BUF;
+    c->cap = PROBE_CONN_BUF;
     c->buf = apr_palloc(p, c->cap);
     c->fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
-        return pg_conn_fail(c, p, "socket", errno);
+        return probe_conn_fail(c, p, "socket", errno);
     }
     if (source && bind(c->fd, (const struct sockaddr *)&source->ss, source->len) < 0) {
-        return pg_conn_fail(c, p, "bind to the source address", errno);
+        return probe_conn_fail(c, p, "bind to the source address", errno);
     }
-    if (pg_set_nonblocking(c->fd) < 0) {
-        return pg_conn_fail(c, p, "fcntl", errno);
+    if (probe_set_nonblocking(c->fd) < 0) {
+        return probe_conn_fail(c, p, "fcntl", errno);
     }
     if (connect(c->fd, (const struct sockaddr *)&to->ss, to->len) == 0) {
         return 0;
     }
     if (errno != EINPROGRESS) {
-        return pg_conn_fail(c, p, "connect", errno);
+        return probe_conn_fail(c, p, "connect", errno);
     }
-    switch (pg_net_wait(canary, c->fd, POLLOUT, deadline)) {
+    switch (probe_net_wait(canary, c->fd, POLLOUT, deadline)) {
     case 1:
         break;
     case 0:
         c->timed_out = 1;
-        return pg_conn_fail(c, NULL, "connect: timed out", 0);
+        return probe_conn_fail(c, NULL, "connect: timed out", 0);
     default:
-        return pg_conn_fail(c, p, "poll", errno);
+        return probe_conn_fail(c, p, "poll", errno);
     }
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) {
-        return pg_conn_fail(c, p, "connect", errno);
+        return probe_conn_fail(c, p, "connect", errno);
     }
     if (err) {
-        return pg_conn_fail(c, p, "connect", err);
+        return probe_conn_fail(c, p, "connect", err);
     }
     return 0;
 }
 
-int pg_conn_send(pg_conn *c, const char *data, apr_size_t len)
+int probe_conn_send(probe_conn *c, const char *data, apr_size_t len)
 {
     while (len) {
         ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
@@ -359,7 +359,7 @@ int pg_conn_send(pg_conn *c, const char *data, apr_size_t len)
                        ? "the server closed the connection" : "send failed";
             return -1;
         }
-        if (pg_net_wait(c->canary, c->fd, POLLOUT, c->deadline) != 1) {
+        if (probe_net_wait(c->canary, c->fd, POLLOUT, c->deadline) != 1) {
             c->timed_out = 1;
             c->error = "timed out sending";
             return -1;
@@ -368,7 +368,7 @@ int pg_conn_send(pg_conn *c, const char *data, apr_size_t len)
     return 0;
 }
 
-long pg_conn_fill(pg_conn *c)
+long probe_conn_fill(probe_conn *c)
 {
     for (;;) {
         ssize_t n;
@@ -398,7 +398,7 @@ long pg_conn_fill(pg_conn *c)
             c->error = "receive failed";
             return -1;
         }
-        if (pg_net_wait(c->canary, c->fd, POLLIN, c->deadline) != 1) {
+        if (probe_net_wait(c->canary, c->fd, POLLIN, c->deadline) != 1) {
             c->timed_out = 1;
             c->error = "timed out";
             return -1;
@@ -406,7 +406,7 @@ long pg_conn_fill(pg_conn *c)
     }
 }
 
-void pg_conn_consume(pg_conn *c, apr_size_t n)
+void probe_conn_consume(probe_conn *c, apr_size_t n)
 {
     if (n >= c->len) {
         c->len = 0;
@@ -416,7 +416,7 @@ void pg_conn_consume(pg_conn *c, apr_size_t n)
     c->len -= n;
 }
 
-void pg_conn_close(pg_conn *c)
+void probe_conn_close(probe_conn *c)
 {
     if (c->fd >= 0) {
         close(c->fd);
@@ -424,7 +424,7 @@ void pg_conn_close(pg_conn *c)
     }
 }
 
-int pg_conn_local(const pg_conn *c, pg_addr *out)
+int probe_conn_local(const probe_conn *c, probe_addr *out)
 {
     memset(out, 0, sizeof(*out));
     out->len = sizeof(out->ss);

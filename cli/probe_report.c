@@ -26,14 +26,14 @@
 #include "probe_verdict.h"
 
 /* Escaped text as a string, to pad it in a column. */
-typedef struct pg_strbuf {
+typedef struct probe_strbuf {
     char data[2048];
     apr_size_t len;
-} pg_strbuf;
+} probe_strbuf;
 
-static void pg_strbuf_write(void *baton, const char *data, apr_size_t len)
+static void probe_strbuf_write(void *baton, const char *data, apr_size_t len)
 {
-    pg_strbuf *b = baton;
+    probe_strbuf *b = baton;
     apr_size_t room = sizeof(b->data) - 1 - b->len;
 
     if (len > room) {
@@ -44,10 +44,10 @@ static void pg_strbuf_write(void *baton, const char *data, apr_size_t len)
     b->data[b->len] = '\0';
 }
 
-static const char *pg_esc(apr_pool_t *p, const char *s)
+static const char *probe_esc(apr_pool_t *p, const char *s)
 {
-    pg_strbuf b;
-    pg_out o = { pg_strbuf_write, &b };
+    probe_strbuf b;
+    pg_out o = { probe_strbuf_write, &b };
 
     b.len = 0;
     b.data[0] = '\0';
@@ -55,7 +55,7 @@ static const char *pg_esc(apr_pool_t *p, const char *s)
     return apr_pstrdup(p, b.data);
 }
 
-static const char *pg_upper(apr_pool_t *p, const char *s)
+static const char *probe_upper(apr_pool_t *p, const char *s)
 {
     char *u = apr_pstrdup(p, s), *c;
 
@@ -65,31 +65,31 @@ static const char *pg_upper(apr_pool_t *p, const char *s)
     return u;
 }
 
-static const char *pg_canary_cell(const pg_probe *pr)
+static const char *probe_canary_cell(const probe_item *pr)
 {
     return pr->ev.token ? "token" : pr->ev.tls ? "tls" : pr->ev.stray ? "stray" : "-";
 }
 
 /* The reason and action are the status page's text: a server's bytes,
  * escaped like every other. */
-static const char *pg_guard_cell(apr_pool_t *p, const pg_probe *pr)
+static const char *probe_guard_cell(apr_pool_t *p, const probe_item *pr)
 {
-    return pr->guard_reason ? apr_pstrcat(p, pg_esc(p, pr->guard_reason), "/",
-                                          pg_esc(p, pr->guard_action), NULL)
+    return pr->guard_reason ? apr_pstrcat(p, probe_esc(p, pr->guard_reason), "/",
+                                          probe_esc(p, pr->guard_action), NULL)
                             : "not seen";
 }
 
-/* In pg_echo order: the --json "echo" values (null for none). */
-static const char *const pg_echo_names[] = { NULL, "token", "marker" };
+/* In probe_echo order: the --json "echo" values (null for none). */
+static const char *const probe_echo_names[] = { NULL, "token", "marker" };
 
-static void pg_table_baseline(const pg_out *out, const pg_target *t)
+static void probe_table_baseline(const pg_out *out, const probe_target *t)
 {
     int i;
 
     pg_printf(out, "\n%-20s %6s %8s  %-16s  %s\n", "baseline", "status", "bytes",
               "body hash", "request");
     for (i = 0; i < t->n_base; i++) {
-        const pg_baseline *b = &t->base[i];
+        const probe_baseline *b = &t->base[i];
 
         pg_printf(out, "%-20s %6d %8lu  %016" APR_UINT64_T_HEX_FMT "  ", b->name,
                   b->reply.status, (unsigned long)b->reply.body_len, b->reply.hash);
@@ -107,17 +107,17 @@ static void pg_table_baseline(const pg_out *out, const pg_target *t)
     }
 }
 
-static void pg_table_probe(const pg_out *out, apr_pool_t *p, const pg_run *run,
-                           const pg_target *t, const pg_probe *pr)
+static void probe_table_probe(const pg_out *out, apr_pool_t *p, const probe_run *run,
+                           const probe_target *t, const probe_item *pr)
 {
     pg_printf(out, "%-20s %6d  %-9s %-6s ", pr->def->name, pr->reply.status,
-              pg_pv_name(pr->verdict), pg_canary_cell(pr));
+              probe_pv_name(pr->verdict), probe_canary_cell(pr));
     if (t->guard && !t->guard->error) {
-        pg_printf(out, "%-20s ", pg_guard_cell(p, pr));
+        pg_printf(out, "%-20s ", probe_guard_cell(p, pr));
     }
-    pg_puts(out, pg_esc(p, pr->request));
+    pg_puts(out, probe_esc(p, pr->request));
     pg_puts(out, "\n");
-    if (pr->verdict != PG_PV_REJECTED || run->opts->verbose) {
+    if (pr->verdict != PROBE_PV_REJECTED || run->opts->verbose) {
         if (pr->reply.status_line && *pr->reply.status_line) {
             pg_puts(out, "    reply:  ");
             pg_put_text(out, pr->reply.status_line, NULL);
@@ -136,9 +136,9 @@ static void pg_table_probe(const pg_out *out, apr_pool_t *p, const pg_run *run,
     }
 }
 
-static void pg_table_guard(const pg_out *out, const pg_target *t)
+static void probe_table_guard(const pg_out *out, const probe_target *t)
 {
-    const pg_guard *g = t->guard;
+    const probe_guard *g = t->guard;
     int i, first = 1;
 
     pg_puts(out, "\nmod_proxyguard (");
@@ -167,7 +167,7 @@ static void pg_table_guard(const pg_out *out, const pg_target *t)
 
         pg_puts(out, "  not counted by the module:");
         for (i = 0, first = 1; i < t->n_probes; i++) {
-            const pg_probe *pr = &t->probes[i];
+            const probe_item *pr = &t->probes[i];
 
             if (!pr->guard_reason) {
                 pg_printf(out, "%s %s (%d)", first ? "" : ",", pr->def->name, pr->reply.status);
@@ -195,8 +195,8 @@ static void pg_table_guard(const pg_out *out, const pg_target *t)
     }
 }
 
-void pg_report_table(const pg_out *out, apr_pool_t *p, const pg_run *run,
-                     const pg_target *t)
+void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
+                     const probe_target *t)
 {
     int i;
 
@@ -205,12 +205,12 @@ void pg_report_table(const pg_out *out, apr_pool_t *p, const pg_run *run,
     pg_puts(out, "\n");
     if (t->local_text[0]) {
         pg_printf(out, "target %s, from %s; canary: http %s, smtp %s\n", t->addr_text,
-                  t->local_text, t->canary_text[PG_LISTENER_HTTP][0]
-                  ? t->canary_text[PG_LISTENER_HTTP] : "-",
-                  t->canary_text[PG_LISTENER_LINE][0] ? t->canary_text[PG_LISTENER_LINE] : "-");
+                  t->local_text, t->canary_text[PROBE_LISTENER_HTTP][0]
+                  ? t->canary_text[PROBE_LISTENER_HTTP] : "-",
+                  t->canary_text[PROBE_LISTENER_LINE][0] ? t->canary_text[PROBE_LISTENER_LINE] : "-");
     }
     if (t->n_base) {
-        pg_table_baseline(out, t);
+        probe_table_baseline(out, t);
     }
     if (t->n_probes) {
         pg_printf(out, "\n%-20s %6s  %-9s %-6s ", "probe", "status", "verdict", "canary");
@@ -219,7 +219,7 @@ void pg_report_table(const pg_out *out, apr_pool_t *p, const pg_run *run,
         }
         pg_puts(out, "request\n");
         for (i = 0; i < t->n_probes; i++) {
-            pg_table_probe(out, p, run, t, &t->probes[i]);
+            probe_table_probe(out, p, run, t, &t->probes[i]);
         }
     }
     for (i = 0; i < t->n_skipped; i++) {
@@ -228,15 +228,15 @@ void pg_report_table(const pg_out *out, apr_pool_t *p, const pg_run *run,
         pg_puts(out, "\n");
     }
     if (t->guard) {
-        pg_table_guard(out, t);
+        probe_table_guard(out, t);
     }
-    pg_printf(out, "\n%s - ", pg_upper(p, pg_exit_name(t->exit)));
-    pg_put_text(out, pg_verdict_summary(p, t), NULL);
+    pg_printf(out, "\n%s - ", probe_upper(p, probe_exit_name(t->exit)));
+    pg_put_text(out, probe_verdict_summary(p, t), NULL);
     pg_printf(out, " (%.2f s)\n", t->seconds);
 }
 
 /* "name": then the value, for the JSON object's members. */
-static void pg_jkey(const pg_out *out, const char *key, int *first)
+static void probe_jkey(const pg_out *out, const char *key, int *first)
 {
     pg_puts(out, *first ? "" : ", ");
     pg_put_json(out, key);
@@ -244,9 +244,9 @@ static void pg_jkey(const pg_out *out, const char *key, int *first)
     *first = 0;
 }
 
-static void pg_jstr(const pg_out *out, const char *key, const char *value, int *first)
+static void probe_jstr(const pg_out *out, const char *key, const char *value, int *first)
 {
-    pg_jkey(out, key, first);
+    probe_jkey(out, key, first);
     if (value) {
         pg_put_json(out, value);
     }
@@ -255,63 +255,63 @@ static void pg_jstr(const pg_out *out, const char *key, const char *value, int *
     }
 }
 
-static void pg_jint(const pg_out *out, const char *key, long value, int *first)
+static void probe_jint(const pg_out *out, const char *key, long value, int *first)
 {
-    pg_jkey(out, key, first);
+    probe_jkey(out, key, first);
     pg_printf(out, "%ld", value);
 }
 
-static void pg_jbool(const pg_out *out, const char *key, int value, int *first)
+static void probe_jbool(const pg_out *out, const char *key, int value, int *first)
 {
-    pg_jkey(out, key, first);
+    probe_jkey(out, key, first);
     pg_puts(out, value ? "true" : "false");
 }
 
-static void pg_json_reply(const pg_out *out, apr_pool_t *p, const pg_reply *r, int *f)
+static void probe_json_reply(const pg_out *out, apr_pool_t *p, const probe_reply *r, int *f)
 {
-    pg_jint(out, "status", r->status, f);
-    pg_jstr(out, "reply", r->status_line, f);
-    pg_jint(out, "bytes", (long)r->bytes, f);
-    pg_jint(out, "body_bytes", (long)r->body_len, f);
-    pg_jstr(out, "body_hash", apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, r->hash), f);
-    pg_jbool(out, "truncated", r->truncated, f);
+    probe_jint(out, "status", r->status, f);
+    probe_jstr(out, "reply", r->status_line, f);
+    probe_jint(out, "bytes", (long)r->bytes, f);
+    probe_jint(out, "body_bytes", (long)r->body_len, f);
+    probe_jstr(out, "body_hash", apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, r->hash), f);
+    probe_jbool(out, "truncated", r->truncated, f);
 }
 
-static void pg_json_probe(const pg_out *out, apr_pool_t *p, const pg_target *t,
-                          const pg_probe *pr)
+static void probe_json_probe(const pg_out *out, apr_pool_t *p, const probe_target *t,
+                          const probe_item *pr)
 {
     int f = 1;
 
     pg_puts(out, "{");
-    pg_jstr(out, "name", pr->def->name, &f);
-    pg_jstr(out, "request", pr->request, &f);
-    pg_json_reply(out, p, &pr->reply, &f);
-    pg_jstr(out, "verdict", pg_pv_name(pr->verdict), &f);
-    pg_jbool(out, "canary_hit", pr->ev.token || (pr->ev.tls && pr->verdict == PG_PV_PROXIED),
+    probe_jstr(out, "name", pr->def->name, &f);
+    probe_jstr(out, "request", pr->request, &f);
+    probe_json_reply(out, p, &pr->reply, &f);
+    probe_jstr(out, "verdict", probe_pv_name(pr->verdict), &f);
+    probe_jbool(out, "canary_hit", pr->ev.token || (pr->ev.tls && pr->verdict == PROBE_PV_PROXIED),
              &f);
-    pg_jstr(out, "evidence", pr->ev.token ? "token"
-                             : pr->ev.tls && pr->verdict == PG_PV_PROXIED ? "tls" : NULL, &f);
-    pg_jstr(out, "canary_from", pr->ev.token ? pr->ev.peer : NULL, &f);
-    pg_jstr(out, "canary_got", pr->ev.token ? pr->ev.first_line : NULL, &f);
-    pg_jint(out, "canary_connections", pr->ev.connections, &f);
-    pg_jbool(out, "tunnel", pr->tunnel_open, &f);
-    pg_jbool(out, "banner_back", pr->banner_back, &f);
-    pg_jbool(out, "reply_back", pr->reply_back, &f);
-    pg_jstr(out, "echo", pg_echo_names[pr->echo], &f);
-    pg_jstr(out, "stray_from", pr->ev.stray ? pr->ev.stray_peer : NULL, &f);
-    pg_jstr(out, "transport", pr->def->transport == PG_TRANSPORT_H2C ? "h2c" : "http/1", &f);
-    pg_jstr(out, "token", pr->token, &f);
-    pg_jstr(out, "note", pr->note, &f);
-    pg_jkey(out, "seconds", &f);
+    probe_jstr(out, "evidence", pr->ev.token ? "token"
+                             : pr->ev.tls && pr->verdict == PROBE_PV_PROXIED ? "tls" : NULL, &f);
+    probe_jstr(out, "canary_from", pr->ev.token ? pr->ev.peer : NULL, &f);
+    probe_jstr(out, "canary_got", pr->ev.token ? pr->ev.first_line : NULL, &f);
+    probe_jint(out, "canary_connections", pr->ev.connections, &f);
+    probe_jbool(out, "tunnel", pr->tunnel_open, &f);
+    probe_jbool(out, "banner_back", pr->banner_back, &f);
+    probe_jbool(out, "reply_back", pr->reply_back, &f);
+    probe_jstr(out, "echo", probe_echo_names[pr->echo], &f);
+    probe_jstr(out, "stray_from", pr->ev.stray ? pr->ev.stray_peer : NULL, &f);
+    probe_jstr(out, "transport", pr->def->transport == PROBE_TRANSPORT_H2C ? "h2c" : "http/1", &f);
+    probe_jstr(out, "token", pr->token, &f);
+    probe_jstr(out, "note", pr->note, &f);
+    probe_jkey(out, "seconds", &f);
     pg_printf(out, "%.3f", pr->seconds);
     if (t->guard && !t->guard->error) {
-        pg_jkey(out, "guard", &f);
+        probe_jkey(out, "guard", &f);
         if (pr->guard_reason) {
             int g = 1;
 
             pg_puts(out, "{");
-            pg_jstr(out, "reason", pr->guard_reason, &g);
-            pg_jstr(out, "action", pr->guard_action, &g);
+            probe_jstr(out, "reason", pr->guard_reason, &g);
+            probe_jstr(out, "action", pr->guard_action, &g);
             pg_puts(out, "}");
         }
         else {
@@ -321,25 +321,25 @@ static void pg_json_probe(const pg_out *out, apr_pool_t *p, const pg_target *t,
     pg_puts(out, "}");
 }
 
-static void pg_json_guard(const pg_out *out, const pg_target *t)
+static void probe_json_guard(const pg_out *out, const probe_target *t)
 {
-    const pg_guard *g = t->guard;
+    const probe_guard *g = t->guard;
     int f = 1, i, first = 1;
 
     pg_puts(out, "{");
-    pg_jstr(out, "url", g->url, &f);
-    pg_jstr(out, "error", g->error, &f);
+    probe_jstr(out, "url", g->url, &f);
+    probe_jstr(out, "error", g->error, &f);
     if (!g->error) {
-        pg_jint(out, "total_before", g->before_total, &f);
-        pg_jint(out, "total_after", g->after_total, &f);
-        pg_jkey(out, "counted", &f);
+        probe_jint(out, "total_before", g->before_total, &f);
+        probe_jint(out, "total_after", g->after_total, &f);
+        probe_jkey(out, "counted", &f);
         pg_puts(out, "{");
         for (i = 0; i < g->n_reasons; i++) {
-            pg_jint(out, g->reasons[i], g->delta[i], &first);
+            probe_jint(out, g->reasons[i], g->delta[i], &first);
         }
         pg_puts(out, "}");
-        pg_jint(out, "probes_counted", g->probes_counted, &f);
-        pg_jkey(out, "probes_not_seen", &f);
+        probe_jint(out, "probes_counted", g->probes_counted, &f);
+        probe_jkey(out, "probes_not_seen", &f);
         pg_puts(out, "[");
         for (i = 0, first = 1; i < t->n_probes; i++) {
             if (!t->probes[i].guard_reason) {
@@ -349,97 +349,97 @@ static void pg_json_guard(const pg_out *out, const pg_target *t)
             }
         }
         pg_puts(out, "]");
-        pg_jint(out, "status_requests", g->status_hits, &f);
-        pg_jint(out, "unattributed", g->unattributed, &f);
+        probe_jint(out, "status_requests", g->status_hits, &f);
+        probe_jint(out, "unattributed", g->unattributed, &f);
     }
     pg_puts(out, "}");
 }
 
-void pg_report_json(const pg_out *out, apr_pool_t *p, const pg_run *run,
-                    const pg_target *t)
+void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
+                    const probe_target *t)
 {
     int f = 1, i, c;
 
     pg_puts(out, "{");
-    pg_jstr(out, "target", t->url, &f);
-    pg_jstr(out, "verdict", pg_exit_name(t->exit), &f);
-    pg_jint(out, "exit", t->exit, &f);
-    pg_jstr(out, "summary", pg_verdict_summary(p, t), &f);
-    pg_jstr(out, "error", t->error, &f);
-    pg_jstr(out, "address", t->addr_text[0] ? t->addr_text : NULL, &f);
-    pg_jstr(out, "source", t->local_text[0] ? t->local_text : NULL, &f);
-    pg_jkey(out, "canary", &f);
+    probe_jstr(out, "target", t->url, &f);
+    probe_jstr(out, "verdict", probe_exit_name(t->exit), &f);
+    probe_jint(out, "exit", t->exit, &f);
+    probe_jstr(out, "summary", probe_verdict_summary(p, t), &f);
+    probe_jstr(out, "error", t->error, &f);
+    probe_jstr(out, "address", t->addr_text[0] ? t->addr_text : NULL, &f);
+    probe_jstr(out, "source", t->local_text[0] ? t->local_text : NULL, &f);
+    probe_jkey(out, "canary", &f);
     c = 1;
     pg_puts(out, "{");
-    pg_jstr(out, "address", t->canary_text[PG_LISTENER_HTTP][0]
-                            ? t->canary_text[PG_LISTENER_HTTP] : NULL, &c);
-    pg_jstr(out, "smtp", t->canary_text[PG_LISTENER_LINE][0]
-                         ? t->canary_text[PG_LISTENER_LINE] : NULL, &c);
+    probe_jstr(out, "address", t->canary_text[PROBE_LISTENER_HTTP][0]
+                            ? t->canary_text[PROBE_LISTENER_HTTP] : NULL, &c);
+    probe_jstr(out, "smtp", t->canary_text[PROBE_LISTENER_LINE][0]
+                         ? t->canary_text[PROBE_LISTENER_LINE] : NULL, &c);
     pg_puts(out, "}");
-    pg_jkey(out, "seconds", &f);
+    probe_jkey(out, "seconds", &f);
     pg_printf(out, "%.3f", t->seconds);
-    pg_jkey(out, "counts", &f);
+    probe_jkey(out, "counts", &f);
     pg_puts(out, "{");
-    for (i = 0, c = 1; i < PG_PV_COUNT; i++) {
-        pg_jint(out, pg_pv_name((pg_pv)i), t->counts[i], &c);
+    for (i = 0, c = 1; i < PROBE_PV_COUNT; i++) {
+        probe_jint(out, probe_pv_name((probe_pv)i), t->counts[i], &c);
     }
     pg_puts(out, "}");
-    pg_jkey(out, "baseline", &f);
+    probe_jkey(out, "baseline", &f);
     pg_puts(out, "[");
     for (i = 0; i < t->n_base; i++) {
         c = 1;
         pg_puts(out, i ? ", {" : "{");
-        pg_jstr(out, "name", t->base[i].name, &c);
-        pg_jstr(out, "request", t->base[i].request, &c);
-        pg_json_reply(out, p, &t->base[i].reply, &c);
-        pg_jstr(out, "error", t->base[i].reply.error, &c);
+        probe_jstr(out, "name", t->base[i].name, &c);
+        probe_jstr(out, "request", t->base[i].request, &c);
+        probe_json_reply(out, p, &t->base[i].reply, &c);
+        probe_jstr(out, "error", t->base[i].reply.error, &c);
         pg_puts(out, "}");
     }
     pg_puts(out, "]");
-    pg_jkey(out, "probes", &f);
+    probe_jkey(out, "probes", &f);
     pg_puts(out, "[");
     for (i = 0; i < t->n_probes; i++) {
         pg_puts(out, i ? ", " : "");
-        pg_json_probe(out, p, t, &t->probes[i]);
+        probe_json_probe(out, p, t, &t->probes[i]);
     }
     pg_puts(out, "]");
-    pg_jkey(out, "skipped", &f);
+    probe_jkey(out, "skipped", &f);
     pg_puts(out, "[");
     for (i = 0; i < t->n_skipped; i++) {
         c = 1;
         pg_puts(out, i ? ", {" : "{");
-        pg_jstr(out, "name", t->skipped[i].name, &c);
-        pg_jstr(out, "why", t->skipped[i].why, &c);
+        probe_jstr(out, "name", t->skipped[i].name, &c);
+        probe_jstr(out, "why", t->skipped[i].why, &c);
         pg_puts(out, "}");
     }
     pg_puts(out, "]");
     if (t->guard) {
-        pg_jkey(out, "guard", &f);
-        pg_json_guard(out, t);
+        probe_jkey(out, "guard", &f);
+        probe_json_guard(out, t);
     }
     pg_puts(out, "}\n");
     (void)run;
 }
 
-void pg_report_plugin(const pg_out *out, apr_pool_t *p, const pg_target *t,
+void probe_report_plugin(const pg_out *out, apr_pool_t *p, const probe_target *t,
                       int n, int exit, double seconds)
 {
-    int counts[PG_PV_COUNT] = { 0 }, probes = 0, i, v;
+    int counts[PROBE_PV_COUNT] = { 0 }, probes = 0, i, v;
 
-    pg_printf(out, "PROXYGUARD %s - ", pg_upper(p, pg_exit_name(exit)));
+    pg_printf(out, "PROXYGUARD %s - ", probe_upper(p, probe_exit_name(exit)));
     for (i = 0; i < n; i++) {
         pg_puts(out, i ? "; " : "");
         pg_put_text(out, t[i].url, "|");
         pg_puts(out, ": ");
-        pg_put_text(out, pg_verdict_summary(p, &t[i]), "|");
-        for (v = 0; v < PG_PV_COUNT; v++) {
+        pg_put_text(out, probe_verdict_summary(p, &t[i]), "|");
+        for (v = 0; v < PROBE_PV_COUNT; v++) {
             counts[v] += t[i].counts[v];
         }
         probes += t[i].n_probes;
     }
     pg_printf(out, " | probes=%d", probes);
-    for (v = 0; v < PG_PV_COUNT; v++) {
-        pg_printf(out, " %s=%d", pg_pv_name((pg_pv)v), counts[v]);
+    for (v = 0; v < PROBE_PV_COUNT; v++) {
+        pg_printf(out, " %s=%d", probe_pv_name((probe_pv)v), counts[v]);
     }
     pg_printf(out, " time=%.3fs\n", seconds);
 }

@@ -18,22 +18,22 @@
  * (control bytes, backslash and non-ASCII as \xNN) for the terminal.
  */
 
-#ifndef PG_PROBE_REPORT_H
-#define PG_PROBE_REPORT_H
+#ifndef PROBE_REPORT_H
+#define PROBE_REPORT_H
 
 #include "pg_out.h"
 #include "probe.h"
 
 /* The readable table of one target. */
-void pg_report_table(const pg_out *out, apr_pool_t *p, const pg_run *run,
-                     const pg_target *t);
+void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
+                     const probe_target *t);
 
 /* One JSON object (one line) for one target: the --json contract. */
-void pg_report_json(const pg_out *out, apr_pool_t *p, const pg_run *run,
-                    const pg_target *t);
+void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
+                    const probe_target *t);
 
 /* The monitoring-plugin line for the whole run: status, text, perfdata. */
-void pg_report_plugin(const pg_out *out, apr_pool_t *p, const pg_target *t,
+void probe_report_plugin(const pg_out *out, apr_pool_t *p, const probe_target *t,
                       int n, int exit, double seconds);
 
-#endif /* PG_PROBE_REPORT_H */
+#endif /* PROBE_REPORT_H */

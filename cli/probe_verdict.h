@@ -16,27 +16,27 @@
  * target's verdict (monitoring-plugin exit codes, cli.h).
  */
 
-#ifndef PG_PROBE_VERDICT_H
-#define PG_PROBE_VERDICT_H
+#ifndef PROBE_VERDICT_H
+#define PROBE_VERDICT_H
 
 #include "probe.h"
 
 /* The canary's evidence is copied into the probe here: call it after the
  * last grace period, when late tokens have arrived. */
-void pg_verdict_probe(pg_run *run, const pg_target *t, pg_probe *pr);
+void probe_verdict_probe(probe_run *run, const probe_target *t, probe_item *pr);
 
 /* Counts and t->exit. */
-void pg_verdict_target(pg_target *t);
+void probe_verdict_target(probe_target *t);
 
 /* One sentence: what this target is. */
-const char *pg_verdict_summary(apr_pool_t *p, const pg_target *t);
+const char *probe_verdict_summary(apr_pool_t *p, const probe_target *t);
 
-const char *pg_pv_name(pg_pv v);
+const char *probe_pv_name(probe_pv v);
 
 /* "ok", "warning", "critical", "unknown" */
-const char *pg_exit_name(int exit);
+const char *probe_exit_name(int exit);
 
 /* The worse of two exit codes: CRITICAL > WARNING > UNKNOWN > OK. */
-int pg_exit_worse(int a, int b);
+int probe_exit_worse(int a, int b);
 
-#endif /* PG_PROBE_VERDICT_H */
+#endif /* PROBE_VERDICT_H */

@@ -29,19 +29,19 @@
 
 #include "cli.h"
 
-typedef struct pg_subcommand {
+typedef struct cli_subcommand {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
-} pg_subcommand;
+} cli_subcommand;
 
-static const pg_subcommand pg_subcommands[] = {
-    { "probe", pg_probe_main, "prove whether a server is an open proxy" },
-    { "scan", pg_scan_main, "find proxy abuse in existing access logs" },
+static const cli_subcommand cli_subcommands[] = {
+    { "probe", probe_main, "prove whether a server is an open proxy" },
+    { "scan", scan_main, "find proxy abuse in existing access logs" },
     { NULL, NULL, NULL }
 };
 
-void pg_cli_error(const char *subcommand, const char *fmt, ...)
+void cli_error(const char *subcommand, const char *fmt, ...)
 {
     va_list ap;
 
@@ -53,23 +53,23 @@ void pg_cli_error(const char *subcommand, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-static void pg_usage(FILE *to)
+static void cli_usage(FILE *to)
 {
-    const pg_subcommand *c;
+    const cli_subcommand *c;
 
     fputs("usage: proxyguard SUBCOMMAND [options] [arguments]\n\n", to);
-    for (c = pg_subcommands; c->name; c++) {
+    for (c = cli_subcommands; c->name; c++) {
         fprintf(to, "  %-8s %s\n", c->name, c->summary);
     }
     fputs("\n'proxyguard help SUBCOMMAND' or 'proxyguard SUBCOMMAND --help' "
           "for its options;\n'proxyguard --version' for the version.\n", to);
 }
 
-static const pg_subcommand *pg_find(const char *name)
+static const cli_subcommand *cli_find(const char *name)
 {
-    const pg_subcommand *c;
+    const cli_subcommand *c;
 
-    for (c = pg_subcommands; c->name; c++) {
+    for (c = cli_subcommands; c->name; c++) {
         if (!strcmp(c->name, name)) {
             return c;
         }
@@ -79,10 +79,10 @@ static const pg_subcommand *pg_find(const char *name)
 
 int main(int argc, char **argv)
 {
-    const pg_subcommand *c;
+    const cli_subcommand *c;
 
     if (argc < 2) {
-        pg_usage(stderr);
+        cli_usage(stderr);
         return 2;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
@@ -90,16 +90,16 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        pg_usage(stdout);
+        cli_usage(stdout);
         return 0;
     }
     if (!strcmp(argv[1], "help")) {
         if (argc < 3) {
-            pg_usage(stdout);
+            cli_usage(stdout);
             return 0;
         }
-        if ((c = pg_find(argv[2])) == NULL) {
-            pg_cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
+        if ((c = cli_find(argv[2])) == NULL) {
+            cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
                          argv[2]);
             return 2;
         }
@@ -109,8 +109,8 @@ int main(int argc, char **argv)
             return c->run(2, help_argv);
         }
     }
-    if ((c = pg_find(argv[1])) == NULL) {
-        pg_cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
+    if ((c = cli_find(argv[1])) == NULL) {
+        cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
                      argv[1]);
         return 2;
     }

@@ -38,19 +38,19 @@
 #include "cli.h"
 #include "scan.h"
 
-#define PG_SCAN "scan"
+#define SCAN_NAME "scan"
 
-typedef enum pg_output {
-    PG_OUT_REPORT = 0,
-    PG_OUT_JSON,
-    PG_OUT_EMIT,
-    PG_OUT_LINES
-} pg_output;
+typedef enum scan_output {
+    SCAN_OUT_REPORT = 0,
+    SCAN_OUT_JSON,
+    SCAN_OUT_EMIT,
+    SCAN_OUT_LINES
+} scan_output;
 
-typedef struct pg_scan_opts {
+typedef struct scan_opts {
     const char *format;         /* NULL: each file's found from its lines */
-    pg_output output;
-    pg_emit_kind emit;
+    scan_output output;
+    scan_emit_kind emit;
     const char *html;
     int progress;               /* -1: when stderr is a terminal */
     int as_given;
@@ -63,20 +63,20 @@ typedef struct pg_scan_opts {
     const char *httpd_config;
     const char **vhosts_from;
     size_t n_vhosts_from;
-} pg_scan_opts;
+} scan_opts;
 
-typedef struct pg_progress {
+typedef struct scan_progress {
     int on;
     struct timespec last;
     uint64_t lines_at_check;
-} pg_progress;
+} scan_progress;
 
-static pg_format pg_the_format;
+static scan_format scan_the_format;
 
 /* ------------------------------------------------------------------ */
 /* Usage                                                                */
 
-static void pg_scan_usage(FILE *to)
+static void scan_usage(FILE *to)
 {
     size_t i;
 
@@ -90,8 +90,8 @@ static void pg_scan_usage(FILE *to)
           "  -f, --format FMT       a LogFormat string or a preset (default: each\n"
           "                         file's preset, found from its first lines):\n"
           "                        ", to);
-    for (i = 0; pg_format_preset_name(i); i++) {
-        fprintf(to, " %s", pg_format_preset_name(i));
+    for (i = 0; scan_format_preset_name(i); i++) {
+        fprintf(to, " %s", scan_format_preset_name(i));
     }
     fputs("\n"
           "Our names (a Host or URI naming none of them is foreign):\n"
@@ -133,43 +133,43 @@ static void pg_scan_usage(FILE *to)
 /* Options                                                              */
 
 enum {
-    PG_OPT_HTTPD_CONFIG = 256, PG_OPT_VHOSTS_FROM, PG_OPT_PORT,
-    PG_OPT_HTTPS_PORTS, PG_OPT_MIN_HITS, PG_OPT_MIN_HOSTS, PG_OPT_SET_NAME,
-    PG_OPT_LINES, PG_OPT_HTML, PG_OPT_AS_GIVEN, PG_OPT_TABLE_SIZE,
-    PG_OPT_PROGRESS, PG_OPT_NO_PROGRESS, PG_OPT_SINCE, PG_OPT_UNTIL,
-    PG_OPT_EXCLUDE
+    SCAN_OPT_HTTPD_CONFIG = 256, SCAN_OPT_VHOSTS_FROM, SCAN_OPT_PORT,
+    SCAN_OPT_HTTPS_PORTS, SCAN_OPT_MIN_HITS, SCAN_OPT_MIN_HOSTS, SCAN_OPT_SET_NAME,
+    SCAN_OPT_LINES, SCAN_OPT_HTML, SCAN_OPT_AS_GIVEN, SCAN_OPT_TABLE_SIZE,
+    SCAN_OPT_PROGRESS, SCAN_OPT_NO_PROGRESS, SCAN_OPT_SINCE, SCAN_OPT_UNTIL,
+    SCAN_OPT_EXCLUDE
 };
 
-static const struct option pg_scan_options[] = {
+static const struct option scan_options[] = {
     { "format", required_argument, NULL, 'f' },
     { "host", required_argument, NULL, 'H' },
     { "apachectl", no_argument, NULL, 'S' },
-    { "httpd-config", required_argument, NULL, PG_OPT_HTTPD_CONFIG },
-    { "vhosts-from", required_argument, NULL, PG_OPT_VHOSTS_FROM },
-    { "port", required_argument, NULL, PG_OPT_PORT },
-    { "https-ports", required_argument, NULL, PG_OPT_HTTPS_PORTS },
+    { "httpd-config", required_argument, NULL, SCAN_OPT_HTTPD_CONFIG },
+    { "vhosts-from", required_argument, NULL, SCAN_OPT_VHOSTS_FROM },
+    { "port", required_argument, NULL, SCAN_OPT_PORT },
+    { "https-ports", required_argument, NULL, SCAN_OPT_HTTPS_PORTS },
     { "json", no_argument, NULL, 'j' },
     { "emit", required_argument, NULL, 'e' },
-    { "min-hits", required_argument, NULL, PG_OPT_MIN_HITS },
-    { "min-hosts", required_argument, NULL, PG_OPT_MIN_HOSTS },
-    { "set-name", required_argument, NULL, PG_OPT_SET_NAME },
-    { "lines", no_argument, NULL, PG_OPT_LINES },
-    { "html", required_argument, NULL, PG_OPT_HTML },
+    { "min-hits", required_argument, NULL, SCAN_OPT_MIN_HITS },
+    { "min-hosts", required_argument, NULL, SCAN_OPT_MIN_HOSTS },
+    { "set-name", required_argument, NULL, SCAN_OPT_SET_NAME },
+    { "lines", no_argument, NULL, SCAN_OPT_LINES },
+    { "html", required_argument, NULL, SCAN_OPT_HTML },
     { "top", required_argument, NULL, 'n' },
-    { "as-given", no_argument, NULL, PG_OPT_AS_GIVEN },
-    { "table-size", required_argument, NULL, PG_OPT_TABLE_SIZE },
-    { "progress", no_argument, NULL, PG_OPT_PROGRESS },
-    { "since", required_argument, NULL, PG_OPT_SINCE },
-    { "until", required_argument, NULL, PG_OPT_UNTIL },
-    { "exclude", required_argument, NULL, PG_OPT_EXCLUDE },
-    { "no-progress", no_argument, NULL, PG_OPT_NO_PROGRESS },
+    { "as-given", no_argument, NULL, SCAN_OPT_AS_GIVEN },
+    { "table-size", required_argument, NULL, SCAN_OPT_TABLE_SIZE },
+    { "progress", no_argument, NULL, SCAN_OPT_PROGRESS },
+    { "since", required_argument, NULL, SCAN_OPT_SINCE },
+    { "until", required_argument, NULL, SCAN_OPT_UNTIL },
+    { "exclude", required_argument, NULL, SCAN_OPT_EXCLUDE },
+    { "no-progress", no_argument, NULL, SCAN_OPT_NO_PROGRESS },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
 };
 
 /* A whole number from lo to hi, or -1. */
-static long pg_number_arg(const char *s, long lo, long hi)
+static long scan_number_arg(const char *s, long lo, long hi)
 {
     char *end;
     long v;
@@ -182,31 +182,31 @@ static long pg_number_arg(const char *s, long lo, long hi)
     return v;
 }
 
-static int pg_usage_error(const char *what, const char *arg)
+static int scan_usage_error(const char *what, const char *arg)
 {
-    pg_cli_error(PG_SCAN, "%s%s%s%s (try 'proxyguard scan --help')", what,
+    cli_error(SCAN_NAME, "%s%s%s%s (try 'proxyguard scan --help')", what,
                  arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
-    return PG_EXIT_CRITICAL;
+    return PROXYGUARD_EXIT_CRITICAL;
 }
 
 /* "--since '2024-13-01': wants an ISO date ..." */
-static int pg_bad_arg(const char *option, const char *arg, const char *why)
+static int scan_bad_arg(const char *option, const char *arg, const char *why)
 {
-    pg_cli_error(PG_SCAN, "%s '%s': %s (try 'proxyguard scan --help')",
+    cli_error(SCAN_NAME, "%s '%s': %s (try 'proxyguard scan --help')",
                  option, arg, why);
-    return PG_EXIT_CRITICAL;
+    return PROXYGUARD_EXIT_CRITICAL;
 }
 
-static int pg_set_output(pg_scan_opts *o, pg_output out)
+static int scan_set_output(scan_opts *o, scan_output out)
 {
-    if (o->output != PG_OUT_REPORT && o->output != out) {
+    if (o->output != SCAN_OUT_REPORT && o->output != out) {
         return 0;
     }
     o->output = out;
     return 1;
 }
 
-static int pg_parse_https_ports(pg_scan_config *cfg, const char *arg)
+static int scan_parse_https_ports(scan_config *cfg, const char *arg)
 {
     char buf[256];
     char *save = NULL, *tok;
@@ -218,7 +218,7 @@ static int pg_parse_https_ports(pg_scan_config *cfg, const char *arg)
     cfg->n_https_ports = 0;
     for (tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        long port = pg_number_arg(tok, 1, 65535);
+        long port = scan_number_arg(tok, 1, 65535);
 
         if (port < 0 || cfg->n_https_ports == sizeof(cfg->https_ports)
                                                / sizeof(cfg->https_ports[0])) {
@@ -229,16 +229,16 @@ static int pg_parse_https_ports(pg_scan_config *cfg, const char *arg)
     return 1;
 }
 
-static pg_emit_kind pg_emit_kind_of(const char *s)
+static scan_emit_kind scan_emit_kind_of(const char *s)
 {
-    return !strcmp(s, "apache") ? PG_EMIT_APACHE
-         : !strcmp(s, "nftables") ? PG_EMIT_NFTABLES
-         : !strcmp(s, "ipset") ? PG_EMIT_IPSET : PG_EMIT_NONE;
+    return !strcmp(s, "apache") ? SCAN_EMIT_APACHE
+         : !strcmp(s, "nftables") ? SCAN_EMIT_NFTABLES
+         : !strcmp(s, "ipset") ? SCAN_EMIT_IPSET : SCAN_EMIT_NONE;
 }
 
 /* ipset and nftables names: letters, digits, '_' and '-', 1-24 bytes so
  * that the "4"/"6" suffix stays under ipset's 31. */
-static int pg_valid_set_name(const char *s)
+static int scan_valid_set_name(const char *s)
 {
     size_t i, n = strlen(s);
 
@@ -258,8 +258,8 @@ static int pg_valid_set_name(const char *s)
 }
 
 /* Returns -1 to go on, else the exit status. */
-static int pg_parse_options(int argc, char **argv, pg_scan_opts *o,
-                            pg_scan_config *cfg)
+static int scan_parse_options(int argc, char **argv, scan_opts *o,
+                            scan_config *cfg)
 {
     int c;
     long n;
@@ -267,137 +267,137 @@ static int pg_parse_options(int argc, char **argv, pg_scan_opts *o,
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":f:H:Sje:n:hV", pg_scan_options,
+    while ((c = getopt_long(argc, argv, ":f:H:Sje:n:hV", scan_options,
                             NULL)) != -1) {
         switch (c) {
         case 'f': o->format = optarg; break;
         case 'H':
-            if ((err = pg_vhosts_add_host(cfg->vhosts, optarg)) != NULL) {
-                return pg_usage_error(err, optarg);
+            if ((err = scan_vhosts_add_host(cfg->vhosts, optarg)) != NULL) {
+                return scan_usage_error(err, optarg);
             }
             break;
         case 'S': o->run_apachectl = 1; break;
-        case PG_OPT_HTTPD_CONFIG: o->httpd_config = optarg; break;
-        case PG_OPT_VHOSTS_FROM:
+        case SCAN_OPT_HTTPD_CONFIG: o->httpd_config = optarg; break;
+        case SCAN_OPT_VHOSTS_FROM:
             o->vhosts_from[o->n_vhosts_from++] = optarg;
             break;
-        case PG_OPT_PORT:
-            if ((n = pg_number_arg(optarg, 1, 65535)) < 0) {
-                return pg_usage_error("--port wants a port from 1 to 65535, not",
+        case SCAN_OPT_PORT:
+            if ((n = scan_number_arg(optarg, 1, 65535)) < 0) {
+                return scan_usage_error("--port wants a port from 1 to 65535, not",
                                       optarg);
             }
             cfg->default_port = (unsigned)n;
             break;
-        case PG_OPT_HTTPS_PORTS:
-            if (!pg_parse_https_ports(cfg, optarg)) {
-                return pg_usage_error("--https-ports wants ports (1-65535) "
+        case SCAN_OPT_HTTPS_PORTS:
+            if (!scan_parse_https_ports(cfg, optarg)) {
+                return scan_usage_error("--https-ports wants ports (1-65535) "
                                       "separated by commas, not", optarg);
             }
             break;
         case 'j':
-            if (!pg_set_output(o, PG_OUT_JSON)) {
-                return pg_usage_error("--json, --emit and --lines exclude "
+            if (!scan_set_output(o, SCAN_OUT_JSON)) {
+                return scan_usage_error("--json, --emit and --lines exclude "
                                       "each other", NULL);
             }
             break;
         case 'e':
-            if ((o->emit = pg_emit_kind_of(optarg)) == PG_EMIT_NONE) {
-                return pg_usage_error("--emit wants apache, nftables or ipset, "
+            if ((o->emit = scan_emit_kind_of(optarg)) == SCAN_EMIT_NONE) {
+                return scan_usage_error("--emit wants apache, nftables or ipset, "
                                       "not", optarg);
             }
-            if (!pg_set_output(o, PG_OUT_EMIT)) {
-                return pg_usage_error("--json, --emit and --lines exclude "
+            if (!scan_set_output(o, SCAN_OUT_EMIT)) {
+                return scan_usage_error("--json, --emit and --lines exclude "
                                       "each other", NULL);
             }
             break;
-        case PG_OPT_LINES:
-            if (!pg_set_output(o, PG_OUT_LINES)) {
-                return pg_usage_error("--json, --emit and --lines exclude "
+        case SCAN_OPT_LINES:
+            if (!scan_set_output(o, SCAN_OUT_LINES)) {
+                return scan_usage_error("--json, --emit and --lines exclude "
                                       "each other", NULL);
             }
             break;
-        case PG_OPT_MIN_HITS:
-        case PG_OPT_MIN_HOSTS:
-            if ((n = pg_number_arg(optarg, 1, 1000000000)) < 0) {
-                return pg_usage_error("--min-hits and --min-hosts want a "
+        case SCAN_OPT_MIN_HITS:
+        case SCAN_OPT_MIN_HOSTS:
+            if ((n = scan_number_arg(optarg, 1, 1000000000)) < 0) {
+                return scan_usage_error("--min-hits and --min-hosts want a "
                                       "number from 1, not", optarg);
             }
-            *(c == PG_OPT_MIN_HITS ? &o->min_hits : &o->min_hosts) = (unsigned)n;
+            *(c == SCAN_OPT_MIN_HITS ? &o->min_hits : &o->min_hosts) = (unsigned)n;
             break;
-        case PG_OPT_SET_NAME:
-            if (!pg_valid_set_name(optarg)) {
-                return pg_usage_error("--set-name wants 1-24 letters, digits, "
+        case SCAN_OPT_SET_NAME:
+            if (!scan_valid_set_name(optarg)) {
+                return scan_usage_error("--set-name wants 1-24 letters, digits, "
                                       "'_' or '-' starting with a letter, not",
                                       optarg);
             }
             o->set_name = optarg;
             break;
-        case PG_OPT_HTML: o->html = optarg; break;
+        case SCAN_OPT_HTML: o->html = optarg; break;
         case 'n':
-            if ((n = pg_number_arg(optarg, 0, 100000000)) < 0) {
-                return pg_usage_error("--top wants a number (0: all), not",
+            if ((n = scan_number_arg(optarg, 0, 100000000)) < 0) {
+                return scan_usage_error("--top wants a number (0: all), not",
                                       optarg);
             }
             o->top = (size_t)n;
             break;
-        case PG_OPT_AS_GIVEN: o->as_given = 1; break;
-        case PG_OPT_TABLE_SIZE:
-            if ((n = pg_number_arg(optarg, PG_SCAN_TABLE_MIN,
-                                   PG_SCAN_TABLE_MAX)) < 0) {
-                return pg_usage_error("--table-size wants a number from 64 to "
+        case SCAN_OPT_AS_GIVEN: o->as_given = 1; break;
+        case SCAN_OPT_TABLE_SIZE:
+            if ((n = scan_number_arg(optarg, SCAN_TABLE_MIN,
+                                   SCAN_TABLE_MAX)) < 0) {
+                return scan_usage_error("--table-size wants a number from 64 to "
                                       "1048576, not", optarg);
             }
             o->table_size = (uint32_t)n;
             break;
-        case PG_OPT_PROGRESS: o->progress = 1; break;
-        case PG_OPT_SINCE:
-        case PG_OPT_UNTIL:
-            if ((err = pg_bound_parse(optarg, c == PG_OPT_UNTIL,
-                                      c == PG_OPT_UNTIL ? &cfg->filter.until
+        case SCAN_OPT_PROGRESS: o->progress = 1; break;
+        case SCAN_OPT_SINCE:
+        case SCAN_OPT_UNTIL:
+            if ((err = scan_bound_parse(optarg, c == SCAN_OPT_UNTIL,
+                                      c == SCAN_OPT_UNTIL ? &cfg->filter.until
                                                         : &cfg->filter.since))
                 != NULL) {
-                return pg_bad_arg(c == PG_OPT_UNTIL ? "--until" : "--since",
+                return scan_bad_arg(c == SCAN_OPT_UNTIL ? "--until" : "--since",
                                   optarg, err);
             }
-            *(c == PG_OPT_UNTIL ? &cfg->filter.has_until
+            *(c == SCAN_OPT_UNTIL ? &cfg->filter.has_until
                                 : &cfg->filter.has_since) = 1;
             break;
-        case PG_OPT_EXCLUDE:
-            if (cfg->filter.n_exclude == PG_EXCLUDE_MAX) {
-                return pg_usage_error("--exclude: at most 64 networks", NULL);
+        case SCAN_OPT_EXCLUDE:
+            if (cfg->filter.n_exclude == SCAN_EXCLUDE_MAX) {
+                return scan_usage_error("--exclude: at most 64 networks", NULL);
             }
-            if ((err = pg_cidr_parse(optarg,
+            if ((err = scan_cidr_parse(optarg,
                                      &cfg->filter.exclude[cfg->filter.n_exclude]))
                 != NULL) {
-                return pg_bad_arg("--exclude", optarg, err);
+                return scan_bad_arg("--exclude", optarg, err);
             }
             cfg->filter.n_exclude++;
             break;
-        case PG_OPT_NO_PROGRESS: o->progress = 0; break;
+        case SCAN_OPT_NO_PROGRESS: o->progress = 0; break;
         case 'h':
-            pg_scan_usage(stdout);
-            return PG_EXIT_OK;
+            scan_usage(stdout);
+            return PROXYGUARD_EXIT_OK;
         case 'V':
             printf("proxyguard scan %s\n", PG_VERSION);
-            return PG_EXIT_OK;
+            return PROXYGUARD_EXIT_OK;
         case ':':
-            return pg_usage_error("an option needs an argument:",
+            return scan_usage_error("an option needs an argument:",
                                   argv[optind - 1]);
         default:
-            return pg_usage_error("unknown option", argv[optind - 1]);
+            return scan_usage_error("unknown option", argv[optind - 1]);
         }
     }
-    if (o->html && !strcmp(o->html, "-") && o->output != PG_OUT_REPORT) {
-        return pg_usage_error("--html - takes standard output: not with "
+    if (o->html && !strcmp(o->html, "-") && o->output != SCAN_OUT_REPORT) {
+        return scan_usage_error("--html - takes standard output: not with "
                               "--json, --emit or --lines", NULL);
     }
     if (optind >= argc) {
-        return pg_usage_error("no log file given ('-' reads standard input)",
+        return scan_usage_error("no log file given ('-' reads standard input)",
                               NULL);
     }
     if (o->format
-        && (err = pg_format_compile(&pg_the_format, o->format)) != NULL) {
-        return pg_usage_error(err, o->format);
+        && (err = scan_format_compile(&scan_the_format, o->format)) != NULL) {
+        return scan_usage_error(err, o->format);
     }
     return -1;
 }
@@ -405,96 +405,96 @@ static int pg_parse_options(int argc, char **argv, pg_scan_opts *o,
 /* ------------------------------------------------------------------ */
 /* Our names from httpd                                                 */
 
-static const char *pg_env_or(const char *name, const char *fallback)
+static const char *scan_env_or(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
 
     return v && *v ? v : fallback;
 }
 
-static void pg_warn(void *baton, const char *message)
+static void scan_warn(void *baton, const char *message)
 {
     (void)baton;
-    pg_cli_error(PG_SCAN, "%s", message);
+    cli_error(SCAN_NAME, "%s", message);
 }
 
-static int pg_load_vhosts(const pg_scan_opts *o, pg_vhosts *v)
+static int scan_load_vhosts(const scan_opts *o, scan_vhosts *v)
 {
     char msg[512];
     const char *err;
     size_t i;
 
     if (o->run_apachectl) {
-        char *argv[] = { (char *)pg_env_or("APACHE2CTL", "apache2ctl"), "-S",
+        char *argv[] = { (char *)scan_env_or("APACHE2CTL", "apache2ctl"), "-S",
                          NULL };
 
-        if ((err = pg_vhosts_run(v, argv, msg, sizeof(msg))) != NULL) {
-            pg_cli_error(PG_SCAN, "%s", err);
+        if ((err = scan_vhosts_run(v, argv, msg, sizeof(msg))) != NULL) {
+            cli_error(SCAN_NAME, "%s", err);
             return 0;
         }
     }
     if (o->httpd_config) {
         /* apache2 reads a relative -f under its compiled-in ServerRoot */
         char *conf = realpath(o->httpd_config, NULL);
-        char *argv[] = { (char *)pg_env_or("APACHE2", "apache2"), "-f",
+        char *argv[] = { (char *)scan_env_or("APACHE2", "apache2"), "-f",
                          conf ? conf : (char *)o->httpd_config, "-S", NULL };
 
-        err = pg_vhosts_run(v, argv, msg, sizeof(msg));
+        err = scan_vhosts_run(v, argv, msg, sizeof(msg));
         free(conf);
         if (err != NULL) {
-            pg_cli_error(PG_SCAN, "%s", err);
+            cli_error(SCAN_NAME, "%s", err);
             return 0;
         }
     }
     for (i = 0; i < o->n_vhosts_from; i++) {
-        pg_input *in = pg_input_open(o->vhosts_from[i], &err);
+        scan_input *in = scan_input_open(o->vhosts_from[i], &err);
         const char *line;
         size_t len;
         int cut;
 
         if (in == NULL) {
-            pg_cli_error(PG_SCAN, "%s: %s", o->vhosts_from[i], err);
+            cli_error(SCAN_NAME, "%s: %s", o->vhosts_from[i], err);
             return 0;
         }
-        while ((line = pg_input_line(in, &len, &cut)) != NULL) {
-            pg_vhosts_parse(v, line, len);
+        while ((line = scan_input_line(in, &len, &cut)) != NULL) {
+            scan_vhosts_parse(v, line, len);
         }
-        pg_input_close(in);
+        scan_input_close(in);
     }
-    pg_vhosts_read_aliases(v, pg_warn, NULL);
+    scan_vhosts_read_aliases(v, scan_warn, NULL);
     return 1;
 }
 
 /* ------------------------------------------------------------------ */
 /* Progress, on a terminal                                              */
 
-static double pg_elapsed(const struct timespec *a, const struct timespec *b)
+static double scan_elapsed(const struct timespec *a, const struct timespec *b)
 {
     return (double)(b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static void pg_progress_show(pg_progress *p, const char *file, pg_input *in,
+static void scan_progress_show(scan_progress *p, const char *file, scan_input *in,
                              uint64_t lines, uint64_t hits)
 {
     struct timespec now;
-    uint64_t size = pg_input_size(in);
+    uint64_t size = scan_input_size(in);
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (pg_elapsed(&p->last, &now) < 0.25) {
+    if (scan_elapsed(&p->last, &now) < 0.25) {
         return;
     }
     p->last = now;
     fputs("\rproxyguard scan: ", stderr);
-    pg_scan_put_text(stderr, file, 40);
+    scan_put_text(stderr, file, 40);
     if (size) {
         fprintf(stderr, " %3.0f%%",
-                100.0 * (double)pg_input_pos(in) / (double)size);
+                100.0 * (double)scan_input_pos(in) / (double)size);
     }
     fprintf(stderr, ", %llu lines, %llu hits\033[K", (unsigned long long)lines,
             (unsigned long long)hits);
 }
 
-static void pg_progress_done(pg_progress *p)
+static void scan_progress_done(scan_progress *p)
 {
     if (p->on) {
         fputs("\r\033[K", stderr);
@@ -506,31 +506,31 @@ static void pg_progress_done(pg_progress *p)
 
 /* How many of a file's unparsed lines are tried against every preset, to
  * name the one that would have read them. */
-#define PG_HINT_LINES 1000
+#define SCAN_HINT_LINES 1000
 
-typedef struct pg_scan_state {
-    const pg_scan_opts *opts;
-    const pg_scan_config *cfg;
-    const pg_format *given;         /* --format, else NULL */
-    const pg_format *format;        /* the current file's */
-    const pg_format_item *time_item;
-    pg_scan_tables *tables;
-    pg_scan_results *res;
-    pg_progress progress;
+typedef struct scan_state {
+    const scan_opts *opts;
+    const scan_config *cfg;
+    const scan_format *given;         /* --format, else NULL */
+    const scan_format *format;        /* the current file's */
+    const scan_format_item *time_item;
+    scan_tables *tables;
+    scan_results *res;
+    scan_progress progress;
     uint64_t hits;
     int filtering;                  /* --since, --until or --exclude */
     /* the current file */
     uint64_t file_lines, file_unparsed;
     uint64_t hint_tried;
-    uint64_t hint_read[PG_FORMAT_PRESETS_MAX];
-} pg_scan_state;
+    uint64_t hint_read[SCAN_FORMAT_PRESETS_MAX];
+} scan_state;
 
-static const pg_format_item *pg_time_item(const pg_format *f)
+static const scan_format_item *scan_time_item(const scan_format *f)
 {
     size_t i;
 
     for (i = 0; i < f->n_items; i++) {
-        if (!f->items[i].literal && f->items[i].field == PG_F_TIME) {
+        if (!f->items[i].literal && f->items[i].field == SCAN_F_TIME) {
             return &f->items[i];
         }
     }
@@ -539,15 +539,15 @@ static const pg_format_item *pg_time_item(const pg_format *f)
 
 /* --lines: one tab-separated line per log line: where, reason, verdict,
  * rule, status, client, request ("-" where a field has no value). */
-static void pg_print_line(const char *file, uint64_t n, const char *reason,
-                          pg_scan_rule rule, const pg_classified *c,
+static void scan_print_line(const char *file, uint64_t n, const char *reason,
+                          scan_rule rule, const scan_classified *c,
                           pg_span client)
 {
-    pg_scan_put_text(stdout, file, 0);
+    scan_put_text(stdout, file, 0);
     printf(":%llu\t%s", (unsigned long long)n, reason);
-    if (rule < PG_RULE_COUNT) {
-        printf("\t%s\t%s", pg_scan_verdict_name(pg_scan_rule_verdict(rule)),
-               pg_scan_rule_name(rule));
+    if (rule < SCAN_RULE_COUNT) {
+        printf("\t%s\t%s", scan_verdict_name(scan_rule_verdict(rule)),
+               scan_rule_name(rule));
     }
     else {
         fputs("\t-\t-", stdout);
@@ -562,27 +562,27 @@ static void pg_print_line(const char *file, uint64_t n, const char *reason,
     else {
         fputs("\t-\t", stdout);
     }
-    pg_scan_put_span(stdout, client.ptr ? client : (pg_span){ "-", 1 });
+    scan_put_span(stdout, client.ptr ? client : (pg_span){ "-", 1 });
     fputc('\t', stdout);
-    pg_scan_put_span(stdout, c->method);
+    scan_put_span(stdout, c->method);
     if (c->target.ptr) {
         fputc(' ', stdout);
-        pg_scan_put_span(stdout, c->target);
+        scan_put_span(stdout, c->target);
     }
     fputc('\n', stdout);
 }
 
-static pg_span pg_client_of(const pg_line_fields *lf)
+static pg_span scan_client_of(const scan_line_fields *lf)
 {
-    return lf->f[PG_F_CLIENT].ptr ? lf->f[PG_F_CLIENT]
-                                  : lf->f[PG_F_REMOTE_HOST];
+    return lf->f[SCAN_F_CLIENT].ptr ? lf->f[SCAN_F_CLIENT]
+                                  : lf->f[SCAN_F_REMOTE_HOST];
 }
 
 /* What %{PROXYGUARD}e says, against scan's reason. */
-static void pg_compare_module(pg_scan_state *s, const pg_line_fields *lf,
+static void scan_compare_module(scan_state *s, const scan_line_fields *lf,
                               pg_reason reason)
 {
-    pg_span m = lf->f[PG_F_PROXYGUARD];
+    pg_span m = lf->f[SCAN_F_PROXYGUARD];
     const char *name = pg_reason_name(reason);
 
     if (m.ptr == NULL || (m.len == 1 && m.ptr[0] == '-')) {
@@ -598,57 +598,57 @@ static void pg_compare_module(pg_scan_state *s, const pg_line_fields *lf,
 }
 
 /* "FILE:LINE", a long file name cut at its start: its end names it. */
-static void pg_where(char *buf, size_t size, const char *file, uint64_t n)
+static void scan_where(char *buf, size_t size, const char *file, uint64_t n)
 {
-    const char *tail = pg_scan_tail(file, 40);
+    const char *tail = scan_tail(file, 40);
 
     snprintf(buf, size, "%s%s:%llu", tail == file ? "" : "...", tail,
              (unsigned long long)n);
 }
 
 /* An unparsed line: which presets would have read it. */
-static void pg_hint_unparsed(pg_scan_state *s, const char *line, size_t len)
+static void scan_hint_unparsed(scan_state *s, const char *line, size_t len)
 {
-    const pg_format *presets;
-    size_t i, n = pg_format_presets(&presets);
-    pg_line_fields lf;
+    const scan_format *presets;
+    size_t i, n = scan_format_presets(&presets);
+    scan_line_fields lf;
 
-    if (s->hint_tried >= PG_HINT_LINES) {
+    if (s->hint_tried >= SCAN_HINT_LINES) {
         return;
     }
     s->hint_tried++;
-    for (i = 0; i < n && i < PG_FORMAT_PRESETS_MAX; i++) {
+    for (i = 0; i < n && i < SCAN_FORMAT_PRESETS_MAX; i++) {
         if (&presets[i] != s->format
-            && pg_format_split(&presets[i], line, len, &lf)) {
+            && scan_format_split(&presets[i], line, len, &lf)) {
             s->hint_read[i]++;
         }
     }
 }
 
-static void pg_unparsed(pg_scan_state *s, const char *file, uint64_t n,
+static void scan_unparsed(scan_state *s, const char *file, uint64_t n,
                         const char *line, size_t len)
 {
     char where[64];
 
     s->res->unparsed++;
     s->file_unparsed++;
-    pg_hint_unparsed(s, line, len);
-    pg_where(where, sizeof(where), file, n);
-    pg_tables_unparsed(s->tables, where, line, len);
-    if (s->opts->output == PG_OUT_LINES) {
-        pg_print_line(file, n, "unparsed", PG_RULE_COUNT, NULL,
+    scan_hint_unparsed(s, line, len);
+    scan_where(where, sizeof(where), file, n);
+    scan_tables_unparsed(s->tables, where, line, len);
+    if (s->opts->output == SCAN_OUT_LINES) {
+        scan_print_line(file, n, "unparsed", SCAN_RULE_COUNT, NULL,
                       (pg_span){ NULL, 0 });
     }
 }
 
 /* --since, --until, --exclude: is the line read at all?  *when is its
  * time, parsed here when the window needs it. */
-static int pg_selected(pg_scan_state *s, const pg_line_fields *lf,
-                       pg_scan_time *when, int *have_time)
+static int scan_selected(scan_state *s, const scan_line_fields *lf,
+                       scan_time *when, int *have_time)
 {
-    const pg_scan_filter *f = &s->cfg->filter;
+    const scan_filter *f = &s->cfg->filter;
 
-    if (f->n_exclude && pg_filter_excludes(f, pg_client_of(lf))) {
+    if (f->n_exclude && scan_filter_excludes(f, scan_client_of(lf))) {
         s->res->excluded++;
         return 0;
     }
@@ -657,26 +657,26 @@ static int pg_selected(pg_scan_state *s, const pg_line_fields *lf,
     }
     *have_time = 1;
     if (!s->time_item
-        || !pg_scan_time_parse(s->time_item->time_kind,
-                               s->time_item->time_fmt, lf->f[PG_F_TIME],
+        || !scan_time_parse(s->time_item->time_kind,
+                               s->time_item->time_fmt, lf->f[SCAN_F_TIME],
                                when)) {
         s->res->undated++;      /* kept: leaving it out could hide a hit */
         return 1;
     }
-    if (!pg_filter_in_window(f, when)) {
+    if (!scan_filter_in_window(f, when)) {
         s->res->outside++;
         return 0;
     }
     return 1;
 }
 
-static void pg_scan_one(pg_scan_state *s, const char *file, uint64_t n,
+static void scan_one(scan_state *s, const char *file, uint64_t n,
                         const char *line, size_t len, int cut)
 {
-    pg_line_fields lf;
-    pg_classified c;
-    pg_scan_time when;
-    pg_scan_rule rule;
+    scan_line_fields lf;
+    scan_classified c;
+    scan_time when;
+    scan_rule rule;
     pg_span client;
     char where[64];
     int have_time = 0;
@@ -686,48 +686,48 @@ static void pg_scan_one(pg_scan_state *s, const char *file, uint64_t n,
     if (cut) {
         s->res->cut++;
     }
-    if (cut || !pg_format_split(s->format, line, len, &lf)) {
-        pg_unparsed(s, file, n, line, len);
+    if (cut || !scan_format_split(s->format, line, len, &lf)) {
+        scan_unparsed(s, file, n, line, len);
         return;
     }
     memset(&when, 0, sizeof(when));
-    if (s->filtering && !pg_selected(s, &lf, &when, &have_time)) {
+    if (s->filtering && !scan_selected(s, &lf, &when, &have_time)) {
         return;
     }
-    pg_scan_classify(s->cfg, &lf, &c);
-    if (s->format->has[PG_F_PROXYGUARD]) {
-        pg_compare_module(s, &lf, c.reason);
+    scan_classify(s->cfg, &lf, &c);
+    if (s->format->has[SCAN_F_PROXYGUARD]) {
+        scan_compare_module(s, &lf, c.reason);
     }
-    client = pg_client_of(&lf);
-    rule = PG_RULE_COUNT;
+    client = scan_client_of(&lf);
+    rule = SCAN_RULE_COUNT;
     if (c.reason == PG_REASON_NONE) {
-        pg_tables_ordinary(s->tables, &c);
+        scan_tables_ordinary(s->tables, &c);
     }
     else {
         s->hits++;
         if (!have_time && s->time_item) {
-            pg_scan_time_parse(s->time_item->time_kind,
-                               s->time_item->time_fmt, lf.f[PG_F_TIME], &when);
+            scan_time_parse(s->time_item->time_kind,
+                               s->time_item->time_fmt, lf.f[SCAN_F_TIME], &when);
         }
-        pg_where(where, sizeof(where), file, n);
-        rule = pg_tables_hit(s->tables, &c, client, &when, where, line, len);
+        scan_where(where, sizeof(where), file, n);
+        rule = scan_tables_hit(s->tables, &c, client, &when, where, line, len);
     }
-    if (s->opts->output == PG_OUT_LINES) {
-        pg_print_line(file, n, pg_reason_name(c.reason), rule, &c, client);
+    if (s->opts->output == SCAN_OUT_LINES) {
+        scan_print_line(file, n, pg_reason_name(c.reason), rule, &c, client);
     }
 }
 
-static void pg_use_format(pg_scan_state *s, const pg_format *f)
+static void scan_use_format(scan_state *s, const scan_format *f)
 {
     s->format = f;
-    s->time_item = pg_time_item(f);
+    s->time_item = scan_time_item(f);
 }
 
 /* --lines prints each line as it is read, so a hit cannot wait for the
  * ordinary answers after it: a first pass over the files learns them all.
  * Standard input cannot be read twice; there, a line's verdict uses the
  * answers before it. */
-static void pg_learn_sizes(pg_scan_state *s, const char **paths, int n)
+static void scan_learn_sizes(scan_state *s, const char **paths, int n)
 {
     int i;
 
@@ -738,10 +738,10 @@ static void pg_learn_sizes(pg_scan_state *s, const char **paths, int n)
     }
     for (i = 0; i < n; i++) {
         const char *err, *line;
-        pg_log *log = pg_log_open(paths[i], s->given, &err);
-        pg_line_fields lf;
-        pg_classified c;
-        pg_scan_time when;
+        scan_log *log = scan_log_open(paths[i], s->given, &err);
+        scan_line_fields lf;
+        scan_classified c;
+        scan_time when;
         size_t len;
         int cut, have_time;
         uint64_t excluded = s->res->excluded, outside = s->res->outside;
@@ -750,14 +750,14 @@ static void pg_learn_sizes(pg_scan_state *s, const char **paths, int n)
         if (log == NULL) {
             continue;           /* the second pass says why */
         }
-        pg_use_format(s, pg_log_format(log));
-        while ((line = pg_log_line(log, &len, &cut)) != NULL) {
-            if (!cut && pg_format_split(s->format, line, len, &lf)
+        scan_use_format(s, scan_log_format(log));
+        while ((line = scan_log_line(log, &len, &cut)) != NULL) {
+            if (!cut && scan_format_split(s->format, line, len, &lf)
                 && (!s->filtering
-                    || pg_selected(s, &lf, &when, &have_time))) {
-                pg_scan_classify(s->cfg, &lf, &c);
+                    || scan_selected(s, &lf, &when, &have_time))) {
+                scan_classify(s->cfg, &lf, &c);
                 if (c.reason == PG_REASON_NONE) {
-                    pg_tables_ordinary(s->tables, &c);
+                    scan_tables_ordinary(s->tables, &c);
                 }
             }
         }
@@ -765,22 +765,22 @@ static void pg_learn_sizes(pg_scan_state *s, const char **paths, int n)
         s->res->excluded = excluded;
         s->res->outside = outside;
         s->res->undated = undated;
-        pg_log_close(log);
+        scan_log_close(log);
     }
 }
 
 /* Most of a file's lines not in its format: say so, and name the preset
  * that would have read them.  Returns 0 then (the exit status says it). */
-static int pg_check_parsed(pg_scan_state *s, const char *path, int detected)
+static int scan_check_parsed(scan_state *s, const char *path, int detected)
 {
-    const pg_format *presets;
-    size_t i, best = 0, n = pg_format_presets(&presets);
+    const scan_format *presets;
+    size_t i, best = 0, n = scan_format_presets(&presets);
     char what[160];
 
     if (s->file_lines == 0 || s->file_unparsed * 2 <= s->file_lines) {
         return 1;
     }
-    for (i = 1; i < n && i < PG_FORMAT_PRESETS_MAX; i++) {
+    for (i = 1; i < n && i < SCAN_FORMAT_PRESETS_MAX; i++) {
         if (s->hint_read[i] > s->hint_read[best]) {
             best = i;
         }
@@ -790,28 +790,28 @@ static int pg_check_parsed(pg_scan_state *s, const char *path, int detected)
     }
     else if (detected) {
         snprintf(what, sizeof(what), "%s, the preset its first lines are in",
-                 pg_format_name(s->format));
+                 scan_format_name(s->format));
     }
     else {
         snprintf(what, sizeof(what), "any preset");
     }
     if (s->hint_read[best] * 2 > s->hint_tried) {
-        pg_cli_error(PG_SCAN, "%s: %llu of %llu lines are not in %s; "
+        cli_error(SCAN_NAME, "%s: %llu of %llu lines are not in %s; "
                      "--format %s reads %llu of the first %llu of them",
                      path, (unsigned long long)s->file_unparsed,
                      (unsigned long long)s->file_lines, what,
-                     pg_format_name(&presets[best]),
+                     scan_format_name(&presets[best]),
                      (unsigned long long)s->hint_read[best],
                      (unsigned long long)s->hint_tried);
     }
     else if (s->given || detected) {
-        pg_cli_error(PG_SCAN, "%s: %llu of %llu lines are not in %s, nor in "
+        cli_error(SCAN_NAME, "%s: %llu of %llu lines are not in %s, nor in "
                      "another preset: give their LogFormat with --format",
                      path, (unsigned long long)s->file_unparsed,
                      (unsigned long long)s->file_lines, what);
     }
     else {
-        pg_cli_error(PG_SCAN, "%s: %llu of %llu lines are in no preset: give "
+        cli_error(SCAN_NAME, "%s: %llu of %llu lines are in no preset: give "
                      "their LogFormat with --format", path,
                      (unsigned long long)s->file_unparsed,
                      (unsigned long long)s->file_lines);
@@ -821,11 +821,11 @@ static int pg_check_parsed(pg_scan_state *s, const char *path, int detected)
 
 /* One file.  Returns 0 when it could not be read (whole or in part), or
  * most of it is not in its format. */
-static int pg_scan_file(pg_scan_state *s, const char *path)
+static int scan_file(scan_state *s, const char *path)
 {
     const char *err;
-    pg_log *log = pg_log_open(path, s->given, &err);
-    pg_scan_results *r = s->res;
+    scan_log *log = scan_log_open(path, s->given, &err);
+    scan_results *r = s->res;
     const char *line;
     const char *name = strcmp(path, "-") ? path : "(stdin)";
     size_t len, k = r->n_files;
@@ -833,42 +833,42 @@ static int pg_scan_file(pg_scan_state *s, const char *path)
     int cut, ok, f;
 
     if (log == NULL) {
-        pg_cli_error(PG_SCAN, "%s: %s", path, err);
+        cli_error(SCAN_NAME, "%s: %s", path, err);
         return 0;
     }
-    pg_use_format(s, pg_log_format(log));
+    scan_use_format(s, scan_log_format(log));
     s->file_lines = s->file_unparsed = s->hint_tried = 0;
     memset(s->hint_read, 0, sizeof(s->hint_read));
     r->files[r->n_files++] = path;
     r->file_formats[k] = s->format;
-    r->file_detected[k] = pg_log_detected(log);
+    r->file_detected[k] = scan_log_detected(log);
     if (r->format == NULL) {
         r->format = s->format;
     }
-    for (f = 0; f < PG_F_COUNT; f++) {
+    for (f = 0; f < SCAN_F_COUNT; f++) {
         r->has[f] |= s->format->has[f];
     }
-    while ((line = pg_log_line(log, &len, &cut)) != NULL) {
-        pg_scan_one(s, name, ++n, line, len, cut);
+    while ((line = scan_log_line(log, &len, &cut)) != NULL) {
+        scan_one(s, name, ++n, line, len, cut);
         if (s->progress.on && (n & 0xffff) == 0) {
-            pg_progress_show(&s->progress, name, pg_log_input(log), r->lines,
+            scan_progress_show(&s->progress, name, scan_log_input(log), r->lines,
                              s->hits);
         }
     }
     r->file_lines[k] = s->file_lines;
     r->file_unparsed[k] = s->file_unparsed;
-    ok = pg_input_error(pg_log_input(log)) == NULL;
+    ok = scan_input_error(scan_log_input(log)) == NULL;
     if (!ok) {
-        pg_progress_done(&s->progress);
-        pg_cli_error(PG_SCAN, "%s: %s (after %llu lines)", path,
-                     pg_input_error(pg_log_input(log)), (unsigned long long)n);
+        scan_progress_done(&s->progress);
+        cli_error(SCAN_NAME, "%s: %s (after %llu lines)", path,
+                     scan_input_error(scan_log_input(log)), (unsigned long long)n);
     }
-    pg_log_close(log);
-    pg_progress_done(&s->progress);
-    return pg_check_parsed(s, path, r->file_detected[k]) && ok;
+    scan_log_close(log);
+    scan_progress_done(&s->progress);
+    return scan_check_parsed(s, path, r->file_detected[k]) && ok;
 }
 
-static uint32_t pg_seed(void)
+static uint32_t scan_seed(void)
 {
     uint32_t seed;
 
@@ -881,61 +881,61 @@ static uint32_t pg_seed(void)
 /* ------------------------------------------------------------------ */
 /* Outputs                                                              */
 
-static int pg_write_html(const char *path, const pg_scan_results *r)
+static int scan_write_html(const char *path, const scan_results *r)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
     pg_out out;
 
     if (f == NULL) {
-        pg_cli_error(PG_SCAN, "%s: %s", path, strerror(errno));
+        cli_error(SCAN_NAME, "%s: %s", path, strerror(errno));
         return 0;
     }
-    pg_scan_out_file(&out, f);
-    pg_scan_html(&out, r);
+    scan_out_file(&out, f);
+    scan_html(&out, r);
     if ((f != stdout && fclose(f) != 0) || (f == stdout && fflush(f) != 0)) {
-        pg_cli_error(PG_SCAN, "%s: %s", path, strerror(errno));
+        cli_error(SCAN_NAME, "%s: %s", path, strerror(errno));
         return 0;
     }
     return 1;
 }
 
-static void pg_write_output(const pg_scan_opts *o, const pg_scan_results *r)
+static void scan_write_output(const scan_opts *o, const scan_results *r)
 {
     pg_out out;
 
     switch (o->output) {
-    case PG_OUT_JSON:
-        pg_scan_out_file(&out, stdout);
-        pg_scan_json(&out, r);
+    case SCAN_OUT_JSON:
+        scan_out_file(&out, stdout);
+        scan_json(&out, r);
         break;
-    case PG_OUT_EMIT:
-        pg_scan_emit(stdout, o->emit, r);
+    case SCAN_OUT_EMIT:
+        scan_emit(stdout, o->emit, r);
         break;
-    case PG_OUT_LINES:
+    case SCAN_OUT_LINES:
         break;
     default:
         if (!o->html || strcmp(o->html, "-")) {
-            pg_scan_report(stdout, r);
+            scan_report(stdout, r);
         }
     }
 }
 
-static int pg_scan_run(const pg_scan_opts *o, pg_scan_config *cfg, int nfiles,
+static int scan_run(const scan_opts *o, scan_config *cfg, int nfiles,
                        char **files)
 {
-    static pg_scan_results res;
-    pg_scan_state s;
+    static scan_results res;
+    scan_state s;
     const char **order = calloc((size_t)nfiles, sizeof(char *));
     int i, failed = 0;
 
     memset(&s, 0, sizeof(s));
     s.opts = o;
     s.cfg = cfg;
-    s.given = o->format ? &pg_the_format : NULL;
+    s.given = o->format ? &scan_the_format : NULL;
     s.filtering = cfg->filter.has_since || cfg->filter.has_until
                   || cfg->filter.n_exclude;
     s.res = &res;
-    s.tables = pg_tables_create(o->table_size, pg_seed());
+    s.tables = scan_tables_create(o->table_size, scan_seed());
     res.files = calloc((size_t)nfiles, sizeof(char *));
     res.file_formats = calloc((size_t)nfiles, sizeof(*res.file_formats));
     res.file_detected = calloc((size_t)nfiles, sizeof(*res.file_detected));
@@ -944,70 +944,70 @@ static int pg_scan_run(const pg_scan_opts *o, pg_scan_config *cfg, int nfiles,
     if (order == NULL || s.tables == NULL || res.files == NULL
         || !res.file_formats || !res.file_detected || !res.file_lines
         || !res.file_unparsed) {
-        pg_cli_error(PG_SCAN, "out of memory");
-        return PG_EXIT_UNKNOWN;
+        cli_error(SCAN_NAME, "out of memory");
+        return PROXYGUARD_EXIT_UNKNOWN;
     }
     for (i = 0; i < nfiles; i++) {
         order[i] = files[i];
     }
     if (!o->as_given) {
-        pg_input_order(order, (size_t)nfiles);
+        scan_input_order(order, (size_t)nfiles);
     }
     s.progress.on = o->progress < 0 ? isatty(2) : o->progress;
     clock_gettime(CLOCK_MONOTONIC, &s.progress.last);
-    if (o->output == PG_OUT_LINES) {
-        pg_learn_sizes(&s, order, nfiles);
-        pg_tables_decide_now(s.tables);
+    if (o->output == SCAN_OUT_LINES) {
+        scan_learn_sizes(&s, order, nfiles);
+        scan_tables_decide_now(s.tables);
     }
     for (i = 0; i < nfiles; i++) {
-        failed |= !pg_scan_file(&s, order[i]);
+        failed |= !scan_file(&s, order[i]);
     }
-    pg_progress_done(&s.progress);
-    pg_tables_finish(s.tables);
-    pg_tables_results(s.tables, &res);
+    scan_progress_done(&s.progress);
+    scan_tables_finish(s.tables);
+    scan_tables_results(s.tables, &res);
     if (res.format == NULL) {
-        res.format = s.given ? s.given : pg_format_compiled("combined");
+        res.format = s.given ? s.given : scan_format_compiled("combined");
     }
     res.format_given = s.given != NULL;
     res.windowed = cfg->filter.has_since || cfg->filter.has_until;
     res.n_exclude = cfg->filter.n_exclude;
     res.read_errors = failed;
-    res.vhosts = pg_vhosts_count(cfg->vhosts);
-    res.names = pg_vhosts_names(cfg->vhosts);
-    res.host_patterns = pg_vhosts_hosts(cfg->vhosts);
-    res.names_incomplete = pg_vhosts_incomplete(cfg->vhosts);
+    res.vhosts = scan_vhosts_count(cfg->vhosts);
+    res.names = scan_vhosts_names(cfg->vhosts);
+    res.host_patterns = scan_vhosts_hosts(cfg->vhosts);
+    res.names_incomplete = scan_vhosts_incomplete(cfg->vhosts);
     res.top = o->top;
     res.min_hits = o->min_hits;
     res.min_hosts = o->min_hosts;
     res.set_name = o->set_name;
-    pg_write_output(o, &res);
-    if (o->html && !pg_write_html(o->html, &res)) {
+    scan_write_output(o, &res);
+    if (o->html && !scan_write_html(o->html, &res)) {
         failed = 1;
     }
     if (fflush(stdout) != 0) {
-        pg_cli_error(PG_SCAN, "standard output: %s", strerror(errno));
+        cli_error(SCAN_NAME, "standard output: %s", strerror(errno));
         failed = 1;
     }
-    pg_tables_destroy(s.tables);
+    scan_tables_destroy(s.tables);
     free(res.files);
     free(res.file_formats);
     free(res.file_detected);
     free(res.file_lines);
     free(res.file_unparsed);
     free(order);
-    return failed ? PG_EXIT_UNKNOWN : PG_EXIT_OK;
+    return failed ? PROXYGUARD_EXIT_UNKNOWN : PROXYGUARD_EXIT_OK;
 }
 
-int pg_scan_main(int argc, char **argv)
+int scan_main(int argc, char **argv)
 {
-    pg_scan_opts o;
-    pg_scan_config cfg;
+    scan_opts o;
+    scan_config cfg;
     int rc;
 
     memset(&o, 0, sizeof(o));
     memset(&cfg, 0, sizeof(cfg));
     o.progress = -1;
-    o.table_size = PG_SCAN_TABLE_DEFAULT;
+    o.table_size = SCAN_TABLE_DEFAULT;
     o.top = 20;
     o.min_hits = 50;
     o.min_hosts = 30;
@@ -1016,19 +1016,19 @@ int pg_scan_main(int argc, char **argv)
     cfg.default_port = 80;
     cfg.https_ports[0] = 443;
     cfg.n_https_ports = 1;
-    cfg.vhosts = pg_vhosts_create();
+    cfg.vhosts = scan_vhosts_create();
     if (o.vhosts_from == NULL || cfg.vhosts == NULL
         || apr_initialize() != APR_SUCCESS) {
-        pg_cli_error(PG_SCAN, "out of memory");
-        return PG_EXIT_UNKNOWN;
+        cli_error(SCAN_NAME, "out of memory");
+        return PROXYGUARD_EXIT_UNKNOWN;
     }
-    rc = pg_parse_options(argc, argv, &o, &cfg);
+    rc = scan_parse_options(argc, argv, &o, &cfg);
     if (rc < 0) {
-        rc = pg_load_vhosts(&o, cfg.vhosts)
-             ? pg_scan_run(&o, &cfg, argc - optind, argv + optind)
-             : PG_EXIT_UNKNOWN;
+        rc = scan_load_vhosts(&o, cfg.vhosts)
+             ? scan_run(&o, &cfg, argc - optind, argv + optind)
+             : PROXYGUARD_EXIT_UNKNOWN;
     }
-    pg_vhosts_destroy(cfg.vhosts);
+    scan_vhosts_destroy(cfg.vhosts);
     free(o.vhosts_from);
     apr_terminate();
     return rc;

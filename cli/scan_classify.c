@@ -28,7 +28,7 @@
 
 #include "scan.h"
 
-int pg_scan_reason_index(pg_reason reason)
+int scan_reason_index(pg_reason reason)
 {
     switch (reason) {
     case PG_REASON_CONNECT: return 0;
@@ -38,23 +38,23 @@ int pg_scan_reason_index(pg_reason reason)
     }
 }
 
-pg_reason pg_scan_reason_of(int index)
+pg_reason scan_reason_of(int index)
 {
-    static const pg_reason reasons[PG_SCAN_REASONS] = {
+    static const pg_reason reasons[SCAN_REASONS] = {
         PG_REASON_CONNECT, PG_REASON_ABSOLUTE_URI, PG_REASON_UNKNOWN_HOST
     };
 
-    return index >= 0 && index < PG_SCAN_REASONS ? reasons[index]
+    return index >= 0 && index < SCAN_REASONS ? reasons[index]
                                                  : PG_REASON_NONE;
 }
 
 /* A field that is there and says something: not absent, not "-". */
-static int pg_logged(pg_span s)
+static int scan_logged(pg_span s)
 {
     return s.ptr != NULL && !(s.len == 1 && s.ptr[0] == '-');
 }
 
-static int64_t pg_number(pg_span s, int64_t max)
+static int64_t scan_number(pg_span s, int64_t max)
 {
     int64_t v = 0;
     size_t i;
@@ -71,38 +71,38 @@ static int64_t pg_number(pg_span s, int64_t max)
     return v <= max ? v : -1;
 }
 
-int pg_scan_status(const pg_line_fields *lf)
+int scan_status(const scan_line_fields *lf)
 {
-    pg_span s = lf->f[PG_F_STATUS].ptr ? lf->f[PG_F_STATUS]
-                                       : lf->f[PG_F_STATUS_ORIG];
-    int64_t v = s.len == 3 ? pg_number(s, 999) : -1;
+    pg_span s = lf->f[SCAN_F_STATUS].ptr ? lf->f[SCAN_F_STATUS]
+                                       : lf->f[SCAN_F_STATUS_ORIG];
+    int64_t v = s.len == 3 ? scan_number(s, 999) : -1;
 
     return v >= 100 ? (int)v : -1;
 }
 
 /* %b and %B count the body (%b writes "-" for none), %O headers and body;
  * %b or %B wins where both are logged. */
-int64_t pg_scan_size(const pg_line_fields *lf, pg_size_kind *kind)
+int64_t scan_size(const scan_line_fields *lf, scan_size_kind *kind)
 {
-    pg_span s = lf->f[PG_F_BYTES];
+    pg_span s = lf->f[SCAN_F_BYTES];
 
-    *kind = PG_SIZE_BODY;
+    *kind = SCAN_SIZE_BODY;
     if (s.ptr == NULL) {
-        s = lf->f[PG_F_BYTES_SENT];
-        *kind = PG_SIZE_SENT;
+        s = lf->f[SCAN_F_BYTES_SENT];
+        *kind = SCAN_SIZE_SENT;
     }
     if (s.ptr == NULL) {
-        *kind = PG_SIZE_NONE;
+        *kind = SCAN_SIZE_NONE;
         return -1;
     }
     if (s.len == 1 && s.ptr[0] == '-') {
         return 0;
     }
-    return pg_number(s, INT64_MAX / 2);
+    return scan_number(s, INT64_MAX / 2);
 }
 
 /* %r is "METHOD target PROTOCOL" as received (HTTP/0.9: no protocol). */
-static void pg_split_request(pg_span r, pg_span *method, pg_span *target)
+static void scan_split_request(pg_span r, pg_span *method, pg_span *target)
 {
     const char *sp, *end, *last;
 
@@ -125,17 +125,17 @@ static void pg_split_request(pg_span r, pg_span *method, pg_span *target)
     }
 }
 
-static unsigned pg_port_field(pg_span s)
+static unsigned scan_port_field(pg_span s)
 {
-    int64_t v = pg_number(s, 65535);
+    int64_t v = scan_number(s, 65535);
 
     return v > 0 ? (unsigned)v : 0;
 }
 
-static int pg_is_tls(const pg_scan_config *cfg, const pg_line_fields *lf,
+static int scan_is_tls(const scan_config *cfg, const scan_line_fields *lf,
                      unsigned port)
 {
-    pg_span https = lf->f[PG_F_HTTPS];
+    pg_span https = lf->f[SCAN_F_HTTPS];
     size_t i;
 
     if (https.ptr != NULL) {
@@ -154,16 +154,16 @@ static int pg_is_tls(const pg_scan_config *cfg, const pg_line_fields *lf,
  * for the line's vhost; else %p, which is the canonical port (the
  * ServerName's, else 80 or 443 by scheme: right on the usual ports, not on
  * a server listening on 8080); else --port.  *known is 0 for --port. */
-static unsigned pg_local_port(const pg_scan_config *cfg,
-                              const pg_line_fields *lf, int *known)
+static unsigned scan_local_port(const scan_config *cfg,
+                              const scan_line_fields *lf, int *known)
 {
-    unsigned port = pg_port_field(lf->f[PG_F_LOCAL_PORT]);
+    unsigned port = scan_port_field(lf->f[SCAN_F_LOCAL_PORT]);
 
-    if (port == 0 && cfg->vhosts && pg_logged(lf->f[PG_F_VHOST])) {
-        port = pg_vhosts_port_of(cfg->vhosts, lf->f[PG_F_VHOST]);
+    if (port == 0 && cfg->vhosts && scan_logged(lf->f[SCAN_F_VHOST])) {
+        port = scan_vhosts_port_of(cfg->vhosts, lf->f[SCAN_F_VHOST]);
     }
     if (port == 0) {
-        port = pg_port_field(lf->f[PG_F_CANONICAL_PORT]);
+        port = scan_port_field(lf->f[SCAN_F_CANONICAL_PORT]);
     }
     *known = port != 0;
     return port ? port : cfg->default_port;
@@ -171,7 +171,7 @@ static unsigned pg_local_port(const pg_scan_config *cfg,
 
 /* The path a size belongs to: origin-form up to '?'; an absolute URI's
  * path after its authority ("/" when it has none). */
-static pg_span pg_size_path(pg_span target)
+static pg_span scan_size_path(pg_span target)
 {
     const char *p = target.ptr, *end, *q;
     pg_span path = { NULL, 0 };
@@ -199,63 +199,63 @@ static pg_span pg_size_path(pg_span target)
     return path;
 }
 
-typedef struct pg_own_ctx {
-    pg_vhosts *vhosts;
+typedef struct scan_own_ctx {
+    scan_vhosts *vhosts;
     pg_span vhost;
     unsigned port;
-} pg_own_ctx;
+} scan_own_ctx;
 
-static int pg_own_host(void *baton, pg_span host)
+static int scan_own_host(void *baton, pg_span host)
 {
-    pg_own_ctx *ctx = baton;
+    scan_own_ctx *ctx = baton;
 
-    return ctx->vhosts && pg_vhosts_is_own(ctx->vhosts, ctx->vhost, ctx->port,
+    return ctx->vhosts && scan_vhosts_is_own(ctx->vhosts, ctx->vhost, ctx->port,
                                            host);
 }
 
-void pg_scan_classify(const pg_scan_config *cfg, const pg_line_fields *lf,
-                      pg_classified *out)
+void scan_classify(const scan_config *cfg, const scan_line_fields *lf,
+                      scan_classified *out)
 {
     pg_request req;
     pg_policy policy;
-    pg_own_ctx own;
+    scan_own_ctx own;
     pg_verdict v;
     int port_known;
 
     memset(out, 0, sizeof(*out));
-    if (lf->f[PG_F_REQUEST].ptr) {
-        pg_split_request(lf->f[PG_F_REQUEST], &out->method, &out->target);
+    if (lf->f[SCAN_F_REQUEST].ptr) {
+        scan_split_request(lf->f[SCAN_F_REQUEST], &out->method, &out->target);
     }
     else {
         /* %m %U: httpd logs the path only, never an absolute URI */
-        out->method = lf->f[PG_F_METHOD];
-        out->target = lf->f[PG_F_PATH];
+        out->method = lf->f[SCAN_F_METHOD];
+        out->target = lf->f[SCAN_F_PATH];
     }
-    out->host = pg_logged(lf->f[PG_F_HOST]) ? lf->f[PG_F_HOST]
+    out->host = scan_logged(lf->f[SCAN_F_HOST]) ? lf->f[SCAN_F_HOST]
                                             : (pg_span){ NULL, 0 };
-    out->local_port = pg_local_port(cfg, lf, &port_known);
-    out->status = pg_scan_status(lf);
-    out->size = pg_scan_size(lf, &out->size_kind);
+    out->local_port = scan_local_port(cfg, lf, &port_known);
+    out->status = scan_status(lf);
+    out->size = scan_size(lf, &out->size_kind);
 
     memset(&req, 0, sizeof(req));
     req.method = out->method;
     req.uri = out->target;
     req.host = out->host;
     req.local_port = out->local_port;
-    req.tls = pg_is_tls(cfg, lf, out->local_port);
-    if (pg_logged(lf->f[PG_F_LOCAL_ADDR])) {
-        req.local_addr = lf->f[PG_F_LOCAL_ADDR];
+    req.tls = scan_is_tls(cfg, lf, out->local_port);
+    if (scan_logged(lf->f[SCAN_F_LOCAL_ADDR])) {
+        req.local_addr = lf->f[SCAN_F_LOCAL_ADDR];
     }
     /* a log cannot say: a stranger, not a proxy request mod_proxy took,
      * no proxy header, no ServerName port */
 
     own.vhosts = cfg->vhosts;
-    own.vhost = lf->f[PG_F_VHOST];
+    own.vhost = lf->f[SCAN_F_VHOST];
     own.port = port_known ? out->local_port : 0;
     memset(&policy, 0, sizeof(policy));
     policy.mode = PG_MODE_ON;
     policy.unknown_host = PG_UNKNOWN_DETECT;
-    policy.is_own_host = pg_own_host;
+    policy.is_own_host = scan_own_host;
     policy.baton = &own;
 
     v = pg_decide(&req, &policy);
@@ -263,5 +263,5 @@ void pg_scan_classify(const pg_scan_config *cfg, const pg_line_fields *lf,
     if (v.reason == PG_REASON_CONNECT) {
         out->connect_port = pg_connect_port(out->target);
     }
-    out->path = pg_size_path(out->target);
+    out->path = scan_size_path(out->target);
 }

@@ -34,18 +34,18 @@
 
 #include "scan.h"
 
-#define PG_CONF_LINE_MAX (64 * 1024)
-#define PG_CONF_LINES_MAX 1000000       /* lines read to find the vhost */
+#define SCAN_CONF_LINE_MAX (64 * 1024)
+#define SCAN_CONF_LINES_MAX 1000000       /* lines read to find the vhost */
 
-typedef struct pg_conf_reader {
+typedef struct scan_conf_reader {
     FILE *f;
     unsigned long line;             /* of the last physical line read */
-    char buf[PG_CONF_LINE_MAX];
-} pg_conf_reader;
+    char buf[SCAN_CONF_LINE_MAX];
+} scan_conf_reader;
 
 /* The next logical line (continuations joined), without its newline;
  * NULL at the end.  A line longer than the buffer is cut. */
-static char *pg_conf_next(pg_conf_reader *r)
+static char *scan_conf_next(scan_conf_reader *r)
 {
     size_t used = 0;
 
@@ -72,7 +72,7 @@ static char *pg_conf_next(pg_conf_reader *r)
 
 /* The next argument of a directive line: a word, or a "quoted" string.
  * *p is moved past it; len 0 at the end. */
-static pg_span pg_conf_arg(const char **p)
+static pg_span scan_conf_arg(const char **p)
 {
     pg_span a = { NULL, 0 };
     const char *s = *p;
@@ -98,14 +98,14 @@ static pg_span pg_conf_arg(const char **p)
     return a;
 }
 
-static int pg_conf_is(pg_span w, const char *name)
+static int scan_conf_is(pg_span w, const char *name)
 {
     return w.len == strlen(name) && strncasecmp(w.ptr, name, w.len) == 0;
 }
 
 /* A name without "scheme://" and ":port"; its length, 0 for an address
  * or a wildcard address ("*", "_default_", an IP literal). */
-static size_t pg_conf_host(pg_span w, const char **start)
+static size_t scan_conf_host(pg_span w, const char **start)
 {
     const char *s = w.ptr, *e = w.ptr + w.len, *scheme, *colon;
     unsigned char bytes[16];
@@ -136,7 +136,7 @@ static size_t pg_conf_host(pg_span w, const char **start)
     return (size_t)(e - s);
 }
 
-static int pg_conf_fail(char *why, size_t size, const char *fmt,
+static int scan_conf_fail(char *why, size_t size, const char *fmt,
                         const char *a, unsigned long n)
 {
     snprintf(why, size, fmt, a, n);
@@ -145,36 +145,36 @@ static int pg_conf_fail(char *why, size_t size, const char *fmt,
 
 /* One directive inside the vhost.  Returns 0 when the names cannot all be
  * read (why says so), 1 to go on, 2 at </VirtualHost>. */
-static int pg_conf_directive(const char *text, pg_conf_name_fn *fn,
+static int scan_conf_directive(const char *text, scan_conf_name_fn *fn,
                              void *baton, const char *path,
                              unsigned long line, char *why, size_t size)
 {
     const char *p = text;
-    pg_span word = pg_conf_arg(&p), arg;
-    int names = pg_conf_is(word, "ServerAlias");
+    pg_span word = scan_conf_arg(&p), arg;
+    int names = scan_conf_is(word, "ServerAlias");
     const char *host;
     size_t len;
 
-    if (pg_conf_is(word, "</VirtualHost")) {
+    if (scan_conf_is(word, "</VirtualHost")) {
         return 2;
     }
-    if (pg_conf_is(word, "Include") || pg_conf_is(word, "IncludeOptional")) {
-        return pg_conf_fail(why, size, "an Include inside it (%s:%lu)", path,
+    if (scan_conf_is(word, "Include") || scan_conf_is(word, "IncludeOptional")) {
+        return scan_conf_fail(why, size, "an Include inside it (%s:%lu)", path,
                             line);
     }
-    if (!names && !pg_conf_is(word, "ServerName")) {
+    if (!names && !scan_conf_is(word, "ServerName")) {
         return 1;
     }
-    while ((arg = pg_conf_arg(&p)).len > 0) {
+    while ((arg = scan_conf_arg(&p)).len > 0) {
         if (memchr(arg.ptr, '$', arg.len)) {
-            return pg_conf_fail(why, size, "a name from a variable (%s:%lu)",
+            return scan_conf_fail(why, size, "a name from a variable (%s:%lu)",
                                 path, line);
         }
         if (names && (memchr(arg.ptr, '*', arg.len)
                       || memchr(arg.ptr, '?', arg.len))) {
             fn(baton, arg.ptr, arg.len, 1);
         }
-        else if ((len = pg_conf_host(arg, &host)) > 0) {
+        else if ((len = scan_conf_host(arg, &host)) > 0) {
             fn(baton, host, len, 0);
         }
         if (!names) {
@@ -184,11 +184,11 @@ static int pg_conf_directive(const char *text, pg_conf_name_fn *fn,
     return 1;
 }
 
-int pg_conf_vhost_names(const char *path, unsigned long at,
-                        pg_conf_name_fn *fn, void *baton, char *why,
+int scan_conf_vhost_names(const char *path, unsigned long at,
+                        scan_conf_name_fn *fn, void *baton, char *why,
                         size_t size)
 {
-    pg_conf_reader *r = calloc(1, sizeof(*r));
+    scan_conf_reader *r = calloc(1, sizeof(*r));
     const char *text, *p;
     pg_span word, arg;
     int rc = 0, state;
@@ -200,19 +200,19 @@ int pg_conf_vhost_names(const char *path, unsigned long at,
         return 0;
     }
     do {
-        text = pg_conf_next(r);
-    } while (text != NULL && r->line < at && r->line < PG_CONF_LINES_MAX);
+        text = scan_conf_next(r);
+    } while (text != NULL && r->line < at && r->line < SCAN_CONF_LINES_MAX);
     p = text ? text : "";
     while (*p == ' ' || *p == '\t') {
         p++;
     }
-    word = pg_conf_arg(&p);
-    if (text == NULL || r->line < at || !pg_conf_is(word, "<VirtualHost")) {
+    word = scan_conf_arg(&p);
+    if (text == NULL || r->line < at || !scan_conf_is(word, "<VirtualHost")) {
         snprintf(why, size, "%s:%lu holds no <VirtualHost> (the file changed "
                  "since httpd read it?)", path, at);
         goto done;
     }
-    while ((arg = pg_conf_arg(&p)).len > 0) {
+    while ((arg = scan_conf_arg(&p)).len > 0) {
         const char *host;
         size_t len;
 
@@ -221,18 +221,18 @@ int pg_conf_vhost_names(const char *path, unsigned long at,
                      "parameter (%s:%lu)", path, at);
             goto done;
         }
-        if ((len = pg_conf_host(arg, &host)) > 0) {
+        if ((len = scan_conf_host(arg, &host)) > 0) {
             fn(baton, host, len, 0);
         }
     }
-    while ((text = pg_conf_next(r)) != NULL) {
+    while ((text = scan_conf_next(r)) != NULL) {
         while (*text == ' ' || *text == '\t') {
             text++;
         }
         if (*text == '\0' || *text == '#') {
             continue;
         }
-        state = pg_conf_directive(text, fn, baton, path, r->line, why, size);
+        state = scan_conf_directive(text, fn, baton, path, r->line, why, size);
         if (state != 1) {
             rc = state == 2;
             goto done;

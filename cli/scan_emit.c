@@ -31,22 +31,22 @@
 #include "cli.h"
 #include "scan.h"
 
-typedef struct pg_rule {
+typedef struct scan_emit_rule {
     char addr[64];              /* "205.209.140.0/24" or "192.0.2.7" */
     int family;
     char why[200];
-} pg_rule;
+} scan_emit_rule;
 
-typedef struct pg_rules {
-    pg_rule *r;
+typedef struct scan_rules {
+    scan_emit_rule *r;
     size_t n;
     size_t nets;
     size_t names;               /* clients over --min-hits that are names */
-} pg_rules;
+} scan_rules;
 
-static void pg_why(char *buf, size_t size, const char *what,
+static void scan_why(char *buf, size_t size, const char *what,
                    const uint32_t *hits, uint32_t total, uint32_t hosts,
-                   const pg_scan_time *first, const pg_scan_time *last)
+                   const scan_time *first, const scan_time *last)
 {
     char a[40], b[40];
     char host_part[32] = "";
@@ -56,11 +56,11 @@ static void pg_why(char *buf, size_t size, const char *what,
     }
     snprintf(buf, size, "%s: %u hits%s (connect %u, absolute-uri %u, "
              "unknown-host %u), %s .. %s", what, total, host_part, hits[0],
-             hits[1], hits[2], pg_scan_time_iso(first, a, sizeof(a)),
-             pg_scan_time_iso(last, b, sizeof(b)));
+             hits[1], hits[2], scan_time_iso(first, a, sizeof(a)),
+             scan_time_iso(last, b, sizeof(b)));
 }
 
-static int pg_in_net(const pg_scan_client *c, const pg_scan_net *const *nets,
+static int scan_in_net(const scan_client *c, const scan_net *const *nets,
                      size_t n)
 {
     size_t i;
@@ -75,9 +75,9 @@ static int pg_in_net(const pg_scan_client *c, const pg_scan_net *const *nets,
 }
 
 /* The networks first (most hits first), then the clients outside them. */
-static void pg_select(const pg_scan_results *r, pg_rules *rules)
+static void scan_select(const scan_results *r, scan_rules *rules)
 {
-    const pg_scan_net **chosen = calloc(r->n_nets + 1, sizeof(*chosen));
+    const scan_net **chosen = calloc(r->n_nets + 1, sizeof(*chosen));
     size_t i, n_chosen = 0;
 
     rules->r = calloc(r->n_nets + r->n_clients + 1, sizeof(*rules->r));
@@ -87,25 +87,25 @@ static void pg_select(const pg_scan_results *r, pg_rules *rules)
         return;
     }
     for (i = 0; i < r->n_nets; i++) {
-        const pg_scan_net *n = r->nets[i];
-        pg_rule *rule;
+        const scan_net *n = r->nets[i];
+        scan_emit_rule *rule;
 
         if (n->total < r->min_hits || n->hosts < r->min_hosts) {
             continue;
         }
         chosen[n_chosen++] = n;
         rule = &rules->r[rules->n++];
-        pg_scan_net_text(n, rule->addr, sizeof(rule->addr));
+        scan_net_text(n, rule->addr, sizeof(rule->addr));
         rule->family = n->family;
-        pg_why(rule->why, sizeof(rule->why), rule->addr, n->hits, n->total,
+        scan_why(rule->why, sizeof(rule->why), rule->addr, n->hits, n->total,
                n->hosts, &n->first, &n->last);
     }
     rules->nets = rules->n;
     for (i = 0; i < r->n_clients; i++) {
-        const pg_scan_client *c = r->clients[i];
-        pg_rule *rule;
+        const scan_client *c = r->clients[i];
+        scan_emit_rule *rule;
 
-        if (c->total < r->min_hits || pg_in_net(c, chosen, n_chosen)) {
+        if (c->total < r->min_hits || scan_in_net(c, chosen, n_chosen)) {
             continue;
         }
         if (c->family != 4 && c->family != 6) {
@@ -116,14 +116,14 @@ static void pg_select(const pg_scan_results *r, pg_rules *rules)
         inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->bytes, rule->addr,
                   sizeof(rule->addr));
         rule->family = c->family;
-        pg_why(rule->why, sizeof(rule->why), rule->addr, c->hits, c->total, 0,
+        scan_why(rule->why, sizeof(rule->why), rule->addr, c->hits, c->total, 0,
                &c->first, &c->last);
     }
     free(chosen);
 }
 
-static void pg_header(FILE *to, const pg_scan_results *r,
-                      const pg_rules *rules)
+static void scan_header(FILE *to, const scan_results *r,
+                      const scan_rules *rules)
 {
     fprintf(to, "# proxyguard scan: %zu networks (/24, /64) with >= %u hits "
             "from >= %u hosts,\n# and %zu addresses with >= %u hits outside "
@@ -144,12 +144,12 @@ static void pg_header(FILE *to, const pg_scan_results *r,
     }
 }
 
-static void pg_emit_apache(FILE *to, const pg_scan_results *r,
-                           const pg_rules *rules)
+static void scan_emit_apache(FILE *to, const scan_results *r,
+                           const scan_rules *rules)
 {
     size_t i;
 
-    pg_header(to, r, rules);
+    scan_header(to, r, rules);
     fputs("# Include this file inside <RequireAll>, after "
           "\"Require all granted\".\n", to);
     for (i = 0; i < rules->n; i++) {
@@ -158,8 +158,8 @@ static void pg_emit_apache(FILE *to, const pg_scan_results *r,
     }
 }
 
-static void pg_nft_set(FILE *to, const char *name, int family,
-                       const pg_rules *rules)
+static void scan_nft_set(FILE *to, const char *name, int family,
+                       const scan_rules *rules)
 {
     size_t i, left = 0;
 
@@ -184,28 +184,28 @@ static void pg_nft_set(FILE *to, const char *name, int family,
 
 /* A whole table, replaced on every load (the create-delete-create idiom
  * works whether or not it exists). */
-static void pg_emit_nftables(FILE *to, const pg_scan_results *r,
-                             const pg_rules *rules)
+static void scan_emit_nftables(FILE *to, const scan_results *r,
+                             const scan_rules *rules)
 {
     const char *name = r->set_name;
 
-    pg_header(to, r, rules);
+    scan_header(to, r, rules);
     fprintf(to, "# Load with: nft -f FILE\ntable inet %s\ndelete table inet %s\n"
             "table inet %s {\n", name, name, name);
-    pg_nft_set(to, name, 4, rules);
-    pg_nft_set(to, name, 6, rules);
+    scan_nft_set(to, name, 4, rules);
+    scan_nft_set(to, name, 6, rules);
     fprintf(to, "\tchain input {\n\t\ttype filter hook input priority filter "
             "- 1; policy accept;\n\t\tip saddr @%s4 drop\n"
             "\t\tip6 saddr @%s6 drop\n\t}\n}\n", name, name);
 }
 
-static void pg_emit_ipset(FILE *to, const pg_scan_results *r,
-                          const pg_rules *rules)
+static void scan_emit_ipset(FILE *to, const scan_results *r,
+                          const scan_rules *rules)
 {
     const char *name = r->set_name;
     size_t i;
 
-    pg_header(to, r, rules);
+    scan_header(to, r, rules);
     fprintf(to, "# Load with: ipset restore < FILE; then, e.g.:\n"
             "#   iptables -I INPUT -m set --match-set %s4 src -j DROP\n"
             "#   ip6tables -I INPUT -m set --match-set %s6 src -j DROP\n"
@@ -218,21 +218,21 @@ static void pg_emit_ipset(FILE *to, const pg_scan_results *r,
     }
 }
 
-size_t pg_scan_emit(FILE *to, pg_emit_kind kind, const pg_scan_results *r)
+size_t scan_emit(FILE *to, scan_emit_kind kind, const scan_results *r)
 {
-    pg_rules rules;
+    scan_rules rules;
 
     memset(&rules, 0, sizeof(rules));
-    pg_select(r, &rules);
+    scan_select(r, &rules);
     switch (kind) {
-    case PG_EMIT_APACHE: pg_emit_apache(to, r, &rules); break;
-    case PG_EMIT_NFTABLES: pg_emit_nftables(to, r, &rules); break;
-    case PG_EMIT_IPSET: pg_emit_ipset(to, r, &rules); break;
+    case SCAN_EMIT_APACHE: scan_emit_apache(to, r, &rules); break;
+    case SCAN_EMIT_NFTABLES: scan_emit_nftables(to, r, &rules); break;
+    case SCAN_EMIT_IPSET: scan_emit_ipset(to, r, &rules); break;
     default: break;
     }
     free(rules.r);
     if (rules.names) {
-        pg_cli_error("scan", "--emit: %zu clients with >= %u hits are host "
+        cli_error("scan", "--emit: %zu clients with >= %u hits are host "
                      "names, not addresses: not written", rules.names,
                      r->min_hits);
     }

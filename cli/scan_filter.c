@@ -28,7 +28,7 @@
 #include "scan.h"
 
 /* Digits at s[0..n): their value, or -1. */
-static long pg_digits(const char *s, size_t n)
+static long scan_digits(const char *s, size_t n)
 {
     unsigned long v;
 
@@ -37,7 +37,7 @@ static long pg_digits(const char *s, size_t n)
 
 /* "Z", "+08:00", "+0800", "-05:00" at s: minutes east of UTC in *minutes.
  * Returns the bytes read, 0 when it is no offset. */
-static size_t pg_zone(const char *s, long *minutes)
+static size_t scan_zone(const char *s, long *minutes)
 {
     long h, m;
     size_t n;
@@ -49,18 +49,18 @@ static size_t pg_zone(const char *s, long *minutes)
     if (s[0] != '+' && s[0] != '-') {
         return 0;
     }
-    if ((h = pg_digits(s + 1, 2)) < 0 || h > 23) {
+    if ((h = scan_digits(s + 1, 2)) < 0 || h > 23) {
         return 0;
     }
     n = s[3] == ':' ? 4 : 3;
-    if ((m = pg_digits(s + n, 2)) < 0 || m > 59) {
+    if ((m = scan_digits(s + n, 2)) < 0 || m > 59) {
         return 0;
     }
     *minutes = (s[0] == '-' ? -1 : 1) * (h * 60 + m);
     return n + 2;
 }
 
-const char *pg_bound_parse(const char *text, int until, pg_bound *out)
+const char *scan_bound_parse(const char *text, int until, scan_bound *out)
 {
     const char *bad = "wants an ISO date or time: 2024-01-31, "
                       "2024-01-31T18:00, 2024-01-31T18:00:05, with an "
@@ -70,20 +70,20 @@ const char *pg_bound_parse(const char *text, int until, pg_bound *out)
     size_t len = strlen(text), at = 10, z;
 
     if (len < 10 || text[4] != '-' || text[7] != '-'
-        || (y = pg_digits(text, 4)) < 0 || (mo = pg_digits(text + 5, 2)) < 1
-        || mo > 12 || (d = pg_digits(text + 8, 2)) < 1 || d > 31) {
+        || (y = scan_digits(text, 4)) < 0 || (mo = scan_digits(text + 5, 2)) < 1
+        || mo > 12 || (d = scan_digits(text + 8, 2)) < 1 || d > 31) {
         return bad;
     }
     if (at < len && (text[at] == 'T' || text[at] == 't' || text[at] == ' ')) {
         if (len < at + 6 || text[at + 3] != ':'
-            || (h = pg_digits(text + at + 1, 2)) < 0 || h > 23
-            || (mi = pg_digits(text + at + 4, 2)) < 0 || mi > 59) {
+            || (h = scan_digits(text + at + 1, 2)) < 0 || h > 23
+            || (mi = scan_digits(text + at + 4, 2)) < 0 || mi > 59) {
             return bad;
         }
         at += 6;
         step = 60;
         if (at < len && text[at] == ':') {
-            if ((sec = pg_digits(text + at + 1, 2)) < 0 || sec > 60) {
+            if ((sec = scan_digits(text + at + 1, 2)) < 0 || sec > 60) {
                 return bad;
             }
             at += 3;
@@ -92,18 +92,18 @@ const char *pg_bound_parse(const char *text, int until, pg_bound *out)
     }
     out->zoned = 0;
     if (at < len) {
-        if ((z = pg_zone(text + at, &zone)) == 0 || at + z != len) {
+        if ((z = scan_zone(text + at, &zone)) == 0 || at + z != len) {
             return bad;
         }
         out->zoned = 1;
     }
     /* --until names the last day, minute or second it includes */
-    out->at = pg_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400
+    out->at = scan_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400
               + h * 3600 + mi * 60 + sec - zone * 60 + (until ? step : 0);
     return NULL;
 }
 
-const char *pg_cidr_parse(const char *text, pg_cidr *out)
+const char *scan_cidr_parse(const char *text, scan_cidr *out)
 {
     const char *slash = strchr(text, '/');
     size_t alen = slash ? (size_t)(slash - text) : strlen(text);
@@ -130,7 +130,7 @@ const char *pg_cidr_parse(const char *text, pg_cidr *out)
     return NULL;
 }
 
-static int pg_cidr_has(const pg_cidr *c, int family, const unsigned char *a)
+static int scan_cidr_has(const scan_cidr *c, int family, const unsigned char *a)
 {
     unsigned whole = c->bits / 8, rest = c->bits % 8;
 
@@ -141,7 +141,7 @@ static int pg_cidr_has(const pg_cidr *c, int family, const unsigned char *a)
            || ((a[whole] ^ c->bytes[whole]) & (0xff00u >> rest) & 0xff) == 0;
 }
 
-int pg_filter_excludes(const pg_scan_filter *f, pg_span client)
+int scan_filter_excludes(const scan_filter *f, pg_span client)
 {
     unsigned char bytes[16];
     int family;
@@ -151,14 +151,14 @@ int pg_filter_excludes(const pg_scan_filter *f, pg_span client)
         return 0;
     }
     for (i = 0; i < f->n_exclude; i++) {
-        if (pg_cidr_has(&f->exclude[i], family, bytes)) {
+        if (scan_cidr_has(&f->exclude[i], family, bytes)) {
             return 1;
         }
     }
     return 0;
 }
 
-int pg_filter_in_window(const pg_scan_filter *f, const pg_scan_time *t)
+int scan_filter_in_window(const scan_filter *f, const scan_time *t)
 {
     int64_t utc = t->sec, wall = t->sec + (int64_t)t->offset * 60;
 

@@ -38,13 +38,13 @@
 
 #include "scan.h"
 
-typedef struct pg_preset {
+typedef struct scan_preset {
     const char *name;
     const char *format;
-} pg_preset;
+} scan_preset;
 
 /* httpd's and Debian's stock formats, and the guide's abuse log. */
-static const pg_preset pg_presets[] = {
+static const scan_preset scan_presets[] = {
     { "common", "%h %l %u %t \"%r\" %>s %b" },
     { "combined", "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"" },
     { "vhost_combined",
@@ -57,11 +57,11 @@ static const pg_preset pg_presets[] = {
     { NULL, NULL }
 };
 
-const char *pg_format_preset(const char *name)
+const char *scan_format_preset(const char *name)
 {
-    const pg_preset *p;
+    const scan_preset *p;
 
-    for (p = pg_presets; p->name; p++) {
+    for (p = scan_presets; p->name; p++) {
         if (!strcmp(p->name, name)) {
             return p->format;
         }
@@ -69,16 +69,16 @@ const char *pg_format_preset(const char *name)
     return NULL;
 }
 
-const char *pg_format_preset_name(size_t i)
+const char *scan_format_preset_name(size_t i)
 {
-    return i < sizeof(pg_presets) / sizeof(pg_presets[0]) ? pg_presets[i].name
+    return i < sizeof(scan_presets) / sizeof(scan_presets[0]) ? scan_presets[i].name
                                                           : NULL;
 }
 
 /* ------------------------------------------------------------------ */
 /* Compiling                                                            */
 
-static const char *pg_store(pg_format *f, const char *s, size_t len)
+static const char *scan_store(scan_format *f, const char *s, size_t len)
 {
     char *at;
 
@@ -92,23 +92,23 @@ static const char *pg_store(pg_format *f, const char *s, size_t len)
     return at;
 }
 
-static pg_format_item *pg_new_item(pg_format *f)
+static scan_format_item *scan_new_item(scan_format *f)
 {
-    pg_format_item *it;
+    scan_format_item *it;
 
-    if (f->n_items >= PG_FORMAT_ITEMS_MAX) {
+    if (f->n_items >= SCAN_FORMAT_ITEMS_MAX) {
         return NULL;
     }
     it = &f->items[f->n_items++];
     memset(it, 0, sizeof(*it));
-    it->field = PG_F_NONE;
+    it->field = SCAN_F_NONE;
     return it;
 }
 
 /* Appends literal bytes, merging with a literal just before. */
-static const char *pg_add_literal(pg_format *f, const char *s, size_t len)
+static const char *scan_add_literal(scan_format *f, const char *s, size_t len)
 {
-    pg_format_item *last = f->n_items ? &f->items[f->n_items - 1] : NULL;
+    scan_format_item *last = f->n_items ? &f->items[f->n_items - 1] : NULL;
 
     if (len == 0) {
         return NULL;
@@ -123,18 +123,18 @@ static const char *pg_add_literal(pg_format *f, const char *s, size_t len)
         last->len += len;
         return NULL;
     }
-    if ((last = pg_new_item(f)) == NULL) {
+    if ((last = scan_new_item(f)) == NULL) {
         return "the format has too many items";
     }
     last->literal = 1;
-    if ((last->text = pg_store(f, s, len)) == NULL) {
+    if ((last->text = scan_store(f, s, len)) == NULL) {
         return "the format is too long";
     }
     last->len = len;
     return NULL;
 }
 
-static int pg_arg_is(const char *arg, size_t len, const char *word)
+static int scan_arg_is(const char *arg, size_t len, const char *word)
 {
     size_t i;
 
@@ -158,13 +158,13 @@ static int pg_arg_is(const char *arg, size_t len, const char *word)
 }
 
 /* %{...}t: the kind of time, and the strftime format when it is one. */
-static const char *pg_time_field(pg_format *f, pg_format_item *it,
+static const char *scan_time_field(scan_format *f, scan_format_item *it,
                                  const char *arg, size_t len)
 {
-    it->field = PG_F_TIME;
+    it->field = SCAN_F_TIME;
     it->token = 1;
     if (arg == NULL) {
-        it->time_kind = PG_TIME_CLF;
+        it->time_kind = SCAN_TIME_CLF;
         it->bracketed = 1;
         it->token = 0;
         return NULL;
@@ -177,23 +177,23 @@ static const char *pg_time_field(pg_format *f, pg_format_item *it,
         arg += 4;
         len -= 4;
     }
-    if (pg_arg_is(arg, len, "sec")) {
-        it->time_kind = PG_TIME_SEC;
+    if (scan_arg_is(arg, len, "sec")) {
+        it->time_kind = SCAN_TIME_SEC;
     }
-    else if (pg_arg_is(arg, len, "msec")) {
-        it->time_kind = PG_TIME_MSEC;
+    else if (scan_arg_is(arg, len, "msec")) {
+        it->time_kind = SCAN_TIME_MSEC;
     }
-    else if (pg_arg_is(arg, len, "usec")) {
-        it->time_kind = PG_TIME_USEC;
+    else if (scan_arg_is(arg, len, "usec")) {
+        it->time_kind = SCAN_TIME_USEC;
     }
     else if (len > 5 && !strncmp(arg + len - 5, "_frac", 5)) {
-        it->field = PG_F_NONE;      /* msec_frac, usec_frac: a fraction */
-        it->time_kind = PG_TIME_FRACTION;
+        it->field = SCAN_F_NONE;      /* msec_frac, usec_frac: a fraction */
+        it->time_kind = SCAN_TIME_FRACTION;
     }
     else {
-        it->time_kind = PG_TIME_STRFTIME;
+        it->time_kind = SCAN_TIME_STRFTIME;
         it->token = memchr(arg, ' ', len) == NULL;
-        if ((it->time_fmt = pg_store(f, arg, len)) == NULL) {
+        if ((it->time_fmt = scan_store(f, arg, len)) == NULL) {
             return "the format is too long";
         }
     }
@@ -201,46 +201,46 @@ static const char *pg_time_field(pg_format *f, pg_format_item *it,
 }
 
 /* The meaning of one directive: %X or %{arg}X. */
-static const char *pg_directive(pg_format *f, pg_format_item *it, char d,
+static const char *scan_directive(scan_format *f, scan_format_item *it, char d,
                                 const char *arg, size_t alen, int final)
 {
     it->token = 1;
     switch (d) {
     case 'a':
-        it->field = arg ? PG_F_NONE : PG_F_CLIENT;
+        it->field = arg ? SCAN_F_NONE : SCAN_F_CLIENT;
         break;
     case 'h':
-        it->field = arg ? PG_F_NONE : PG_F_REMOTE_HOST;
+        it->field = arg ? SCAN_F_NONE : SCAN_F_REMOTE_HOST;
         break;
-    case 'A': it->field = PG_F_LOCAL_ADDR; break;
-    case 'b': case 'B': it->field = PG_F_BYTES; break;
-    case 'O': it->field = PG_F_BYTES_SENT; break;
-    case 'r': it->field = PG_F_REQUEST; it->token = 0; break;
-    case 'm': it->field = PG_F_METHOD; break;
-    case 'U': it->field = PG_F_PATH; it->token = 0; break;
-    case 'q': it->field = PG_F_QUERY; it->token = 0; break;
-    case 's': it->field = final ? PG_F_STATUS : PG_F_STATUS_ORIG; break;
-    case 'v': it->field = PG_F_VHOST; break;
+    case 'A': it->field = SCAN_F_LOCAL_ADDR; break;
+    case 'b': case 'B': it->field = SCAN_F_BYTES; break;
+    case 'O': it->field = SCAN_F_BYTES_SENT; break;
+    case 'r': it->field = SCAN_F_REQUEST; it->token = 0; break;
+    case 'm': it->field = SCAN_F_METHOD; break;
+    case 'U': it->field = SCAN_F_PATH; it->token = 0; break;
+    case 'q': it->field = SCAN_F_QUERY; it->token = 0; break;
+    case 's': it->field = final ? SCAN_F_STATUS : SCAN_F_STATUS_ORIG; break;
+    case 'v': it->field = SCAN_F_VHOST; break;
     case 'p':
-        if (arg == NULL || pg_arg_is(arg, alen, "canonical")) {
-            it->field = PG_F_CANONICAL_PORT;
+        if (arg == NULL || scan_arg_is(arg, alen, "canonical")) {
+            it->field = SCAN_F_CANONICAL_PORT;
         }
-        else if (pg_arg_is(arg, alen, "local")) {
-            it->field = PG_F_LOCAL_PORT;
+        else if (scan_arg_is(arg, alen, "local")) {
+            it->field = SCAN_F_LOCAL_PORT;
         }
         break;
     case 'i':
         it->token = 0;
-        if (arg && pg_arg_is(arg, alen, "Host")) {
-            it->field = PG_F_HOST;
+        if (arg && scan_arg_is(arg, alen, "Host")) {
+            it->field = SCAN_F_HOST;
         }
         break;
     case 'e':
         if (arg && alen == 5 && !memcmp(arg, "HTTPS", 5)) {
-            it->field = PG_F_HTTPS;
+            it->field = SCAN_F_HTTPS;
         }
         else if (arg && alen == 10 && !memcmp(arg, "PROXYGUARD", 10)) {
-            it->field = PG_F_PROXYGUARD;
+            it->field = SCAN_F_PROXYGUARD;
         }
         else {
             it->token = 0;
@@ -248,14 +248,14 @@ static const char *pg_directive(pg_format *f, pg_format_item *it, char d,
         break;
     case 'n':
         if (arg && alen == 10 && !memcmp(arg, "PROXYGUARD", 10)) {
-            it->field = PG_F_PROXYGUARD;
+            it->field = SCAN_F_PROXYGUARD;
         }
         else {
             it->token = 0;
         }
         break;
     case 't':
-        return pg_time_field(f, it, arg, alen);
+        return scan_time_field(f, it, arg, alen);
     case 'u': case 'C': case 'o': case 'f': case 'R': case 'L':
     case 'c': case 'x':         /* mod_ssl's %{VAR}c and %{VAR}x */
         it->token = 0;
@@ -272,19 +272,19 @@ static const char *pg_directive(pg_format *f, pg_format_item *it, char d,
 
 /* "%...": modifiers, an optional {argument}, the directive.  *pp points
  * after the '%' and is moved past the directive. */
-static const char *pg_compile_percent(pg_format *f, const char **pp)
+static const char *scan_compile_percent(scan_format *f, const char **pp)
 {
     const char *p = *pp;
     const char *arg = NULL;
     size_t alen = 0;
     int final = 0;
-    pg_format_item *it;
+    scan_format_item *it;
     const char *err;
     char name[8];
 
     if (*p == '%') {
         *pp = p + 1;
-        return pg_add_literal(f, "%", 1);
+        return scan_add_literal(f, "%", 1);
     }
     /* status conditions (%400,501{...}i, %!200{...}i) and < > */
     while (*p == '!' || *p == ',' || *p == '<' || *p == '>'
@@ -307,7 +307,7 @@ static const char *pg_compile_percent(pg_format *f, const char **pp)
     if (*p == '\0') {
         return "the format ends with an unfinished %-directive";
     }
-    if ((it = pg_new_item(f)) == NULL) {
+    if ((it = scan_new_item(f)) == NULL) {
         return "the format has too many items";
     }
     if (*p == '^') {
@@ -319,7 +319,7 @@ static const char *pg_compile_percent(pg_format *f, const char **pp)
         it->token = p[1] == 'F' && p[2] == 'B';
         p += 3;
     }
-    else if ((err = pg_directive(f, it, *p, arg, alen, final)) != NULL) {
+    else if ((err = scan_directive(f, it, *p, arg, alen, final)) != NULL) {
         return err;
     }
     else {
@@ -328,7 +328,7 @@ static const char *pg_compile_percent(pg_format *f, const char **pp)
     name[0] = '%';
     name[1] = p[-1];
     name[2] = '\0';
-    it->text = pg_store(f, name, 2);
+    it->text = scan_store(f, name, 2);
     it->len = 2;
     *pp = p;
     return NULL;
@@ -336,68 +336,68 @@ static const char *pg_compile_percent(pg_format *f, const char **pp)
 
 /* A backslash escape as httpd's config reader and mod_log_config leave
  * it: \" and \\ (so a format pasted from httpd.conf works), \n, \t. */
-static char pg_unbackslash(char c)
+static char scan_unbackslash(char c)
 {
     return c == 'n' ? '\n' : c == 't' ? '\t' : c;
 }
 
-static int pg_is_status(const pg_format_item *it)
+static int scan_is_status(const scan_format_item *it)
 {
     return !it->literal
-           && (it->field == PG_F_STATUS || it->field == PG_F_STATUS_ORIG);
+           && (it->field == SCAN_F_STATUS || it->field == SCAN_F_STATUS_ORIG);
 }
 
-static void pg_mark_needed(pg_format *f)
+static void scan_mark_needed(scan_format *f)
 {
     size_t i;
 
     memset(f->has, 0, sizeof(f->has));
     f->last_needed = 0;
     for (i = 0; i < f->n_items; i++) {
-        pg_format_item *it = &f->items[i];
+        scan_format_item *it = &f->items[i];
 
-        if (!it->literal && it->field != PG_F_NONE) {
+        if (!it->literal && it->field != SCAN_F_NONE) {
             f->has[it->field] = 1;
             f->last_needed = i;
         }
         it->status_after = !it->literal && !it->token && i + 2 < f->n_items
                            && f->items[i + 1].literal
-                           && pg_is_status(&f->items[i + 2]);
+                           && scan_is_status(&f->items[i + 2]);
     }
 }
 
-const char *pg_format_compile(pg_format *f, const char *spec)
+const char *scan_format_compile(scan_format *f, const char *spec)
 {
     const char *p;
     const char *err;
 
     memset(f, 0, sizeof(*f));
     f->source = spec;
-    if ((p = pg_format_preset(spec)) != NULL) {
+    if ((p = scan_format_preset(spec)) != NULL) {
         spec = p;
     }
     f->expanded = spec;
     for (p = spec; *p; ) {
         if (*p == '%') {
             p++;
-            err = pg_compile_percent(f, &p);
+            err = scan_compile_percent(f, &p);
         }
         else if (*p == '\\' && p[1]) {
-            char c = pg_unbackslash(p[1]);
+            char c = scan_unbackslash(p[1]);
 
-            err = pg_add_literal(f, &c, 1);
+            err = scan_add_literal(f, &c, 1);
             p += 2;
         }
         else {
-            err = pg_add_literal(f, p, 1);
+            err = scan_add_literal(f, p, 1);
             p++;
         }
         if (err) {
             return err;
         }
     }
-    pg_mark_needed(f);
-    if (!f->has[PG_F_REQUEST] && !(f->has[PG_F_METHOD] && f->has[PG_F_PATH])) {
+    scan_mark_needed(f);
+    if (!f->has[SCAN_F_REQUEST] && !(f->has[SCAN_F_METHOD] && f->has[SCAN_F_PATH])) {
         return "the format logs no request: it needs %r (or %m and %U)";
     }
     return NULL;
@@ -408,7 +408,7 @@ const char *pg_format_compile(pg_format *f, const char *spec)
 
 /* Is the byte at q preceded by an odd number of backslashes (after
  * start)?  Then it is escaped. */
-static int pg_escaped(const char *start, const char *q)
+static int scan_escaped(const char *start, const char *q)
 {
     size_t n = 0;
 
@@ -420,7 +420,7 @@ static int pg_escaped(const char *start, const char *q)
 }
 
 /* The first unescaped occurrence of lit in [p, end), or NULL. */
-static inline const char *pg_find_literal(const char *p, const char *end,
+static inline const char *scan_find_literal(const char *p, const char *end,
                                    const char *lit, size_t llen, int escapes)
 {
     const char *start = p;
@@ -432,7 +432,7 @@ static inline const char *pg_find_literal(const char *p, const char *end,
             return NULL;
         }
         if ((llen == 1 || memcmp(q + 1, lit + 1, llen - 1) == 0)
-            && !(escapes && pg_escaped(start, q))) {
+            && !(escapes && scan_escaped(start, q))) {
             return q;
         }
         p = q + 1;
@@ -442,10 +442,10 @@ static inline const char *pg_find_literal(const char *p, const char *end,
 
 /* Does a status (three digits, then the end of the field) start at p?
  * Item i is the status. */
-static int pg_status_at(const pg_format *f, size_t i, const char *p,
+static int scan_status_at(const scan_format *f, size_t i, const char *p,
                         const char *end)
 {
-    const pg_format_item *after = i + 1 < f->n_items ? &f->items[i + 1] : NULL;
+    const scan_format_item *after = i + 1 < f->n_items ? &f->items[i + 1] : NULL;
 
     if (end - p < 3 || p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9'
         || p[2] < '0' || p[2] > '9') {
@@ -459,28 +459,28 @@ static int pg_status_at(const pg_format *f, size_t i, const char *p,
  * literal.  Apache before 2.0.46 wrote a request's '"' unescaped into %r,
  * so the literal that closes it may occur inside it: the end is the first
  * occurrence that a status follows (a few tries; else the first). */
-#define PG_END_TRIES 16
+#define SCAN_END_TRIES 16
 
-static const char *pg_literal_end(const pg_format *f, size_t i,
+static const char *scan_literal_end(const scan_format *f, size_t i,
                                   const char *from, const char *end)
 {
-    const pg_format_item *it = &f->items[i];
-    const pg_format_item *lit = &f->items[i + 1];
-    const char *first = pg_find_literal(from, end, lit->text, lit->len,
+    const scan_format_item *it = &f->items[i];
+    const scan_format_item *lit = &f->items[i + 1];
+    const char *first = scan_find_literal(from, end, lit->text, lit->len,
                                         !it->token);
     const char *q = first;
     int tries;
 
-    for (tries = 0; q && tries < PG_END_TRIES; tries++) {
-        if (pg_status_at(f, i + 2, q + lit->len, end)) {
+    for (tries = 0; q && tries < SCAN_END_TRIES; tries++) {
+        if (scan_status_at(f, i + 2, q + lit->len, end)) {
             return q;
         }
-        q = pg_find_literal(q + 1, end, lit->text, lit->len, !it->token);
+        q = scan_find_literal(q + 1, end, lit->text, lit->len, !it->token);
     }
     return first;
 }
 
-static const char *pg_token_end(const char *p, const char *end)
+static const char *scan_token_end(const char *p, const char *end)
 {
     const char *sp = memchr(p, ' ', (size_t)(end - p));
 
@@ -489,11 +489,11 @@ static const char *pg_token_end(const char *p, const char *end)
 
 /* Where the field of item i, starting at p, ends.  *complete is 0 when the
  * literal that should end it is missing (the line ended early). */
-static const char *pg_field_end(const pg_format *f, size_t i, const char *p,
+static const char *scan_field_end(const scan_format *f, size_t i, const char *p,
                                 const char *end, int *complete)
 {
-    const pg_format_item *it = &f->items[i];
-    const pg_format_item *next = i + 1 < f->n_items ? &f->items[i + 1] : NULL;
+    const scan_format_item *it = &f->items[i];
+    const scan_format_item *next = i + 1 < f->n_items ? &f->items[i + 1] : NULL;
     const char *from = p;
     const char *q;
 
@@ -518,22 +518,22 @@ static const char *pg_field_end(const pg_format *f, size_t i, const char *p,
         }
     }
     if (next == NULL || !next->literal) {
-        return it->token || next != NULL ? pg_token_end(from, end) : end;
+        return it->token || next != NULL ? scan_token_end(from, end) : end;
     }
-    q = it->status_after ? pg_literal_end(f, i, from, end)
-                         : pg_find_literal(from, end, next->text, next->len,
+    q = it->status_after ? scan_literal_end(f, i, from, end)
+                         : scan_find_literal(from, end, next->text, next->len,
                                            !it->token);
     if (q == NULL) {
         *complete = 0;
-        return it->token ? pg_token_end(from, end) : end;
+        return it->token ? scan_token_end(from, end) : end;
     }
     return q;
 }
 
 /* Splits up to item last (or every item); *whole is set when every item
  * of the format matched and the line ended right after the last one. */
-static int pg_split(const pg_format *f, const char *line, size_t len,
-                    size_t last, pg_line_fields *out, int *whole)
+static int scan_split(const scan_format *f, const char *line, size_t len,
+                    size_t last, scan_line_fields *out, int *whole)
 {
     const char *p = line;
     const char *end = line + len;
@@ -543,7 +543,7 @@ static int pg_split(const pg_format *f, const char *line, size_t len,
     memset(out, 0, sizeof(*out));
     *whole = 0;
     for (i = 0; i <= last && i < f->n_items; i++) {
-        const pg_format_item *it = &f->items[i];
+        const scan_format_item *it = &f->items[i];
         const char *fe;
         int complete;
 
@@ -559,14 +559,14 @@ static int pg_split(const pg_format *f, const char *line, size_t len,
             p += it->len;
             continue;
         }
-        if ((fe = pg_field_end(f, i, p, end, &complete)) == NULL) {
+        if ((fe = scan_field_end(f, i, p, end, &complete)) == NULL) {
             return 0;
         }
-        if (it->field != PG_F_NONE && out->f[it->field].ptr == NULL) {
+        if (it->field != SCAN_F_NONE && out->f[it->field].ptr == NULL) {
             out->f[it->field].ptr = p;
             out->f[it->field].len = (size_t)(fe - p);
         }
-        if (it->field == PG_F_REQUEST || it->field == PG_F_PATH) {
+        if (it->field == SCAN_F_REQUEST || it->field == SCAN_F_PATH) {
             if (!complete) {
                 return 0;       /* the request was cut: not a line we know */
             }
@@ -581,70 +581,70 @@ static int pg_split(const pg_format *f, const char *line, size_t len,
     return have_request;
 }
 
-int pg_format_split(const pg_format *f, const char *line, size_t len,
-                    pg_line_fields *out)
+int scan_format_split(const scan_format *f, const char *line, size_t len,
+                    scan_line_fields *out)
 {
     int whole;
 
-    return pg_split(f, line, len, f->last_needed, out, &whole);
+    return scan_split(f, line, len, f->last_needed, out, &whole);
 }
 
-int pg_format_fits(const pg_format *f, const char *line, size_t len)
+int scan_format_fits(const scan_format *f, const char *line, size_t len)
 {
-    pg_line_fields lf;
+    scan_line_fields lf;
     int whole;
 
-    return pg_split(f, line, len, f->n_items, &lf, &whole) && whole;
+    return scan_split(f, line, len, f->n_items, &lf, &whole) && whole;
 }
 
 /* ------------------------------------------------------------------ */
 /* Which preset a file is in                                            */
 
-#define PG_PRESETS (sizeof(pg_presets) / sizeof(pg_presets[0]) - 1)
+#define SCAN_PRESETS (sizeof(scan_presets) / sizeof(scan_presets[0]) - 1)
 
-static pg_format pg_compiled[PG_PRESETS];
+static scan_format scan_compiled[SCAN_PRESETS];
 
-size_t pg_format_presets(const pg_format **out)
+size_t scan_format_presets(const scan_format **out)
 {
     static int compiled;
     size_t i;
 
     if (!compiled) {
-        for (i = 0; i < PG_PRESETS; i++) {
-            pg_format_compile(&pg_compiled[i], pg_presets[i].name);
+        for (i = 0; i < SCAN_PRESETS; i++) {
+            scan_format_compile(&scan_compiled[i], scan_presets[i].name);
         }
         compiled = 1;
     }
-    *out = pg_compiled;
-    return PG_PRESETS;
+    *out = scan_compiled;
+    return SCAN_PRESETS;
 }
 
-const pg_format *pg_format_compiled(const char *name)
+const scan_format *scan_format_compiled(const char *name)
 {
-    const pg_format *presets;
-    size_t i, n = pg_format_presets(&presets);
+    const scan_format *presets;
+    size_t i, n = scan_format_presets(&presets);
 
     for (i = 0; i < n; i++) {
-        if (!strcmp(pg_presets[i].name, name)) {
+        if (!strcmp(scan_presets[i].name, name)) {
             return &presets[i];
         }
     }
     return NULL;
 }
 
-const pg_format *pg_format_detect(const pg_span *lines, size_t n)
+const scan_format *scan_format_detect(const pg_span *lines, size_t n)
 {
-    const pg_format *presets, *best = NULL;
-    size_t i, k, count = pg_format_presets(&presets);
+    const scan_format *presets, *best = NULL;
+    size_t i, k, count = scan_format_presets(&presets);
     size_t best_fit = 0, best_split = 0;
 
     for (i = 0; i < count; i++) {
         size_t fit = 0, split = 0;
-        pg_line_fields lf;
+        scan_line_fields lf;
 
         for (k = 0; k < n; k++) {
-            fit += pg_format_fits(&presets[i], lines[k].ptr, lines[k].len);
-            split += pg_format_split(&presets[i], lines[k].ptr, lines[k].len,
+            fit += scan_format_fits(&presets[i], lines[k].ptr, lines[k].len);
+            split += scan_format_split(&presets[i], lines[k].ptr, lines[k].len,
                                      &lf);
         }
         if (fit > best_fit || (fit == best_fit && split > best_split)) {
@@ -656,7 +656,7 @@ const pg_format *pg_format_detect(const pg_span *lines, size_t n)
     return best_split ? best : NULL;
 }
 
-const char *pg_format_name(const pg_format *f)
+const char *scan_format_name(const scan_format *f)
 {
-    return pg_format_preset(f->source) ? f->source : NULL;
+    return scan_format_preset(f->source) ? f->source : NULL;
 }

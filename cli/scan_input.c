@@ -34,10 +34,10 @@
 
 #include "scan.h"
 
-#define PG_INPUT_BUF (1024 * 1024)      /* also the longest line */
-#define PG_INPUT_RAW (256 * 1024)       /* compressed bytes per read */
+#define SCAN_INPUT_BUF (1024 * 1024)      /* also the longest line */
+#define SCAN_INPUT_RAW (256 * 1024)       /* compressed bytes per read */
 
-struct pg_input {
+struct scan_input {
     int fd;
     int own_fd;
     int gzip;
@@ -55,7 +55,7 @@ struct pg_input {
     uint64_t size;
 };
 
-static void pg_input_fail(pg_input *in, const char *why)
+static void scan_input_fail(scan_input *in, const char *why)
 {
     if (in->error == NULL) {
         in->error = why;
@@ -64,7 +64,7 @@ static void pg_input_fail(pg_input *in, const char *why)
 }
 
 /* read() that retries on EINTR; 0 at end, -1 on error. */
-static ssize_t pg_read(pg_input *in, void *to, size_t n)
+static ssize_t scan_read(scan_input *in, void *to, size_t n)
 {
     ssize_t got;
 
@@ -72,7 +72,7 @@ static ssize_t pg_read(pg_input *in, void *to, size_t n)
         got = read(in->fd, to, n);
     } while (got < 0 && errno == EINTR);
     if (got < 0) {
-        pg_input_fail(in, strerror(errno));
+        scan_input_fail(in, strerror(errno));
         return -1;
     }
     in->pos += (uint64_t)got;
@@ -82,18 +82,18 @@ static ssize_t pg_read(pg_input *in, void *to, size_t n)
     return got;
 }
 
-static int pg_start_gzip(pg_input *in)
+static int scan_start_gzip(scan_input *in)
 {
     memset(&in->zs, 0, sizeof(in->zs));
     /* 15 + 16: a gzip wrapper, not zlib's or raw deflate */
     if (inflateInit2(&in->zs, 15 + 16) != Z_OK) {
-        pg_input_fail(in, "zlib could not start");
+        scan_input_fail(in, "zlib could not start");
         return 0;
     }
     in->zs_ready = 1;
-    in->raw = malloc(PG_INPUT_RAW);
+    in->raw = malloc(SCAN_INPUT_RAW);
     if (in->raw == NULL) {
-        pg_input_fail(in, "out of memory");
+        scan_input_fail(in, "out of memory");
         return 0;
     }
     /* the bytes already read are the start of the compressed stream */
@@ -106,7 +106,7 @@ static int pg_start_gzip(pg_input *in)
 }
 
 /* Inflates into buf[end..].  Returns 0 when nothing more will come. */
-static int pg_fill_gzip(pg_input *in)
+static int scan_fill_gzip(scan_input *in)
 {
     size_t before = in->end;
 
@@ -118,12 +118,12 @@ static int pg_fill_gzip(pg_input *in)
 
             if (in->raw_eof) {
                 if (in->zs.total_in > 0) {
-                    pg_input_fail(in, "unexpected end of compressed data");
+                    scan_input_fail(in, "unexpected end of compressed data");
                 }
                 in->eof = 1;
                 break;
             }
-            if ((got = pg_read(in, in->raw, PG_INPUT_RAW)) < 0) {
+            if ((got = scan_read(in, in->raw, SCAN_INPUT_RAW)) < 0) {
                 break;
             }
             in->zs.next_in = in->raw;
@@ -131,30 +131,30 @@ static int pg_fill_gzip(pg_input *in)
             continue;
         }
         in->zs.next_out = (unsigned char *)in->buf + in->end;
-        in->zs.avail_out = (uInt)(PG_INPUT_BUF - in->end);
+        in->zs.avail_out = (uInt)(SCAN_INPUT_BUF - in->end);
         rc = inflate(&in->zs, Z_NO_FLUSH);
-        in->end = PG_INPUT_BUF - in->zs.avail_out;
+        in->end = SCAN_INPUT_BUF - in->zs.avail_out;
         if (rc == Z_STREAM_END) {
             /* another member may follow (cat a.gz b.gz) */
             inflateReset(&in->zs);
             in->zs.total_in = 0;
         }
         else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            pg_input_fail(in, in->zs.msg ? in->zs.msg
+            scan_input_fail(in, in->zs.msg ? in->zs.msg
                                          : "invalid compressed data");
         }
     }
     return in->end > before;
 }
 
-static int pg_fill(pg_input *in)
+static int scan_fill(scan_input *in)
 {
     ssize_t got;
 
     if (in->gzip) {
-        return pg_fill_gzip(in);
+        return scan_fill_gzip(in);
     }
-    got = pg_read(in, in->buf + in->end, PG_INPUT_BUF - in->end);
+    got = scan_read(in, in->buf + in->end, SCAN_INPUT_BUF - in->end);
     if (got <= 0) {
         in->eof = 1;
         return 0;
@@ -163,12 +163,12 @@ static int pg_fill(pg_input *in)
     return 1;
 }
 
-pg_input *pg_input_open(const char *path, const char **err)
+scan_input *scan_input_open(const char *path, const char **err)
 {
-    pg_input *in = calloc(1, sizeof(*in));
+    scan_input *in = calloc(1, sizeof(*in));
     struct stat st;
 
-    if (in == NULL || (in->buf = malloc(PG_INPUT_BUF)) == NULL) {
+    if (in == NULL || (in->buf = malloc(SCAN_INPUT_BUF)) == NULL) {
         free(in);
         *err = "out of memory";
         return NULL;
@@ -187,7 +187,7 @@ pg_input *pg_input_open(const char *path, const char **err)
     }
     if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         *err = strerror(EISDIR);
-        pg_input_close(in);
+        scan_input_close(in);
         return NULL;
     }
     if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -199,7 +199,7 @@ pg_input *pg_input_open(const char *path, const char **err)
     /* the first bytes say whether this is gzip; no more than the
      * compressed-input buffer holds, where they go if it is */
     while (in->end < 2 && !in->raw_eof && !in->error) {
-        ssize_t got = pg_read(in, in->buf + in->end, PG_INPUT_RAW - in->end);
+        ssize_t got = scan_read(in, in->buf + in->end, SCAN_INPUT_RAW - in->end);
 
         if (got > 0) {
             in->end += (size_t)got;
@@ -207,13 +207,13 @@ pg_input *pg_input_open(const char *path, const char **err)
     }
     if (in->error) {
         *err = in->error;
-        pg_input_close(in);
+        scan_input_close(in);
         return NULL;
     }
     if (in->end >= 2 && (unsigned char)in->buf[0] == 0x1f
-        && (unsigned char)in->buf[1] == 0x8b && !pg_start_gzip(in)) {
+        && (unsigned char)in->buf[1] == 0x8b && !scan_start_gzip(in)) {
         *err = in->error;
-        pg_input_close(in);
+        scan_input_close(in);
         return NULL;
     }
     if (in->raw_eof && !in->gzip) {
@@ -223,7 +223,7 @@ pg_input *pg_input_open(const char *path, const char **err)
 }
 
 /* Drops the bytes before start so that more fit behind them. */
-static void pg_compact(pg_input *in)
+static void scan_compact(scan_input *in)
 {
     if (in->start > 0) {
         memmove(in->buf, in->buf + in->start, in->end - in->start);
@@ -233,7 +233,7 @@ static void pg_compact(pg_input *in)
 }
 
 /* The rest of a cut line: up to and including its newline. */
-static int pg_skip_rest(pg_input *in)
+static int scan_skip_rest(scan_input *in)
 {
     while (in->skipping) {
         char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
@@ -244,14 +244,14 @@ static int pg_skip_rest(pg_input *in)
             break;
         }
         in->start = in->end = 0;
-        if (in->eof || !pg_fill(in)) {
+        if (in->eof || !scan_fill(in)) {
             return 0;
         }
     }
     return 1;
 }
 
-static const char *pg_hand_out(pg_input *in, size_t from, size_t len,
+static const char *scan_hand_out(scan_input *in, size_t from, size_t len,
                                size_t *out_len)
 {
     char *line = in->buf + from;
@@ -263,10 +263,10 @@ static const char *pg_hand_out(pg_input *in, size_t from, size_t len,
     return line;
 }
 
-const char *pg_input_line(pg_input *in, size_t *len, int *cut)
+const char *scan_input_line(scan_input *in, size_t *len, int *cut)
 {
     *cut = 0;
-    if (!pg_skip_rest(in)) {
+    if (!scan_skip_rest(in)) {
         return NULL;
     }
     for (;;) {
@@ -275,48 +275,48 @@ const char *pg_input_line(pg_input *in, size_t *len, int *cut)
 
         if (nl) {
             in->start = (size_t)(nl - in->buf) + 1;
-            return pg_hand_out(in, from, (size_t)(nl - in->buf) - from, len);
+            return scan_hand_out(in, from, (size_t)(nl - in->buf) - from, len);
         }
         if (in->eof) {
             if (from == in->end) {
                 return NULL;
             }
             in->start = in->end;    /* a last line without a newline */
-            return pg_hand_out(in, from, in->end - from, len);
+            return scan_hand_out(in, from, in->end - from, len);
         }
-        pg_compact(in);
-        if (in->end == PG_INPUT_BUF) {
+        scan_compact(in);
+        if (in->end == SCAN_INPUT_BUF) {
             /* longer than the buffer: hand out what fits, skip the rest */
             in->start = in->end;
             in->skipping = 1;
             *cut = 1;
-            return pg_hand_out(in, 0, in->end, len);
+            return scan_hand_out(in, 0, in->end, len);
         }
-        pg_fill(in);
+        scan_fill(in);
     }
 }
 
-const char *pg_input_error(const pg_input *in)
+const char *scan_input_error(const scan_input *in)
 {
     return in->error;
 }
 
-uint64_t pg_input_pos(const pg_input *in)
+uint64_t scan_input_pos(const scan_input *in)
 {
     return in->pos;
 }
 
-uint64_t pg_input_size(const pg_input *in)
+uint64_t scan_input_size(const scan_input *in)
 {
     return in->size;
 }
 
-int pg_input_is_gzip(const pg_input *in)
+int scan_input_is_gzip(const scan_input *in)
 {
     return in->gzip;
 }
 
-void pg_input_close(pg_input *in)
+void scan_input_close(scan_input *in)
 {
     if (in == NULL) {
         return;
@@ -335,16 +335,16 @@ void pg_input_close(pg_input *in)
 /* ------------------------------------------------------------------ */
 /* Rotated sets                                                         */
 
-typedef struct pg_rotated {
+typedef struct scan_rotated {
     const char *path;
     size_t base_len;            /* the set's name: path[0 .. base_len) */
     int kind;                   /* 0 dated, 1 numbered, 2 the live file */
     unsigned long long key;     /* date or number */
     size_t group;               /* first position of its set */
     size_t given;               /* position on the command line */
-} pg_rotated;
+} scan_rotated;
 
-static size_t pg_trailing_digits(const char *s, size_t len)
+static size_t scan_trailing_digits(const char *s, size_t len)
 {
     size_t n = 0;
 
@@ -354,7 +354,7 @@ static size_t pg_trailing_digits(const char *s, size_t len)
     return n;
 }
 
-static unsigned long long pg_number(const char *s, size_t n)
+static unsigned long long scan_number(const char *s, size_t n)
 {
     unsigned long long v = 0;
     size_t i;
@@ -365,7 +365,7 @@ static unsigned long long pg_number(const char *s, size_t n)
     return v;
 }
 
-static void pg_rotated_parse(pg_rotated *r)
+static void scan_rotated_parse(scan_rotated *r)
 {
     size_t len = strlen(r->path);
     size_t digits;
@@ -373,7 +373,7 @@ static void pg_rotated_parse(pg_rotated *r)
     if (len > 3 && !strcmp(r->path + len - 3, ".gz")) {
         len -= 3;
     }
-    digits = pg_trailing_digits(r->path, len);
+    digits = scan_trailing_digits(r->path, len);
     r->kind = 2;
     r->base_len = len;
     if (strcmp(r->path, "-") == 0 || digits == 0 || digits == len) {
@@ -388,13 +388,13 @@ static void pg_rotated_parse(pg_rotated *r)
     else {
         return;
     }
-    r->key = pg_number(r->path + len - digits, digits);
+    r->key = scan_number(r->path + len - digits, digits);
     r->base_len = len - digits - 1;
 }
 
-static int pg_rotated_cmp(const void *a, const void *b)
+static int scan_rotated_cmp(const void *a, const void *b)
 {
-    const pg_rotated *x = a, *y = b;
+    const scan_rotated *x = a, *y = b;
 
     if (x->group != y->group) {
         return x->group < y->group ? -1 : 1;
@@ -409,9 +409,9 @@ static int pg_rotated_cmp(const void *a, const void *b)
     return x->given < y->given ? -1 : x->given > y->given;
 }
 
-void pg_input_order(const char **paths, size_t n)
+void scan_input_order(const char **paths, size_t n)
 {
-    pg_rotated *r = calloc(n ? n : 1, sizeof(*r));
+    scan_rotated *r = calloc(n ? n : 1, sizeof(*r));
     size_t i, j;
 
     if (r == NULL) {
@@ -420,7 +420,7 @@ void pg_input_order(const char **paths, size_t n)
     for (i = 0; i < n; i++) {
         r[i].path = paths[i];
         r[i].given = i;
-        pg_rotated_parse(&r[i]);
+        scan_rotated_parse(&r[i]);
         r[i].group = i;
         for (j = 0; j < i; j++) {
             if (strcmp(r[i].path, "-") != 0 && r[j].base_len == r[i].base_len
@@ -430,7 +430,7 @@ void pg_input_order(const char **paths, size_t n)
             }
         }
     }
-    qsort(r, n, sizeof(*r), pg_rotated_cmp);
+    qsort(r, n, sizeof(*r), scan_rotated_cmp);
     for (i = 0; i < n; i++) {
         paths[i] = r[i].path;
     }

@@ -26,30 +26,30 @@
 
 #include "scan.h"
 
-#define PG_HEAD_LINES 32
-#define PG_HEAD_BYTES (256 * 1024)
+#define SCAN_HEAD_LINES 32
+#define SCAN_HEAD_BYTES (256 * 1024)
 
-struct pg_log {
-    pg_input *in;
-    const pg_format *format;
+struct scan_log {
+    scan_input *in;
+    const scan_format *format;
     int detected;               /* 1: found from the first lines */
     char *head;                 /* copies of the first lines */
-    pg_span lines[PG_HEAD_LINES];
-    int cut[PG_HEAD_LINES];
+    pg_span lines[SCAN_HEAD_LINES];
+    int cut[SCAN_HEAD_LINES];
     size_t n_head, next;
 };
 
-/* Copies up to PG_HEAD_LINES first lines (PG_HEAD_BYTES in all). */
-static void pg_log_read_head(pg_log *l)
+/* Copies up to SCAN_HEAD_LINES first lines (SCAN_HEAD_BYTES in all). */
+static void scan_log_read_head(scan_log *l)
 {
     size_t used = 0, len;
     const char *line;
     int cut;
 
-    while (l->n_head < PG_HEAD_LINES
-           && (line = pg_input_line(l->in, &len, &cut)) != NULL) {
-        if (len > PG_HEAD_BYTES - used) {
-            len = PG_HEAD_BYTES - used;
+    while (l->n_head < SCAN_HEAD_LINES
+           && (line = scan_input_line(l->in, &len, &cut)) != NULL) {
+        if (len > SCAN_HEAD_BYTES - used) {
+            len = SCAN_HEAD_BYTES - used;
             cut = 1;
         }
         memcpy(l->head + used, line, len);
@@ -57,72 +57,72 @@ static void pg_log_read_head(pg_log *l)
         l->lines[l->n_head].len = len;
         l->cut[l->n_head++] = cut;
         used += len;
-        if (used == PG_HEAD_BYTES) {
+        if (used == SCAN_HEAD_BYTES) {
             break;
         }
     }
 }
 
-pg_log *pg_log_open(const char *path, const pg_format *given,
+scan_log *scan_log_open(const char *path, const scan_format *given,
                     const char **err)
 {
-    pg_log *l = calloc(1, sizeof(*l));
+    scan_log *l = calloc(1, sizeof(*l));
 
     if (l == NULL) {
         *err = "out of memory";
         return NULL;
     }
-    if ((l->in = pg_input_open(path, err)) == NULL) {
+    if ((l->in = scan_input_open(path, err)) == NULL) {
         free(l);
         return NULL;
     }
     l->format = given;
     if (given == NULL) {
-        if ((l->head = malloc(PG_HEAD_BYTES)) == NULL) {
-            pg_log_close(l);
+        if ((l->head = malloc(SCAN_HEAD_BYTES)) == NULL) {
+            scan_log_close(l);
             *err = "out of memory";
             return NULL;
         }
-        pg_log_read_head(l);
-        l->format = pg_format_detect(l->lines, l->n_head);
+        scan_log_read_head(l);
+        l->format = scan_format_detect(l->lines, l->n_head);
         l->detected = l->format != NULL;
         if (l->format == NULL) {
             /* nothing fits: the default, and the lines count unparsed */
-            l->format = pg_format_compiled("combined");
+            l->format = scan_format_compiled("combined");
         }
     }
     return l;
 }
 
-const char *pg_log_line(pg_log *l, size_t *len, int *cut)
+const char *scan_log_line(scan_log *l, size_t *len, int *cut)
 {
     if (l->next < l->n_head) {
         *len = l->lines[l->next].len;
         *cut = l->cut[l->next];
         return l->lines[l->next++].ptr;
     }
-    return pg_input_line(l->in, len, cut);
+    return scan_input_line(l->in, len, cut);
 }
 
-const pg_format *pg_log_format(const pg_log *l)
+const scan_format *scan_log_format(const scan_log *l)
 {
     return l->format;
 }
 
-int pg_log_detected(const pg_log *l)
+int scan_log_detected(const scan_log *l)
 {
     return l->detected;
 }
 
-pg_input *pg_log_input(pg_log *l)
+scan_input *scan_log_input(scan_log *l)
 {
     return l->in;
 }
 
-void pg_log_close(pg_log *l)
+void scan_log_close(scan_log *l)
 {
     if (l) {
-        pg_input_close(l->in);
+        scan_input_close(l->in);
         free(l->head);
         free(l);
     }

@@ -15,7 +15,7 @@
  * scan_report.c: the readable report on standard output.
  *
  * A terminal is an interpreter too: text from a log line goes out only
- * through pg_scan_put_text, which shows control bytes (an ESC would start
+ * through scan_put_text, which shows control bytes (an ESC would start
  * a terminal escape sequence) and non-ASCII bytes as a visible \xNN.  This
  * output may change between versions; --json is the contract.
  */
@@ -27,51 +27,51 @@
 /* ------------------------------------------------------------------ */
 /* Helpers shared by the outputs                                        */
 
-void pg_scan_out_file(pg_out *out, FILE *f)
+void scan_out_file(pg_out *out, FILE *f)
 {
     out->write = pg_write_stdio;
     out->baton = f;
 }
 
 /* Terminal text goes through pg_out's one escaper (pg_put_text_n). */
-void pg_scan_put_span(FILE *to, pg_span s)
+void scan_put_span(FILE *to, pg_span s)
 {
     pg_out out;
 
-    pg_scan_out_file(&out, to);
+    scan_out_file(&out, to);
     pg_put_text_n(&out, s.ptr, s.ptr ? s.len : 0, NULL);
 }
 
-void pg_scan_put_text(FILE *to, const char *s, size_t max)
+void scan_put_text(FILE *to, const char *s, size_t max)
 {
     size_t len = s ? strlen(s) : 0;
 
     if (max && len > max) {
-        pg_scan_put_span(to, (pg_span){ s, max });
+        scan_put_span(to, (pg_span){ s, max });
         fputs("...", to);
         return;
     }
-    pg_scan_put_span(to, (pg_span){ s, len });
+    scan_put_span(to, (pg_span){ s, len });
 }
 
-const char *pg_scan_tail(const char *s, size_t max)
+const char *scan_tail(const char *s, size_t max)
 {
     size_t len = strlen(s);
 
     return len > max ? s + len - max : s;
 }
 
-void pg_scan_put_path(FILE *to, const char *s, size_t max)
+void scan_put_path(FILE *to, const char *s, size_t max)
 {
-    const char *tail = pg_scan_tail(s, max);
+    const char *tail = scan_tail(s, max);
 
     if (tail != s) {
         fputs("...", to);
     }
-    pg_scan_put_text(to, tail, 0);
+    scan_put_text(to, tail, 0);
 }
 
-const char *pg_scan_count(uint64_t n, char *buf, size_t size)
+const char *scan_count(uint64_t n, char *buf, size_t size)
 {
     char digits[32];
     size_t len, i, o = 0;
@@ -91,30 +91,30 @@ const char *pg_scan_count(uint64_t n, char *buf, size_t size)
 /* ------------------------------------------------------------------ */
 /* Sections                                                             */
 
-static const char *pg_reason_word(int i)
+static const char *scan_reason_word(int i)
 {
-    return pg_reason_name(pg_scan_reason_of(i));
+    return pg_reason_name(scan_reason_of(i));
 }
 
-static size_t pg_shown(size_t n, size_t top)
+static size_t scan_shown(size_t n, size_t top)
 {
     return top && n > top ? top : n;
 }
 
 /* "combined (found from its first lines): %h %l ..." */
-static void pg_put_format(FILE *to, const pg_format *f, int detected)
+static void scan_put_format(FILE *to, const scan_format *f, int detected)
 {
-    const char *name = pg_format_name(f);
+    const char *name = scan_format_name(f);
 
     if (name) {
         fprintf(to, "%s%s: ", name, detected ? " (found from its first lines)"
                                              : "");
     }
-    pg_scan_put_text(to, f->expanded, 0);
+    scan_put_text(to, f->expanded, 0);
 }
 
 /* The format, or each file's when they differ. */
-static void pg_formats(FILE *to, const pg_scan_results *r)
+static void scan_formats(FILE *to, const scan_results *r)
 {
     size_t i;
     int same = 1;
@@ -124,22 +124,22 @@ static void pg_formats(FILE *to, const pg_scan_results *r)
     }
     if (same || r->format_given) {
         fputs("  format: ", to);
-        pg_put_format(to, r->format, r->n_files && r->file_detected[0]);
+        scan_put_format(to, r->format, r->n_files && r->file_detected[0]);
         fputc('\n', to);
         return;
     }
     fputs("  formats:\n", to);
     for (i = 0; i < r->n_files; i++) {
         fputs("    ", to);
-        pg_scan_put_path(to, r->files[i], 60);
+        scan_put_path(to, r->files[i], 60);
         fputs(": ", to);
-        pg_put_format(to, r->file_formats[i], r->file_detected[i]);
+        scan_put_format(to, r->file_formats[i], r->file_detected[i]);
         fputc('\n', to);
     }
 }
 
 /* What --since, --until and --exclude left out. */
-static void pg_selection(FILE *to, const pg_scan_results *r)
+static void scan_selection(FILE *to, const scan_results *r)
 {
     if (r->windowed) {
         fprintf(to, "  --since/--until: %llu lines outside, left out",
@@ -157,26 +157,26 @@ static void pg_selection(FILE *to, const pg_scan_results *r)
     }
 }
 
-static void pg_header(FILE *to, const pg_scan_results *r)
+static void scan_header(FILE *to, const scan_results *r)
 {
     char a[32], b[32], t1[40], t2[40];
     size_t i;
 
     fprintf(to, "proxyguard scan: %zu file%s, %s lines, %s unparsed\n",
             r->n_files, r->n_files == 1 ? "" : "s",
-            pg_scan_count(r->lines, a, sizeof(a)),
-            pg_scan_count(r->unparsed, b, sizeof(b)));
+            scan_count(r->lines, a, sizeof(a)),
+            scan_count(r->unparsed, b, sizeof(b)));
     fputs("  read (oldest first):", to);
     for (i = 0; i < r->n_files; i++) {
         fputc(' ', to);
-        pg_scan_put_path(to, r->files[i], 80);
+        scan_put_path(to, r->files[i], 80);
     }
     fputc('\n', to);
-    pg_formats(to, r);
-    pg_selection(to, r);
+    scan_formats(to, r);
+    scan_selection(to, r);
     fputs("  our names: ", to);
     if (r->vhosts == 0 && r->host_patterns == 0) {
-        fputs(r->has[PG_F_VHOST] ? "each line's %v only"
+        fputs(r->has[SCAN_F_VHOST] ? "each line's %v only"
                                  : "none given (--host, -S): every "
                                    "absolute URI is foreign", to);
     }
@@ -185,7 +185,7 @@ static void pg_header(FILE *to, const pg_scan_results *r)
                 "(%zu names)", r->host_patterns,
                 r->host_patterns == 1 ? "" : "s", r->vhosts,
                 r->vhosts == 1 ? "" : "s", r->names);
-        if (r->has[PG_F_VHOST]) {
+        if (r->has[SCAN_F_VHOST]) {
             fputs(", judged per vhost (%v)", to);
         }
     }
@@ -197,120 +197,120 @@ static void pg_header(FILE *to, const pg_scan_results *r)
     }
     if (r->first.valid) {
         fprintf(to, "  hits from %s to %s\n",
-                pg_scan_time_iso(&r->first, t1, sizeof(t1)),
-                pg_scan_time_iso(&r->last, t2, sizeof(t2)));
+                scan_time_iso(&r->first, t1, sizeof(t1)),
+                scan_time_iso(&r->last, t2, sizeof(t2)));
     }
 }
 
-static int pg_verdict_width(pg_scan_verdict v)
+static int scan_verdict_width(scan_verdict v)
 {
-    int len = (int)strlen(pg_scan_verdict_name(v));
+    int len = (int)strlen(scan_verdict_name(v));
 
     return len > 8 ? len : 8;
 }
 
-static void pg_verdict_cells(FILE *to, const uint64_t *counts)
+static void scan_verdict_cells(FILE *to, const uint64_t *counts)
 {
     int i;
 
-    for (i = 0; i < PG_VERDICT_COUNT; i++) {
-        pg_scan_verdict v = pg_scan_verdict_in_order(i);
+    for (i = 0; i < SCAN_VERDICT_COUNT; i++) {
+        scan_verdict v = scan_verdict_in_order(i);
 
-        fprintf(to, " %*llu", pg_verdict_width(v),
+        fprintf(to, " %*llu", scan_verdict_width(v),
                 (unsigned long long)counts[v]);
     }
     fputc('\n', to);
 }
 
-static void pg_hits_table(FILE *to, const pg_scan_results *r)
+static void scan_hits_table(FILE *to, const scan_results *r)
 {
     uint64_t total = 0;
     int i;
 
     fprintf(to, "\n%-14s %8s", "Hits", "total");
-    for (i = 0; i < PG_VERDICT_COUNT; i++) {
-        fprintf(to, " %*s", pg_verdict_width(pg_scan_verdict_in_order(i)),
-                pg_scan_verdict_name(pg_scan_verdict_in_order(i)));
+    for (i = 0; i < SCAN_VERDICT_COUNT; i++) {
+        fprintf(to, " %*s", scan_verdict_width(scan_verdict_in_order(i)),
+                scan_verdict_name(scan_verdict_in_order(i)));
     }
     fputc('\n', to);
-    for (i = 0; i < PG_SCAN_REASONS; i++) {
-        fprintf(to, "  %-12s %8llu", pg_reason_word(i),
+    for (i = 0; i < SCAN_REASONS; i++) {
+        fprintf(to, "  %-12s %8llu", scan_reason_word(i),
                 (unsigned long long)r->hits[i]);
-        pg_verdict_cells(to, r->by_reason[i]);
+        scan_verdict_cells(to, r->by_reason[i]);
         total += r->hits[i];
     }
     fprintf(to, "  %-12s %8llu", "all", (unsigned long long)total);
-    pg_verdict_cells(to, r->verdicts);
-    if (!r->has[PG_F_HOST]) {
+    scan_verdict_cells(to, r->verdicts);
+    if (!r->has[SCAN_F_HOST]) {
         fputs("  (unknown-host needs %{Host}i in the format)\n", to);
     }
 }
 
 /* The sentence the report leads with when anything may have worked. */
-static void pg_headline(FILE *to, const pg_scan_results *r)
+static void scan_report_headline(FILE *to, const scan_results *r)
 {
-    pg_scan_outcome o;
+    scan_outcome o;
     char text[256];
 
-    pg_scan_outcome_of(r, &o);
+    scan_outcome_of(r, &o);
     if (o.relayed == 0 && o.tunnels == 0) {
         return;
     }
     fprintf(to, "!! %s.\n   List them: proxyguard scan --lines ... | "
             "awk -F'\\t' '$3 == \"suspect\" || $3 == \"undetermined\"'\n\n",
-            pg_scan_headline(&o, text, sizeof(text)));
+            scan_headline(&o, text, sizeof(text)));
 }
 
-static void pg_verdicts(FILE *to, const pg_scan_results *r)
+static void scan_verdicts(FILE *to, const scan_results *r)
 {
-    pg_scan_outcome o;
+    scan_outcome o;
     char text[256];
     int i, rule;
     size_t k;
 
-    pg_scan_outcome_of(r, &o);
-    fprintf(to, "\nDid it work?  %s.\n", pg_scan_headline(&o, text,
+    scan_outcome_of(r, &o);
+    fprintf(to, "\nDid it work?  %s.\n", scan_headline(&o, text,
                                                           sizeof(text)));
-    for (i = 0; i < PG_VERDICT_COUNT; i++) {
-        pg_scan_verdict v = pg_scan_verdict_in_order(i);
+    for (i = 0; i < SCAN_VERDICT_COUNT; i++) {
+        scan_verdict v = scan_verdict_in_order(i);
 
-        if (r->verdicts[v] == 0 && v == PG_VERDICT_UNKNOWN) {
+        if (r->verdicts[v] == 0 && v == SCAN_VERDICT_UNKNOWN) {
             continue;
         }
-        fprintf(to, "  %-18s %8llu\n", pg_scan_verdict_name(v),
+        fprintf(to, "  %-18s %8llu\n", scan_verdict_name(v),
                 (unsigned long long)r->verdicts[v]);
-        for (rule = 0; rule < PG_RULE_COUNT; rule++) {
-            if (r->rules[rule] && pg_scan_rule_verdict(rule) == v) {
-                fprintf(to, "    %-16s %8llu  %s\n", pg_scan_rule_name(rule),
+        for (rule = 0; rule < SCAN_RULE_COUNT; rule++) {
+            if (r->rules[rule] && scan_rule_verdict(rule) == v) {
+                fprintf(to, "    %-16s %8llu  %s\n", scan_rule_name(rule),
                         (unsigned long long)r->rules[rule],
-                        pg_scan_rule_meaning(rule));
+                        scan_rule_meaning(rule));
             }
         }
     }
-    for (i = 0; i < PG_VERDICT_COUNT; i++) {
-        pg_scan_verdict v = pg_scan_verdict_in_order(i);
+    for (i = 0; i < SCAN_VERDICT_COUNT; i++) {
+        scan_verdict v = scan_verdict_in_order(i);
 
         if (r->n_examples[v] == 0) {
             continue;
         }
-        fprintf(to, "  examples, %s:\n", pg_scan_verdict_name(v));
+        fprintf(to, "  examples, %s:\n", scan_verdict_name(v));
         for (k = 0; k < r->n_examples[v]; k++) {
             fputs("    ", to);
-            pg_scan_put_text(to, r->examples[v][k]->where, 0);
-            fprintf(to, "  %s  ", pg_scan_rule_name(r->examples[v][k]->rule));
-            pg_scan_put_text(to, r->examples[v][k]->text, 200);
+            scan_put_text(to, r->examples[v][k]->where, 0);
+            fprintf(to, "  %s  ", scan_rule_name(r->examples[v][k]->rule));
+            scan_put_text(to, r->examples[v][k]->text, 200);
             fputc('\n', to);
         }
     }
 }
 
 /* Escaped text in a column of width characters. */
-static void pg_put_padded(FILE *to, const char *s, size_t width)
+static void scan_put_padded(FILE *to, const char *s, size_t width)
 {
     size_t i, used = 0;
 
     for (i = 0; s[i] && used < width; i++) {
-        pg_scan_put_span(to, (pg_span){ s + i, 1 });
+        scan_put_span(to, (pg_span){ s + i, 1 });
         used += (size_t)pg_text_width((unsigned char)s[i], NULL);
     }
     for (; used < width; used++) {
@@ -318,9 +318,9 @@ static void pg_put_padded(FILE *to, const char *s, size_t width)
     }
 }
 
-static void pg_clients(FILE *to, const pg_scan_results *r)
+static void scan_clients(FILE *to, const scan_results *r)
 {
-    size_t i, n = pg_shown(r->n_clients, r->top);
+    size_t i, n = scan_shown(r->n_clients, r->top);
     char t1[40], t2[40];
 
     if (r->n_clients == 0) {
@@ -331,25 +331,25 @@ static void pg_clients(FILE *to, const pg_scan_results *r)
             "abs-uri", "unk-host", "rejected", "local", "suspect", "undet.",
             "first", "last");
     for (i = 0; i < n; i++) {
-        const pg_scan_client *c = r->clients[i];
+        const scan_client *c = r->clients[i];
 
         fputs("  ", to);
-        pg_put_padded(to, c->text, 40);
+        scan_put_padded(to, c->text, 40);
         fprintf(to, " %7u %7u %7u %8u %8u %7u %7u %7u  %-25s  %s\n",
                 c->total, c->hits[0], c->hits[1], c->hits[2],
-                c->verdicts[PG_VERDICT_REJECTED],
-                c->verdicts[PG_VERDICT_SERVED_LOCALLY],
-                c->verdicts[PG_VERDICT_SUSPECT],
-                c->verdicts[PG_VERDICT_UNDETERMINED],
-                pg_scan_time_iso(&c->first, t1, sizeof(t1)),
-                pg_scan_time_iso(&c->last, t2, sizeof(t2)));
+                c->verdicts[SCAN_VERDICT_REJECTED],
+                c->verdicts[SCAN_VERDICT_SERVED_LOCALLY],
+                c->verdicts[SCAN_VERDICT_SUSPECT],
+                c->verdicts[SCAN_VERDICT_UNDETERMINED],
+                scan_time_iso(&c->first, t1, sizeof(t1)),
+                scan_time_iso(&c->last, t2, sizeof(t2)));
     }
 }
 
-static void pg_nets(FILE *to, const char *title, const pg_scan_net *const *nets,
+static void scan_nets(FILE *to, const char *title, const scan_net *const *nets,
                     size_t count, size_t top)
 {
-    size_t i, n = pg_shown(count, top);
+    size_t i, n = scan_shown(count, top);
     char net[64];
 
     if (count == 0) {
@@ -360,16 +360,16 @@ static void pg_nets(FILE *to, const char *title, const pg_scan_net *const *nets,
             "unknown-host");
     for (i = 0; i < n; i++) {
         fprintf(to, "  %-44s %8u %6u %8u %12u %12u\n",
-                pg_scan_net_text(nets[i], net, sizeof(net)), nets[i]->total,
+                scan_net_text(nets[i], net, sizeof(net)), nets[i]->total,
                 nets[i]->hosts, nets[i]->hits[0], nets[i]->hits[1],
                 nets[i]->hits[2]);
     }
 }
 
-static void pg_texts(FILE *to, const char *title,
-                     const pg_scan_text *const *rows, size_t count, size_t top)
+static void scan_texts(FILE *to, const char *title,
+                     const scan_text *const *rows, size_t count, size_t top)
 {
-    size_t i, n = pg_shown(count, top);
+    size_t i, n = scan_shown(count, top);
 
     if (count == 0) {
         return;
@@ -377,12 +377,12 @@ static void pg_texts(FILE *to, const char *title,
     fprintf(to, "\n%s (%zu of %zu)\n", title, n, count);
     for (i = 0; i < n; i++) {
         fprintf(to, "  %8u  ", rows[i]->hits);
-        pg_scan_put_text(to, rows[i]->text, 0);
+        scan_put_text(to, rows[i]->text, 0);
         fputc('\n', to);
     }
 }
 
-static void pg_ports(FILE *to, const pg_scan_results *r)
+static void scan_ports(FILE *to, const scan_results *r)
 {
     size_t i;
 
@@ -402,7 +402,7 @@ static void pg_ports(FILE *to, const pg_scan_results *r)
     }
 }
 
-static void pg_periods(FILE *to, const char *title, const pg_scan_period *p,
+static void scan_periods(FILE *to, const char *title, const scan_period *p,
                        size_t n, size_t keep, int months)
 {
     size_t i, from = n > keep ? n - keep : 0;
@@ -416,13 +416,13 @@ static void pg_periods(FILE *to, const char *title, const pg_scan_period *p,
             "absolute-uri", "unknown-host");
     for (i = from; i < n; i++) {
         fprintf(to, "  %-10s %8u %12u %12u\n",
-                months ? pg_scan_month_text(p[i].key, key, sizeof(key))
-                       : pg_scan_day_text(p[i].key, key, sizeof(key)),
+                months ? scan_month_text(p[i].key, key, sizeof(key))
+                       : scan_day_text(p[i].key, key, sizeof(key)),
                 p[i].hits[0], p[i].hits[1], p[i].hits[2]);
     }
 }
 
-static void pg_unparsed(FILE *to, const pg_scan_results *r)
+static void scan_unparsed(FILE *to, const scan_results *r)
 {
     size_t i;
 
@@ -433,16 +433,16 @@ static void pg_unparsed(FILE *to, const pg_scan_results *r)
             (unsigned long long)r->unparsed, (unsigned long long)r->cut);
     for (i = 0; i < r->n_unparsed_examples; i++) {
         fputs("    ", to);
-        pg_scan_put_text(to, r->unparsed_examples[i].where, 0);
+        scan_put_text(to, r->unparsed_examples[i].where, 0);
         fputs("  ", to);
-        pg_scan_put_text(to, r->unparsed_examples[i].text, 200);
+        scan_put_text(to, r->unparsed_examples[i].text, 200);
         fputc('\n', to);
     }
 }
 
-static void pg_notes(FILE *to, const pg_scan_results *r)
+static void scan_notes(FILE *to, const scan_results *r)
 {
-    if (r->has[PG_F_PROXYGUARD]) {
+    if (r->has[SCAN_F_PROXYGUARD]) {
         fprintf(to, "\nThe module's own PROXYGUARD field: %llu hits; %llu lines "
                 "where it and scan differ\n  (scan cannot see proxy headers, "
                 "bans or proxy clients; the module had other names or was "
@@ -467,20 +467,20 @@ static void pg_notes(FILE *to, const pg_scan_results *r)
     }
 }
 
-void pg_scan_report(FILE *to, const pg_scan_results *r)
+void scan_report(FILE *to, const scan_results *r)
 {
-    pg_headline(to, r);
-    pg_header(to, r);
-    pg_hits_table(to, r);
-    pg_verdicts(to, r);
-    pg_clients(to, r);
-    pg_nets(to, "Networks /24 and /64", r->nets, r->n_nets, r->top);
-    pg_nets(to, "Wider networks /16 and /48", r->wide, r->n_wide, r->top);
-    pg_ports(to, r);
-    pg_texts(to, "CONNECT targets", r->targets, r->n_targets, r->top);
-    pg_texts(to, "Foreign hosts named", r->hosts, r->n_hosts, r->top);
-    pg_periods(to, "Per month", r->months, r->n_months, 120, 1);
-    pg_periods(to, "Per day", r->days, r->n_days, 31, 0);
-    pg_unparsed(to, r);
-    pg_notes(to, r);
+    scan_report_headline(to, r);
+    scan_header(to, r);
+    scan_hits_table(to, r);
+    scan_verdicts(to, r);
+    scan_clients(to, r);
+    scan_nets(to, "Networks /24 and /64", r->nets, r->n_nets, r->top);
+    scan_nets(to, "Wider networks /16 and /48", r->wide, r->n_wide, r->top);
+    scan_ports(to, r);
+    scan_texts(to, "CONNECT targets", r->targets, r->n_targets, r->top);
+    scan_texts(to, "Foreign hosts named", r->hosts, r->n_hosts, r->top);
+    scan_periods(to, "Per month", r->months, r->n_months, 120, 1);
+    scan_periods(to, "Per day", r->days, r->n_days, 31, 0);
+    scan_unparsed(to, r);
+    scan_notes(to, r);
 }

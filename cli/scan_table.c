@@ -16,7 +16,7 @@
  *
  * Every table is an array allocated once and addressed by a seeded hash
  * (so log lines cannot aim at slots).  As in the module's pg_table.c, a
- * key is looked for in PG_PROBE slots from its hash position; when none
+ * key is looked for in SCAN_PROBE slots from its hash position; when none
  * holds it and none is free, the slot with the fewest hits among those is
  * given to the newcomer: memory never grows, and the heavy hitters, the
  * ones a report is about, stay.  What eviction cost is counted and shown.
@@ -34,12 +34,12 @@
 
 #include "scan.h"
 
-#define PG_PROBE 16
-#define PG_DAYS_SLOTS 8192          /* 22 years of days */
-#define PG_MONTHS_SLOTS 2048
-#define PG_SIZES_SLOTS (1u << 20)   /* 8 MB of fingerprints */
-#define PG_PENDING_SLOTS (1u << 16)
-#define PG_CANDIDATES 64            /* pending hits kept as examples */
+#define SCAN_PROBE 16
+#define SCAN_DAYS_SLOTS 8192          /* 22 years of days */
+#define SCAN_MONTHS_SLOTS 2048
+#define SCAN_SIZES_SLOTS (1u << 20)   /* 8 MB of fingerprints */
+#define SCAN_PENDING_SLOTS (1u << 16)
+#define SCAN_CANDIDATES 64            /* pending hits kept as examples */
 
 /* %O counts the headers too, and two answers of one page differ by the
  * connection's own: none (HTTP/1.1 kept alive), "Connection: close\r\n"
@@ -47,77 +47,77 @@
  * \r\n" (52 bytes + the digits of T and M: 54 to 59; 47 + T's without a
  * max, MaxKeepAliveRequests 0: 48 to 50).  These differences, and only
  * these, count as the same size under %O. */
-static const int pg_sent_deltas[] = {
+static const int scan_sent_deltas[] = {
     0, 1, 2, 3, 19, 28, 29, 30, 31, 35, 36, 37, 38, 39, 40, 48, 49, 50,
     54, 55, 56, 57, 58, 59
 };
 
 /* Hits waiting for the end of the input, one row per path, size, client
  * and rule. */
-typedef struct pg_pending {
+typedef struct scan_pending {
     uint64_t path;                  /* hash of the path */
     int64_t size;                   /* as logged */
     uint64_t client;                /* the client row's id ... */
     uint32_t row;                   /* ... and index */
     uint32_t hits;
     unsigned char used;
-    unsigned char kind;             /* pg_size_kind */
+    unsigned char kind;             /* scan_size_kind */
     unsigned char reason;           /* index */
     unsigned char unmatched;        /* the rule when no size matches */
     unsigned char rule;             /* the rule, at the end */
-} pg_pending;
+} scan_pending;
 
-struct pg_scan_tables {
+struct scan_tables {
     uint64_t seed;
-    pg_scan_client *clients;
+    scan_client *clients;
     uint32_t n_clients;
     uint64_t clients_evicted;
-    pg_scan_net *nets;
+    scan_net *nets;
     uint32_t n_nets;
     uint64_t nets_evicted;
-    pg_scan_text *hosts;
-    pg_scan_text *targets;
+    scan_text *hosts;
+    scan_text *targets;
     uint32_t n_texts;
     uint64_t texts_evicted;
     uint32_t *ports;
     uint32_t ports_none;
-    pg_scan_period *days;
-    pg_scan_period *months;
+    scan_period *days;
+    scan_period *months;
     uint64_t periods_dropped;
     uint64_t *sizes;
     uint64_t sizes_evicted;
-    pg_pending *pending;
+    scan_pending *pending;
     uint64_t pending_early;
     uint64_t unattributed;
     int decide_now;
-    pg_scan_example examples[PG_VERDICT_COUNT][PG_SCAN_EXAMPLES];
-    pg_scan_example candidates[PG_CANDIDATES];
-    pg_scan_example unparsed[PG_SCAN_EXAMPLES];
+    scan_example examples[SCAN_VERDICT_COUNT][SCAN_EXAMPLES];
+    scan_example candidates[SCAN_CANDIDATES];
+    scan_example unparsed[SCAN_EXAMPLES];
     size_t n_unparsed;
-    uint64_t hits[PG_SCAN_REASONS];
-    uint64_t verdicts[PG_VERDICT_COUNT];
-    uint64_t by_reason[PG_SCAN_REASONS][PG_VERDICT_COUNT];
-    uint64_t rules[PG_RULE_COUNT];
-    pg_scan_time first, last;
+    uint64_t hits[SCAN_REASONS];
+    uint64_t verdicts[SCAN_VERDICT_COUNT];
+    uint64_t by_reason[SCAN_REASONS][SCAN_VERDICT_COUNT];
+    uint64_t rules[SCAN_RULE_COUNT];
+    scan_time first, last;
     /* the sorted views handed to the outputs */
-    const pg_scan_client **client_view;
-    const pg_scan_net **net_view;
-    const pg_scan_net **wide_view;
-    const pg_scan_text **host_view;
-    const pg_scan_text **target_view;
+    const scan_client **client_view;
+    const scan_net **net_view;
+    const scan_net **wide_view;
+    const scan_text **host_view;
+    const scan_text **target_view;
     uint16_t *port_view;
-    pg_scan_period *day_view;
-    pg_scan_period *month_view;
-    const pg_scan_example *example_view[PG_VERDICT_COUNT][PG_SCAN_EXAMPLES];
-    size_t n_example_view[PG_VERDICT_COUNT];
+    scan_period *day_view;
+    scan_period *month_view;
+    const scan_example *example_view[SCAN_VERDICT_COUNT][SCAN_EXAMPLES];
+    size_t n_example_view[SCAN_VERDICT_COUNT];
 };
 
-static void pg_copy_text(char *dst, size_t size, const char *src, size_t len);
+static void scan_copy_text(char *dst, size_t size, const char *src, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* Hashing                                                              */
 
-static uint64_t pg_mix(uint64_t h)
+static uint64_t scan_mix(uint64_t h)
 {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
@@ -128,7 +128,7 @@ static uint64_t pg_mix(uint64_t h)
 }
 
 /* Eight bytes at a time: a path is hashed for every ordinary line. */
-static uint64_t pg_hash(uint64_t seed, const void *data, size_t n)
+static uint64_t scan_hash(uint64_t seed, const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
@@ -136,19 +136,19 @@ static uint64_t pg_hash(uint64_t seed, const void *data, size_t n)
 
     while (n >= 8) {
         memcpy(&w, p, 8);
-        h = (h ^ pg_mix(w)) * 0x9e3779b97f4a7c15ULL;
+        h = (h ^ scan_mix(w)) * 0x9e3779b97f4a7c15ULL;
         p += 8;
         n -= 8;
     }
     w = 0;
     memcpy(&w, p, n);
-    return pg_mix(h ^ w ^ ((uint64_t)n << 56));
+    return scan_mix(h ^ w ^ ((uint64_t)n << 56));
 }
 
 /* ------------------------------------------------------------------ */
 /* Life cycle                                                           */
 
-static uint32_t pg_pow2(uint32_t n)
+static uint32_t scan_pow2(uint32_t n)
 {
     uint32_t p = 1;
 
@@ -158,15 +158,15 @@ static uint32_t pg_pow2(uint32_t n)
     return p;
 }
 
-pg_scan_tables *pg_tables_create(uint32_t client_rows, uint32_t seed)
+scan_tables *scan_tables_create(uint32_t client_rows, uint32_t seed)
 {
-    pg_scan_tables *t = calloc(1, sizeof(*t));
+    scan_tables *t = calloc(1, sizeof(*t));
 
     if (t == NULL) {
         return NULL;
     }
-    t->seed = pg_mix(((uint64_t)seed << 32) | 0x5ca1ab1eU);
-    t->n_clients = pg_pow2(client_rows);
+    t->seed = scan_mix(((uint64_t)seed << 32) | 0x5ca1ab1eU);
+    t->n_clients = scan_pow2(client_rows);
     t->n_nets = t->n_clients;
     t->n_texts = 8192;
     /* calloc'd and touched only as rows fill: RSS follows the input */
@@ -175,19 +175,19 @@ pg_scan_tables *pg_tables_create(uint32_t client_rows, uint32_t seed)
     t->hosts = calloc(t->n_texts, sizeof(*t->hosts));
     t->targets = calloc(t->n_texts, sizeof(*t->targets));
     t->ports = calloc(65536, sizeof(*t->ports));
-    t->days = calloc(PG_DAYS_SLOTS, sizeof(*t->days));
-    t->months = calloc(PG_MONTHS_SLOTS, sizeof(*t->months));
-    t->sizes = calloc(PG_SIZES_SLOTS, sizeof(*t->sizes));
-    t->pending = calloc(PG_PENDING_SLOTS, sizeof(*t->pending));
+    t->days = calloc(SCAN_DAYS_SLOTS, sizeof(*t->days));
+    t->months = calloc(SCAN_MONTHS_SLOTS, sizeof(*t->months));
+    t->sizes = calloc(SCAN_SIZES_SLOTS, sizeof(*t->sizes));
+    t->pending = calloc(SCAN_PENDING_SLOTS, sizeof(*t->pending));
     if (!t->clients || !t->nets || !t->hosts || !t->targets || !t->ports
         || !t->days || !t->months || !t->sizes || !t->pending) {
-        pg_tables_destroy(t);
+        scan_tables_destroy(t);
         return NULL;
     }
     return t;
 }
 
-void pg_tables_destroy(pg_scan_tables *t)
+void scan_tables_destroy(scan_tables *t)
 {
     if (t == NULL) {
         return;
@@ -215,20 +215,20 @@ void pg_tables_destroy(pg_scan_tables *t)
 /* ------------------------------------------------------------------ */
 /* Sizes: did an ordinary request get this many bytes for this path?    */
 
-static uint64_t pg_fingerprint(uint64_t path, int kind, int64_t size)
+static uint64_t scan_fingerprint(uint64_t path, int kind, int64_t size)
 {
-    uint64_t fp = path ^ pg_mix(((uint64_t)size << 2 | (uint64_t)kind)
+    uint64_t fp = path ^ scan_mix(((uint64_t)size << 2 | (uint64_t)kind)
                                 + 0x51ed270b27a5b5b5ULL);
 
     return fp ? fp : 1;
 }
 
-static int pg_sizes_has(const pg_scan_tables *t, uint64_t fp)
+static int scan_sizes_has(const scan_tables *t, uint64_t fp)
 {
-    uint32_t i, at = (uint32_t)fp & (PG_SIZES_SLOTS - 1);
+    uint32_t i, at = (uint32_t)fp & (SCAN_SIZES_SLOTS - 1);
 
-    for (i = 0; i < PG_PROBE; i++) {
-        uint64_t seen = t->sizes[(at + i) & (PG_SIZES_SLOTS - 1)];
+    for (i = 0; i < SCAN_PROBE; i++) {
+        uint64_t seen = t->sizes[(at + i) & (SCAN_SIZES_SLOTS - 1)];
 
         if (seen == fp) {
             return 1;
@@ -242,45 +242,45 @@ static int pg_sizes_has(const pg_scan_tables *t, uint64_t fp)
 
 /* Did an ordinary answer for the path get this size (for %O, up to what
  * the connection's headers add or take away)? */
-static int pg_sizes_match(const pg_scan_tables *t, uint64_t path, int kind,
+static int scan_sizes_match(const scan_tables *t, uint64_t path, int kind,
                           int64_t size)
 {
-    size_t i, n = kind == PG_SIZE_SENT
-                  ? sizeof(pg_sent_deltas) / sizeof(pg_sent_deltas[0]) : 1;
+    size_t i, n = kind == SCAN_SIZE_SENT
+                  ? sizeof(scan_sent_deltas) / sizeof(scan_sent_deltas[0]) : 1;
 
     for (i = 0; i < n; i++) {
-        if (pg_sizes_has(t, pg_fingerprint(path, kind,
-                                           size + pg_sent_deltas[i]))
-            || (pg_sent_deltas[i]
-                && pg_sizes_has(t, pg_fingerprint(path, kind,
-                                                  size - pg_sent_deltas[i])))) {
+        if (scan_sizes_has(t, scan_fingerprint(path, kind,
+                                           size + scan_sent_deltas[i]))
+            || (scan_sent_deltas[i]
+                && scan_sizes_has(t, scan_fingerprint(path, kind,
+                                                  size - scan_sent_deltas[i])))) {
             return 1;
         }
     }
     return 0;
 }
 
-static int pg_comparable_answer(const pg_classified *c)
+static int scan_comparable_answer(const scan_classified *c)
 {
     return c->size > 0 && c->status >= 200 && c->status < 400
            && c->status != 204 && c->status != 304
-           && c->size_kind != PG_SIZE_NONE && c->path.ptr != NULL
-           && !pg_scan_bodiless_method(c->method);
+           && c->size_kind != SCAN_SIZE_NONE && c->path.ptr != NULL
+           && !scan_bodiless_method(c->method);
 }
 
-void pg_tables_ordinary(pg_scan_tables *t, const pg_classified *c)
+void scan_tables_ordinary(scan_tables *t, const scan_classified *c)
 {
     uint64_t fp;
     uint32_t i, at;
 
-    if (!pg_comparable_answer(c)) {
+    if (!scan_comparable_answer(c)) {
         return;
     }
-    fp = pg_fingerprint(pg_hash(t->seed, c->path.ptr, c->path.len),
+    fp = scan_fingerprint(scan_hash(t->seed, c->path.ptr, c->path.len),
                         c->size_kind, c->size);
-    at = (uint32_t)fp & (PG_SIZES_SLOTS - 1);
-    for (i = 0; i < PG_PROBE; i++) {
-        uint64_t *slot = &t->sizes[(at + i) & (PG_SIZES_SLOTS - 1)];
+    at = (uint32_t)fp & (SCAN_SIZES_SLOTS - 1);
+    for (i = 0; i < SCAN_PROBE; i++) {
+        uint64_t *slot = &t->sizes[(at + i) & (SCAN_SIZES_SLOTS - 1)];
 
         if (*slot == fp) {
             return;
@@ -291,25 +291,25 @@ void pg_tables_ordinary(pg_scan_tables *t, const pg_classified *c)
         }
     }
     /* full around here: an old fingerprint makes room */
-    t->sizes[(at + (uint32_t)(fp >> 60)) & (PG_SIZES_SLOTS - 1)] = fp;
+    t->sizes[(at + (uint32_t)(fp >> 60)) & (SCAN_SIZES_SLOTS - 1)] = fp;
     t->sizes_evicted++;
 }
 
 /* ------------------------------------------------------------------ */
 /* Clients and networks                                                 */
 
-typedef struct pg_client_key {
+typedef struct scan_client_key {
     unsigned char family;
     unsigned char bytes[16];
-    char text[PG_SCAN_CLIENT_MAX];
+    char text[SCAN_CLIENT_MAX];
     size_t len;
-} pg_client_key;
+} scan_client_key;
 
-static void pg_client_key_of(pg_span client, pg_client_key *k)
+static void scan_client_key_of(pg_span client, scan_client_key *k)
 {
     memset(k, 0, sizeof(*k));
     if (client.ptr) {
-        pg_copy_text(k->text, sizeof(k->text), client.ptr, client.len);
+        scan_copy_text(k->text, sizeof(k->text), client.ptr, client.len);
     }
     k->len = strlen(k->text);
     switch (pg_ip_parse(client, k->bytes)) {
@@ -319,7 +319,7 @@ static void pg_client_key_of(pg_span client, pg_client_key *k)
     }
 }
 
-static int pg_client_is(const pg_scan_client *c, const pg_client_key *k)
+static int scan_client_is(const scan_client *c, const scan_client_key *k)
 {
     if (c->family != k->family) {
         return 0;
@@ -328,8 +328,8 @@ static int pg_client_is(const pg_scan_client *c, const pg_client_key *k)
                              : !memcmp(c->bytes, k->bytes, 16);
 }
 
-static void pg_time_span(pg_scan_time *first, pg_scan_time *last,
-                         const pg_scan_time *when)
+static void scan_time_span(scan_time *first, scan_time *last,
+                         const scan_time *when)
 {
     if (!when->valid) {
         return;
@@ -343,17 +343,17 @@ static void pg_time_span(pg_scan_time *first, pg_scan_time *last,
 }
 
 /* The client's row; *fresh when it was not in the table. */
-static pg_scan_client *pg_client_row(pg_scan_tables *t,
-                                     const pg_client_key *k, int *fresh)
+static scan_client *scan_client_row(scan_tables *t,
+                                     const scan_client_key *k, int *fresh)
 {
-    uint64_t h = k->family == 'n' ? pg_hash(t->seed, k->text, k->len)
-                                  : pg_hash(t->seed, k->bytes, 16) ^ k->family;
+    uint64_t h = k->family == 'n' ? scan_hash(t->seed, k->text, k->len)
+                                  : scan_hash(t->seed, k->bytes, 16) ^ k->family;
     uint32_t i, mask = t->n_clients - 1, at = (uint32_t)h & mask;
-    pg_scan_client *free_row = NULL, *weakest = NULL;
+    scan_client *free_row = NULL, *weakest = NULL;
 
     *fresh = 0;
-    for (i = 0; i < PG_PROBE && i < t->n_clients; i++) {
-        pg_scan_client *c = &t->clients[(at + i) & mask];
+    for (i = 0; i < SCAN_PROBE && i < t->n_clients; i++) {
+        scan_client *c = &t->clients[(at + i) & mask];
 
         if (c->family == 0) {
             if (free_row == NULL) {
@@ -361,7 +361,7 @@ static pg_scan_client *pg_client_row(pg_scan_tables *t,
             }
             continue;
         }
-        if (pg_client_is(c, k)) {
+        if (scan_client_is(c, k)) {
             return c;
         }
         if (weakest == NULL || c->total < weakest->total) {
@@ -382,20 +382,20 @@ static pg_scan_client *pg_client_row(pg_scan_tables *t,
     return free_row;
 }
 
-static pg_scan_net *pg_net_row(pg_scan_tables *t, const unsigned char *addr,
+static scan_net *scan_net_row(scan_tables *t, const unsigned char *addr,
                                unsigned char family, unsigned char prefix)
 {
     unsigned char key[18];
     uint32_t i, mask = t->n_nets - 1, at;
-    pg_scan_net *free_row = NULL, *weakest = NULL;
+    scan_net *free_row = NULL, *weakest = NULL;
 
     memset(key, 0, sizeof(key));
     memcpy(key, addr, prefix / 8);
     key[16] = family;
     key[17] = prefix;
-    at = (uint32_t)pg_hash(t->seed, key, sizeof(key)) & mask;
-    for (i = 0; i < PG_PROBE && i < t->n_nets; i++) {
-        pg_scan_net *n = &t->nets[(at + i) & mask];
+    at = (uint32_t)scan_hash(t->seed, key, sizeof(key)) & mask;
+    for (i = 0; i < SCAN_PROBE && i < t->n_nets; i++) {
+        scan_net *n = &t->nets[(at + i) & mask];
 
         if (n->family == 0) {
             if (free_row == NULL) {
@@ -422,8 +422,8 @@ static pg_scan_net *pg_net_row(pg_scan_tables *t, const unsigned char *addr,
     return free_row;
 }
 
-static void pg_count_net(pg_scan_tables *t, const pg_client_key *k, int fresh,
-                         int reason, const pg_scan_time *when)
+static void scan_count_net(scan_tables *t, const scan_client_key *k, int fresh,
+                         int reason, const scan_time *when)
 {
     static const unsigned char v4[2] = { 24, 16 }, v6[2] = { 64, 48 };
     int i;
@@ -432,40 +432,40 @@ static void pg_count_net(pg_scan_tables *t, const pg_client_key *k, int fresh,
         return;
     }
     for (i = 0; i < 2; i++) {
-        pg_scan_net *n = pg_net_row(t, k->bytes, k->family,
+        scan_net *n = scan_net_row(t, k->bytes, k->family,
                                     k->family == 4 ? v4[i] : v6[i]);
 
         n->hits[reason]++;
         n->total++;
         n->hosts += fresh;
-        pg_time_span(&n->first, &n->last, when);
+        scan_time_span(&n->first, &n->last, when);
     }
 }
 
 /* ------------------------------------------------------------------ */
 /* Host names and targets                                               */
 
-static void pg_count_text(pg_scan_tables *t, pg_scan_text *rows, pg_span s)
+static void scan_count_text(scan_tables *t, scan_text *rows, pg_span s)
 {
-    char text[PG_SCAN_TEXT_MAX];
+    char text[SCAN_TEXT_MAX];
     size_t len;
     uint32_t h, i, mask = t->n_texts - 1, at;
-    pg_scan_text *free_row = NULL, *weakest = NULL;
+    scan_text *free_row = NULL, *weakest = NULL;
 
     if (s.ptr == NULL) {
         return;
     }
-    pg_copy_text(text, sizeof(text), s.ptr, s.len);
+    scan_copy_text(text, sizeof(text), s.ptr, s.len);
     len = strlen(text);
     for (i = 0; i < len; i++) {
         if (text[i] >= 'A' && text[i] <= 'Z') {
             text[i] = (char)(text[i] + 32);
         }
     }
-    h = (uint32_t)pg_hash(t->seed, text, len);
+    h = (uint32_t)scan_hash(t->seed, text, len);
     at = h & mask;
-    for (i = 0; i < PG_PROBE; i++) {
-        pg_scan_text *r = &rows[(at + i) & mask];
+    for (i = 0; i < SCAN_PROBE; i++) {
+        scan_text *r = &rows[(at + i) & mask];
 
         if (r->hits == 0) {
             if (free_row == NULL) {
@@ -492,7 +492,7 @@ static void pg_count_text(pg_scan_tables *t, pg_scan_text *rows, pg_span s)
 
 /* The host a hit names: the URI's (valid or not: its authority as
  * written), else the Host header's name. */
-static pg_span pg_named_host(const pg_classified *c)
+static pg_span scan_named_host(const scan_classified *c)
 {
     pg_absolute_uri abs;
     pg_span name = { NULL, 0 };
@@ -523,13 +523,13 @@ static pg_span pg_named_host(const pg_classified *c)
 /* ------------------------------------------------------------------ */
 /* Days and months                                                      */
 
-static void pg_count_period(pg_scan_tables *t, pg_scan_period *rows,
+static void scan_count_period(scan_tables *t, scan_period *rows,
                             uint32_t slots, int64_t key, int reason)
 {
-    uint32_t i, at = (uint32_t)pg_mix((uint64_t)key) & (slots - 1);
+    uint32_t i, at = (uint32_t)scan_mix((uint64_t)key) & (slots - 1);
 
-    for (i = 0; i < PG_PROBE; i++) {
-        pg_scan_period *p = &rows[(at + i) & (slots - 1)];
+    for (i = 0; i < SCAN_PROBE; i++) {
+        scan_period *p = &rows[(at + i) & (slots - 1)];
 
         if (!p->used) {
             p->used = 1;
@@ -549,7 +549,7 @@ static void pg_count_period(pg_scan_tables *t, pg_scan_period *rows,
 /* Log text kept as a C string for the outputs' escapers: a NUL byte, which
  * would end it, is kept as the four characters \x00 (how the outputs show
  * every other control byte).  Cut to fit. */
-static void pg_copy_text(char *dst, size_t size, const char *src, size_t len)
+static void scan_copy_text(char *dst, size_t size, const char *src, size_t len)
 {
     size_t i, o = 0;
 
@@ -568,12 +568,12 @@ static void pg_copy_text(char *dst, size_t size, const char *src, size_t len)
     dst[o] = '\0';
 }
 
-static void pg_example_fill(pg_scan_example *e, const char *where,
+static void scan_example_fill(scan_example *e, const char *where,
                             const char *line, size_t len, int reason,
-                            pg_scan_rule rule)
+                            scan_rule rule)
 {
     snprintf(e->where, sizeof(e->where), "%s", where);
-    pg_copy_text(e->text, sizeof(e->text), line, len);
+    scan_copy_text(e->text, sizeof(e->text), line, len);
     e->reason = reason;
     e->rule = rule;
     e->used = 1;
@@ -581,17 +581,17 @@ static void pg_example_fill(pg_scan_example *e, const char *where,
 
 /* Examples worth reading: at most per_client of one reason from one
  * client, so that one busy client does not fill every slot. */
-static void pg_example_add(pg_scan_example *slots, size_t n,
+static void scan_example_add(scan_example *slots, size_t n,
                            size_t per_client, const char *where,
                            const char *line, size_t len, int reason,
-                           pg_scan_rule rule, uint64_t client,
+                           scan_rule rule, uint64_t client,
                            uint32_t pending)
 {
     size_t i, same = 0;
 
     for (i = 0; i < n; i++) {
         if (!slots[i].used) {
-            pg_example_fill(&slots[i], where, line, len, reason, rule);
+            scan_example_fill(&slots[i], where, line, len, reason, rule);
             slots[i].client = client;
             slots[i].pending = pending;
             return;
@@ -603,22 +603,22 @@ static void pg_example_add(pg_scan_example *slots, size_t n,
     }
 }
 
-void pg_tables_unparsed(pg_scan_tables *t, const char *where,
+void scan_tables_unparsed(scan_tables *t, const char *where,
                         const char *line, size_t len)
 {
-    if (t->n_unparsed < PG_SCAN_EXAMPLES) {
-        pg_example_fill(&t->unparsed[t->n_unparsed++], where, line, len, -1,
-                        PG_RULE_COUNT);
+    if (t->n_unparsed < SCAN_EXAMPLES) {
+        scan_example_fill(&t->unparsed[t->n_unparsed++], where, line, len, -1,
+                        SCAN_RULE_COUNT);
     }
 }
 
 /* ------------------------------------------------------------------ */
 /* Verdicts                                                             */
 
-static void pg_count_verdict(pg_scan_tables *t, int reason, pg_scan_rule rule,
-                             uint64_t n, pg_scan_client *row)
+static void scan_count_verdict(scan_tables *t, int reason, scan_rule rule,
+                             uint64_t n, scan_client *row)
 {
-    pg_scan_verdict v = pg_scan_rule_verdict(rule);
+    scan_verdict v = scan_rule_verdict(rule);
 
     t->rules[rule] += n;
     t->verdicts[v] += n;
@@ -633,16 +633,16 @@ static void pg_count_verdict(pg_scan_tables *t, int reason, pg_scan_rule rule,
 
 /* A hit whose size ordinary requests may explain later: pending until the
  * end.  Returns its slot + 1, or 0 when the table is full around it. */
-static uint32_t pg_pend(pg_scan_tables *t, const pg_pending *key)
+static uint32_t scan_pend(scan_tables *t, const scan_pending *key)
 {
-    uint64_t h = pg_mix(key->path ^ pg_mix((uint64_t)key->size)
+    uint64_t h = scan_mix(key->path ^ scan_mix((uint64_t)key->size)
                         ^ (key->client * 0x9e3779b97f4a7c15ULL)
                         ^ ((uint64_t)key->unmatched << 56));
-    uint32_t i, at = (uint32_t)h & (PG_PENDING_SLOTS - 1);
+    uint32_t i, at = (uint32_t)h & (SCAN_PENDING_SLOTS - 1);
 
-    for (i = 0; i < PG_PROBE; i++) {
-        uint32_t slot = (at + i) & (PG_PENDING_SLOTS - 1);
-        pg_pending *p = &t->pending[slot];
+    for (i = 0; i < SCAN_PROBE; i++) {
+        uint32_t slot = (at + i) & (SCAN_PENDING_SLOTS - 1);
+        scan_pending *p = &t->pending[slot];
 
         if (!p->used) {
             *p = *key;
@@ -659,22 +659,22 @@ static uint32_t pg_pend(pg_scan_tables *t, const pg_pending *key)
     return 0;
 }
 
-/* The hit's rule, or PG_RULE_COUNT with *pending set when it waits for
+/* The hit's rule, or SCAN_RULE_COUNT with *pending set when it waits for
  * the end. */
-static pg_scan_rule pg_judge_hit(pg_scan_tables *t, const pg_classified *c,
-                                 int reason, const pg_scan_client *row,
+static scan_rule scan_judge_hit(scan_tables *t, const scan_classified *c,
+                                 int reason, const scan_client *row,
                                  uint32_t *pending)
 {
-    pg_pending key;
+    scan_pending key;
     int compare;
-    pg_scan_rule rule = pg_scan_judge(c, &compare);
+    scan_rule rule = scan_judge(c, &compare);
 
     *pending = 0;
     if (!compare) {
         return rule;
     }
     memset(&key, 0, sizeof(key));
-    key.path = pg_hash(t->seed, c->path.ptr, c->path.len);
+    key.path = scan_hash(t->seed, c->path.ptr, c->path.len);
     key.size = c->size;
     key.kind = (unsigned char)c->size_kind;
     key.reason = (unsigned char)reason;
@@ -682,38 +682,38 @@ static pg_scan_rule pg_judge_hit(pg_scan_tables *t, const pg_classified *c,
     key.client = row->id;
     key.row = (uint32_t)(row - t->clients);
     if (!t->decide_now) {
-        if ((*pending = pg_pend(t, &key)) != 0) {
-            return PG_RULE_COUNT;
+        if ((*pending = scan_pend(t, &key)) != 0) {
+            return SCAN_RULE_COUNT;
         }
         t->pending_early++;
     }
-    return pg_sizes_match(t, key.path, key.kind, key.size) ? PG_RULE_OWN_SIZE
+    return scan_sizes_match(t, key.path, key.kind, key.size) ? SCAN_RULE_OWN_SIZE
                                                            : rule;
 }
 
-pg_scan_rule pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
-                           pg_span client, const pg_scan_time *when,
+scan_rule scan_tables_hit(scan_tables *t, const scan_classified *c,
+                           pg_span client, const scan_time *when,
                            const char *where, const char *line, size_t len)
 {
-    int reason = pg_scan_reason_index(c->reason);
-    pg_client_key key;
-    pg_scan_client *row;
-    pg_scan_rule rule;
+    int reason = scan_reason_index(c->reason);
+    scan_client_key key;
+    scan_client *row;
+    scan_rule rule;
     uint32_t pending;
     int fresh;
 
     if (reason < 0) {
-        return PG_RULE_COUNT;
+        return SCAN_RULE_COUNT;
     }
     t->hits[reason]++;
-    pg_time_span(&t->first, &t->last, when);
+    scan_time_span(&t->first, &t->last, when);
 
-    pg_client_key_of(client, &key);
-    row = pg_client_row(t, &key, &fresh);
+    scan_client_key_of(client, &key);
+    row = scan_client_row(t, &key, &fresh);
     row->hits[reason]++;
     row->total++;
-    pg_time_span(&row->first, &row->last, when);
-    pg_count_net(t, &key, fresh, reason, when);
+    scan_time_span(&row->first, &row->last, when);
+    scan_count_net(t, &key, fresh, reason, when);
 
     if (c->reason == PG_REASON_CONNECT) {
         if (c->connect_port) {
@@ -722,67 +722,67 @@ pg_scan_rule pg_tables_hit(pg_scan_tables *t, const pg_classified *c,
         else {
             t->ports_none++;
         }
-        pg_count_text(t, t->targets, c->target);
+        scan_count_text(t, t->targets, c->target);
     }
     else {
-        pg_count_text(t, t->hosts, pg_named_host(c));
+        scan_count_text(t, t->hosts, scan_named_host(c));
     }
     if (when->valid) {
-        pg_count_period(t, t->days, PG_DAYS_SLOTS, pg_scan_time_day(when),
+        scan_count_period(t, t->days, SCAN_DAYS_SLOTS, scan_time_day(when),
                         reason);
-        pg_count_period(t, t->months, PG_MONTHS_SLOTS,
-                        pg_scan_time_month(when), reason);
+        scan_count_period(t, t->months, SCAN_MONTHS_SLOTS,
+                        scan_time_month(when), reason);
     }
 
-    rule = pg_judge_hit(t, c, reason, row, &pending);
-    if (rule != PG_RULE_COUNT) {
-        pg_count_verdict(t, reason, rule, 1, row);
-        pg_example_add(t->examples[pg_scan_rule_verdict(rule)],
-                       PG_SCAN_EXAMPLES, 2, where, line, len, reason, rule,
+    rule = scan_judge_hit(t, c, reason, row, &pending);
+    if (rule != SCAN_RULE_COUNT) {
+        scan_count_verdict(t, reason, rule, 1, row);
+        scan_example_add(t->examples[scan_rule_verdict(rule)],
+                       SCAN_EXAMPLES, 2, where, line, len, reason, rule,
                        row->id, 0);
         return rule;
     }
-    pg_example_add(t->candidates, PG_CANDIDATES, PG_CANDIDATES, where, line,
-                   len, reason, PG_RULE_COUNT, row->id, pending);
+    scan_example_add(t->candidates, SCAN_CANDIDATES, SCAN_CANDIDATES, where, line,
+                   len, reason, SCAN_RULE_COUNT, row->id, pending);
     return rule;
 }
 
-void pg_tables_decide_now(pg_scan_tables *t)
+void scan_tables_decide_now(scan_tables *t)
 {
     t->decide_now = 1;
 }
 
 /* The client row a pending hit came from, unless it was evicted since. */
-static pg_scan_client *pg_pending_row(pg_scan_tables *t, const pg_pending *p)
+static scan_client *scan_pending_row(scan_tables *t, const scan_pending *p)
 {
-    pg_scan_client *row = &t->clients[p->row];
+    scan_client *row = &t->clients[p->row];
 
     return row->family != 0 && row->id == p->client ? row : NULL;
 }
 
-void pg_tables_finish(pg_scan_tables *t)
+void scan_tables_finish(scan_tables *t)
 {
     uint32_t i;
 
-    for (i = 0; i < PG_PENDING_SLOTS; i++) {
-        pg_pending *p = &t->pending[i];
+    for (i = 0; i < SCAN_PENDING_SLOTS; i++) {
+        scan_pending *p = &t->pending[i];
 
         if (!p->used) {
             continue;
         }
-        p->rule = pg_sizes_match(t, p->path, p->kind, p->size)
-                  ? PG_RULE_OWN_SIZE : p->unmatched;
-        pg_count_verdict(t, p->reason, (pg_scan_rule)p->rule, p->hits,
-                         pg_pending_row(t, p));
+        p->rule = scan_sizes_match(t, p->path, p->kind, p->size)
+                  ? SCAN_RULE_OWN_SIZE : p->unmatched;
+        scan_count_verdict(t, p->reason, (scan_rule)p->rule, p->hits,
+                         scan_pending_row(t, p));
     }
-    for (i = 0; i < PG_CANDIDATES; i++) {
-        pg_scan_example *e = &t->candidates[i];
+    for (i = 0; i < SCAN_CANDIDATES; i++) {
+        scan_example *e = &t->candidates[i];
 
         if (e->used) {
-            pg_scan_rule rule = (pg_scan_rule)t->pending[e->pending - 1].rule;
+            scan_rule rule = (scan_rule)t->pending[e->pending - 1].rule;
 
-            pg_example_add(t->examples[pg_scan_rule_verdict(rule)],
-                           PG_SCAN_EXAMPLES, 2, e->where, e->text,
+            scan_example_add(t->examples[scan_rule_verdict(rule)],
+                           SCAN_EXAMPLES, 2, e->where, e->text,
                            strlen(e->text), e->reason, rule, e->client, 0);
         }
     }
@@ -791,10 +791,10 @@ void pg_tables_finish(pg_scan_tables *t)
 /* ------------------------------------------------------------------ */
 /* Results                                                              */
 
-static int pg_cmp_client(const void *a, const void *b)
+static int scan_cmp_client(const void *a, const void *b)
 {
-    const pg_scan_client *x = *(const pg_scan_client *const *)a;
-    const pg_scan_client *y = *(const pg_scan_client *const *)b;
+    const scan_client *x = *(const scan_client *const *)a;
+    const scan_client *y = *(const scan_client *const *)b;
 
     if (x->total != y->total) {
         return x->total > y->total ? -1 : 1;
@@ -802,10 +802,10 @@ static int pg_cmp_client(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
-static int pg_cmp_net(const void *a, const void *b)
+static int scan_cmp_net(const void *a, const void *b)
 {
-    const pg_scan_net *x = *(const pg_scan_net *const *)a;
-    const pg_scan_net *y = *(const pg_scan_net *const *)b;
+    const scan_net *x = *(const scan_net *const *)a;
+    const scan_net *y = *(const scan_net *const *)b;
 
     if (x->total != y->total) {
         return x->total > y->total ? -1 : 1;
@@ -819,10 +819,10 @@ static int pg_cmp_net(const void *a, const void *b)
     return memcmp(x->bytes, y->bytes, 16);
 }
 
-static int pg_cmp_text(const void *a, const void *b)
+static int scan_cmp_text(const void *a, const void *b)
 {
-    const pg_scan_text *x = *(const pg_scan_text *const *)a;
-    const pg_scan_text *y = *(const pg_scan_text *const *)b;
+    const scan_text *x = *(const scan_text *const *)a;
+    const scan_text *y = *(const scan_text *const *)b;
 
     if (x->hits != y->hits) {
         return x->hits > y->hits ? -1 : 1;
@@ -830,27 +830,27 @@ static int pg_cmp_text(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
-static const uint32_t *pg_sort_ports;
+static const uint32_t *scan_sort_ports;
 
-static int pg_cmp_port(const void *a, const void *b)
+static int scan_cmp_port(const void *a, const void *b)
 {
     uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
 
-    if (pg_sort_ports[x] != pg_sort_ports[y]) {
-        return pg_sort_ports[x] > pg_sort_ports[y] ? -1 : 1;
+    if (scan_sort_ports[x] != scan_sort_ports[y]) {
+        return scan_sort_ports[x] > scan_sort_ports[y] ? -1 : 1;
     }
     return x < y ? -1 : x > y;
 }
 
-static int pg_cmp_period(const void *a, const void *b)
+static int scan_cmp_period(const void *a, const void *b)
 {
-    const pg_scan_period *x = a, *y = b;
+    const scan_period *x = a, *y = b;
 
     return x->key < y->key ? -1 : x->key > y->key;
 }
 
-static size_t pg_view_texts(const pg_scan_text *rows, uint32_t n,
-                            const pg_scan_text ***view)
+static size_t scan_view_texts(const scan_text *rows, uint32_t n,
+                            const scan_text ***view)
 {
     size_t used = 0;
     uint32_t i;
@@ -862,13 +862,13 @@ static size_t pg_view_texts(const pg_scan_text *rows, uint32_t n,
         }
     }
     if (*view) {
-        qsort(*view, used, sizeof(**view), pg_cmp_text);
+        qsort(*view, used, sizeof(**view), scan_cmp_text);
     }
     return used;
 }
 
-static size_t pg_view_periods(const pg_scan_period *rows, uint32_t n,
-                              pg_scan_period **view)
+static size_t scan_view_periods(const scan_period *rows, uint32_t n,
+                              scan_period **view)
 {
     size_t used = 0;
     uint32_t i;
@@ -880,12 +880,12 @@ static size_t pg_view_periods(const pg_scan_period *rows, uint32_t n,
         }
     }
     if (*view) {
-        qsort(*view, used, sizeof(**view), pg_cmp_period);
+        qsort(*view, used, sizeof(**view), scan_cmp_period);
     }
     return used;
 }
 
-static void pg_view_nets(pg_scan_tables *t, pg_scan_results *r)
+static void scan_view_nets(scan_tables *t, scan_results *r)
 {
     uint32_t i;
 
@@ -895,7 +895,7 @@ static void pg_view_nets(pg_scan_tables *t, pg_scan_results *r)
         return;
     }
     for (i = 0; i < t->n_nets; i++) {
-        const pg_scan_net *n = &t->nets[i];
+        const scan_net *n = &t->nets[i];
 
         if (n->family == 0) {
             continue;
@@ -907,13 +907,13 @@ static void pg_view_nets(pg_scan_tables *t, pg_scan_results *r)
             t->wide_view[r->n_wide++] = n;
         }
     }
-    qsort(t->net_view, r->n_nets, sizeof(*t->net_view), pg_cmp_net);
-    qsort(t->wide_view, r->n_wide, sizeof(*t->wide_view), pg_cmp_net);
+    qsort(t->net_view, r->n_nets, sizeof(*t->net_view), scan_cmp_net);
+    qsort(t->wide_view, r->n_wide, sizeof(*t->wide_view), scan_cmp_net);
     r->nets = t->net_view;
     r->wide = t->wide_view;
 }
 
-void pg_tables_results(pg_scan_tables *t, pg_scan_results *r)
+void scan_tables_results(scan_tables *t, scan_results *r)
 {
     uint32_t i;
     int v;
@@ -934,15 +934,15 @@ void pg_tables_results(pg_scan_tables *t, pg_scan_results *r)
     }
     if (t->client_view) {
         qsort(t->client_view, r->n_clients, sizeof(*t->client_view),
-              pg_cmp_client);
+              scan_cmp_client);
     }
     r->clients = t->client_view;
 
     r->n_nets = r->n_wide = 0;
-    pg_view_nets(t, r);
-    r->n_hosts = pg_view_texts(t->hosts, t->n_texts, &t->host_view);
+    scan_view_nets(t, r);
+    r->n_hosts = scan_view_texts(t->hosts, t->n_texts, &t->host_view);
     r->hosts = t->host_view;
-    r->n_targets = pg_view_texts(t->targets, t->n_texts, &t->target_view);
+    r->n_targets = scan_view_texts(t->targets, t->n_texts, &t->target_view);
     r->targets = t->target_view;
 
     t->port_view = malloc(65536 * sizeof(*t->port_view));
@@ -952,24 +952,24 @@ void pg_tables_results(pg_scan_tables *t, pg_scan_results *r)
             t->port_view[r->n_ports++] = (uint16_t)i;
         }
     }
-    pg_sort_ports = t->ports;
+    scan_sort_ports = t->ports;
     if (t->port_view) {
-        qsort(t->port_view, r->n_ports, sizeof(*t->port_view), pg_cmp_port);
+        qsort(t->port_view, r->n_ports, sizeof(*t->port_view), scan_cmp_port);
     }
     r->ports = t->ports;
     r->ports_none = t->ports_none;
     r->port_order = t->port_view;
 
-    r->n_days = pg_view_periods(t->days, PG_DAYS_SLOTS, &t->day_view);
+    r->n_days = scan_view_periods(t->days, SCAN_DAYS_SLOTS, &t->day_view);
     r->days = t->day_view;
-    r->n_months = pg_view_periods(t->months, PG_MONTHS_SLOTS, &t->month_view);
+    r->n_months = scan_view_periods(t->months, SCAN_MONTHS_SLOTS, &t->month_view);
     r->months = t->month_view;
 
-    for (v = 0; v < PG_VERDICT_COUNT; v++) {
+    for (v = 0; v < SCAN_VERDICT_COUNT; v++) {
         size_t k;
 
         r->n_examples[v] = 0;
-        for (k = 0; k < PG_SCAN_EXAMPLES; k++) {
+        for (k = 0; k < SCAN_EXAMPLES; k++) {
             if (t->examples[v][k].used) {
                 r->examples[v][r->n_examples[v]++] = &t->examples[v][k];
             }
@@ -987,7 +987,7 @@ void pg_tables_results(pg_scan_tables *t, pg_scan_results *r)
     r->verdicts_unattributed = t->unattributed;
 }
 
-const char *pg_scan_net_text(const pg_scan_net *n, char *buf, size_t size)
+const char *scan_net_text(const scan_net *n, char *buf, size_t size)
 {
     char addr[64];
 

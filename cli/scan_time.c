@@ -26,7 +26,7 @@
 
 #include "scan.h"
 
-int64_t pg_days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t scan_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     int64_t era;
     unsigned yoe, doy, doe;
@@ -39,7 +39,7 @@ int64_t pg_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-void pg_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void scan_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     int64_t era;
     unsigned doe, yoe, doy, mp;
@@ -55,31 +55,31 @@ void pg_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int64_t pg_floor_div(int64_t a, int64_t b)
+static int64_t scan_floor_div(int64_t a, int64_t b)
 {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-static int64_t pg_local_seconds(const pg_scan_time *t)
+static int64_t scan_local_seconds(const scan_time *t)
 {
     return t->sec + (int64_t)t->offset * 60;
 }
 
-int64_t pg_scan_time_day(const pg_scan_time *t)
+int64_t scan_time_day(const scan_time *t)
 {
-    return pg_floor_div(pg_local_seconds(t), 86400);
+    return scan_floor_div(scan_local_seconds(t), 86400);
 }
 
-int64_t pg_scan_time_month(const pg_scan_time *t)
+int64_t scan_time_month(const scan_time *t)
 {
     int64_t y;
     unsigned m, d;
 
-    pg_civil_from_days(pg_scan_time_day(t), &y, &m, &d);
+    scan_civil_from_days(scan_time_day(t), &y, &m, &d);
     return y * 12 + (int64_t)m - 1;
 }
 
-const char *pg_scan_time_iso(const pg_scan_time *t, char *buf, size_t size)
+const char *scan_time_iso(const scan_time *t, char *buf, size_t size)
 {
     int64_t local, day, y;
     unsigned m, d, secs;
@@ -89,10 +89,10 @@ const char *pg_scan_time_iso(const pg_scan_time *t, char *buf, size_t size)
         snprintf(buf, size, "-");
         return buf;
     }
-    local = pg_local_seconds(t);
-    day = pg_floor_div(local, 86400);
+    local = scan_local_seconds(t);
+    day = scan_floor_div(local, 86400);
     secs = (unsigned)(local - day * 86400);
-    pg_civil_from_days(day, &y, &m, &d);
+    scan_civil_from_days(day, &y, &m, &d);
     off = t->offset < 0 ? -t->offset : t->offset;
     snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02u%c%02d:%02d",
              (long long)y, m, d, secs / 3600, secs / 60 % 60, secs % 60,
@@ -100,33 +100,33 @@ const char *pg_scan_time_iso(const pg_scan_time *t, char *buf, size_t size)
     return buf;
 }
 
-const char *pg_scan_day_text(int64_t day, char *buf, size_t size)
+const char *scan_day_text(int64_t day, char *buf, size_t size)
 {
     int64_t y;
     unsigned m, d;
 
-    pg_civil_from_days(day, &y, &m, &d);
+    scan_civil_from_days(day, &y, &m, &d);
     snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
     return buf;
 }
 
-const char *pg_scan_month_text(int64_t month, char *buf, size_t size)
+const char *scan_month_text(int64_t month, char *buf, size_t size)
 {
-    snprintf(buf, size, "%04lld-%02u", (long long)pg_floor_div(month, 12),
-             (unsigned)(month - pg_floor_div(month, 12) * 12) + 1);
+    snprintf(buf, size, "%04lld-%02u", (long long)scan_floor_div(month, 12),
+             (unsigned)(month - scan_floor_div(month, 12) * 12) + 1);
     return buf;
 }
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                              */
 
-typedef struct pg_cursor {
+typedef struct scan_cursor {
     const char *p;
     const char *end;
-} pg_cursor;
+} scan_cursor;
 
 /* Exactly n digits (n > 0), or up to max digits when n == 0. */
-static int pg_digits(pg_cursor *c, int n, int max, int64_t *out)
+static int scan_digits(scan_cursor *c, int n, int max, int64_t *out)
 {
     int64_t v = 0;
     int got = 0;
@@ -141,7 +141,7 @@ static int pg_digits(pg_cursor *c, int n, int max, int64_t *out)
     return n ? got == n : got > 0;
 }
 
-static int pg_expect(pg_cursor *c, char ch)
+static int scan_expect(scan_cursor *c, char ch)
 {
     if (c->p < c->end && *c->p == ch) {
         c->p++;
@@ -150,14 +150,14 @@ static int pg_expect(pg_cursor *c, char ch)
     return 0;
 }
 
-static const char pg_month_names[12][4] = {
+static const char scan_month_names[12][4] = {
     "jan", "feb", "mar", "apr", "may", "jun",
     "jul", "aug", "sep", "oct", "nov", "dec"
 };
 
 /* "Aug" (Apache writes English names whatever the locale), or the full
  * name ("August") for %B. */
-static int pg_month_name(pg_cursor *c, unsigned *month)
+static int scan_month_name(scan_cursor *c, unsigned *month)
 {
     unsigned i, k;
 
@@ -171,7 +171,7 @@ static int pg_month_name(pg_cursor *c, unsigned *month)
             if (ch >= 'A' && ch <= 'Z') {
                 ch = (char)(ch + 32);
             }
-            if (ch != pg_month_names[i][k]) {
+            if (ch != scan_month_names[i][k]) {
                 break;
             }
         }
@@ -189,12 +189,12 @@ static int pg_month_name(pg_cursor *c, unsigned *month)
 }
 
 /* "+0800", "-0330", "Z", "+08:00" */
-static int pg_offset(pg_cursor *c, int32_t *minutes)
+static int scan_offset(scan_cursor *c, int32_t *minutes)
 {
     int sign;
     int64_t h, m;
 
-    if (pg_expect(c, 'Z')) {
+    if (scan_expect(c, 'Z')) {
         *minutes = 0;
         return 1;
     }
@@ -202,34 +202,34 @@ static int pg_offset(pg_cursor *c, int32_t *minutes)
         return 0;
     }
     sign = *c->p++ == '-' ? -1 : 1;
-    if (!pg_digits(c, 2, 2, &h)) {
+    if (!scan_digits(c, 2, 2, &h)) {
         return 0;
     }
-    pg_expect(c, ':');
-    if (!pg_digits(c, 2, 2, &m) || h > 23 || m > 59) {
+    scan_expect(c, ':');
+    if (!scan_digits(c, 2, 2, &m) || h > 23 || m > 59) {
         return 0;
     }
     *minutes = (int32_t)(sign * (h * 60 + m));
     return 1;
 }
 
-typedef struct pg_civil {
+typedef struct scan_civil {
     int64_t y, mon, d, h, min, s;
     int32_t offset;
-} pg_civil;
+} scan_civil;
 
-static int pg_civil_valid(const pg_civil *c)
+static int scan_civil_valid(const scan_civil *c)
 {
     return c->mon >= 1 && c->mon <= 12 && c->d >= 1 && c->d <= 31
            && c->h <= 23 && c->min <= 59 && c->s <= 60;
 }
 
-static int pg_civil_to_time(const pg_civil *c, pg_scan_time *out)
+static int scan_civil_to_time(const scan_civil *c, scan_time *out)
 {
-    if (!pg_civil_valid(c)) {
+    if (!scan_civil_valid(c)) {
         return 0;
     }
-    out->sec = pg_days_from_civil(c->y, (unsigned)c->mon, (unsigned)c->d)
+    out->sec = scan_days_from_civil(c->y, (unsigned)c->mon, (unsigned)c->d)
                * 86400 + c->h * 3600 + c->min * 60 + c->s
                - (int64_t)c->offset * 60;
     out->offset = c->offset;
@@ -238,34 +238,34 @@ static int pg_civil_to_time(const pg_civil *c, pg_scan_time *out)
 }
 
 /* [02/Aug/2009:17:54:40 +0800], brackets optional */
-static int pg_parse_clf(pg_cursor *c, pg_scan_time *out)
+static int scan_parse_clf(scan_cursor *c, scan_time *out)
 {
-    pg_civil t;
+    scan_civil t;
     unsigned mon;
 
     memset(&t, 0, sizeof(t));
-    pg_expect(c, '[');
-    if (!pg_digits(c, 0, 2, &t.d) || !pg_expect(c, '/')
-        || !pg_month_name(c, &mon) || !pg_expect(c, '/')
-        || !pg_digits(c, 4, 4, &t.y) || !pg_expect(c, ':')
-        || !pg_digits(c, 2, 2, &t.h) || !pg_expect(c, ':')
-        || !pg_digits(c, 2, 2, &t.min) || !pg_expect(c, ':')
-        || !pg_digits(c, 2, 2, &t.s)) {
+    scan_expect(c, '[');
+    if (!scan_digits(c, 0, 2, &t.d) || !scan_expect(c, '/')
+        || !scan_month_name(c, &mon) || !scan_expect(c, '/')
+        || !scan_digits(c, 4, 4, &t.y) || !scan_expect(c, ':')
+        || !scan_digits(c, 2, 2, &t.h) || !scan_expect(c, ':')
+        || !scan_digits(c, 2, 2, &t.min) || !scan_expect(c, ':')
+        || !scan_digits(c, 2, 2, &t.s)) {
         return 0;
     }
     t.mon = mon;
-    if (pg_expect(c, ' ') && !pg_offset(c, &t.offset)) {
+    if (scan_expect(c, ' ') && !scan_offset(c, &t.offset)) {
         return 0;
     }
-    return pg_civil_to_time(&t, out);
+    return scan_civil_to_time(&t, out);
 }
 
 /* Seconds (or ms, us) since the epoch: UTC. */
-static int pg_parse_epoch(pg_cursor *c, int64_t divisor, pg_scan_time *out)
+static int scan_parse_epoch(scan_cursor *c, int64_t divisor, scan_time *out)
 {
     int64_t v;
 
-    if (!pg_digits(c, 0, 19, &v)) {
+    if (!scan_digits(c, 0, 19, &v)) {
         return 0;
     }
     out->sec = v / divisor;
@@ -274,7 +274,7 @@ static int pg_parse_epoch(pg_cursor *c, int64_t divisor, pg_scan_time *out)
     return 1;
 }
 
-static int pg_skip_word(pg_cursor *c)
+static int scan_skip_word(scan_cursor *c)
 {
     const char *start = c->p;
 
@@ -285,54 +285,54 @@ static int pg_skip_word(pg_cursor *c)
 }
 
 /* One strftime conversion of the subset Apache users write. */
-static int pg_strftime_one(pg_cursor *c, char conv, pg_civil *t)
+static int scan_strftime_one(scan_cursor *c, char conv, scan_civil *t)
 {
     unsigned mon;
 
     switch (conv) {
-    case 'Y': return pg_digits(c, 4, 4, &t->y);
+    case 'Y': return scan_digits(c, 4, 4, &t->y);
     case 'y':
-        if (!pg_digits(c, 2, 2, &t->y)) {
+        if (!scan_digits(c, 2, 2, &t->y)) {
             return 0;
         }
         t->y += t->y < 69 ? 2000 : 1900;
         return 1;
-    case 'm': return pg_digits(c, 0, 2, &t->mon);
-    case 'd': return pg_digits(c, 0, 2, &t->d);
+    case 'm': return scan_digits(c, 0, 2, &t->mon);
+    case 'd': return scan_digits(c, 0, 2, &t->d);
     case 'e':
-        pg_expect(c, ' ');
-        return pg_digits(c, 0, 2, &t->d);
-    case 'H': return pg_digits(c, 0, 2, &t->h);
-    case 'M': return pg_digits(c, 0, 2, &t->min);
-    case 'S': return pg_digits(c, 0, 2, &t->s);
+        scan_expect(c, ' ');
+        return scan_digits(c, 0, 2, &t->d);
+    case 'H': return scan_digits(c, 0, 2, &t->h);
+    case 'M': return scan_digits(c, 0, 2, &t->min);
+    case 'S': return scan_digits(c, 0, 2, &t->s);
     case 'b': case 'h': case 'B':
-        if (!pg_month_name(c, &mon)) {
+        if (!scan_month_name(c, &mon)) {
             return 0;
         }
         t->mon = mon;
         return 1;
-    case 'z': return pg_offset(c, &t->offset);
-    case 'a': case 'A': case 'Z': case 'p': return pg_skip_word(c);
+    case 'z': return scan_offset(c, &t->offset);
+    case 'a': case 'A': case 'Z': case 'p': return scan_skip_word(c);
     case 'T':
-        return pg_strftime_one(c, 'H', t) && pg_expect(c, ':')
-               && pg_strftime_one(c, 'M', t) && pg_expect(c, ':')
-               && pg_strftime_one(c, 'S', t);
+        return scan_strftime_one(c, 'H', t) && scan_expect(c, ':')
+               && scan_strftime_one(c, 'M', t) && scan_expect(c, ':')
+               && scan_strftime_one(c, 'S', t);
     case 'F':
-        return pg_strftime_one(c, 'Y', t) && pg_expect(c, '-')
-               && pg_strftime_one(c, 'm', t) && pg_expect(c, '-')
-               && pg_strftime_one(c, 'd', t);
+        return scan_strftime_one(c, 'Y', t) && scan_expect(c, '-')
+               && scan_strftime_one(c, 'm', t) && scan_expect(c, '-')
+               && scan_strftime_one(c, 'd', t);
     case 'D':
-        return pg_strftime_one(c, 'm', t) && pg_expect(c, '/')
-               && pg_strftime_one(c, 'd', t) && pg_expect(c, '/')
-               && pg_strftime_one(c, 'y', t);
-    case '%': return pg_expect(c, '%');
+        return scan_strftime_one(c, 'm', t) && scan_expect(c, '/')
+               && scan_strftime_one(c, 'd', t) && scan_expect(c, '/')
+               && scan_strftime_one(c, 'y', t);
+    case '%': return scan_expect(c, '%');
     default: return 0;
     }
 }
 
-static int pg_parse_strftime(pg_cursor *c, const char *fmt, pg_scan_time *out)
+static int scan_parse_strftime(scan_cursor *c, const char *fmt, scan_time *out)
 {
-    pg_civil t;
+    scan_civil t;
 
     memset(&t, 0, sizeof(t));
     t.y = 1970;
@@ -341,21 +341,21 @@ static int pg_parse_strftime(pg_cursor *c, const char *fmt, pg_scan_time *out)
     for (; *fmt; fmt++) {
         if (*fmt == '%' && fmt[1]) {
             fmt++;
-            if (!pg_strftime_one(c, *fmt, &t)) {
+            if (!scan_strftime_one(c, *fmt, &t)) {
                 return 0;
             }
         }
-        else if (!pg_expect(c, *fmt)) {
+        else if (!scan_expect(c, *fmt)) {
             return 0;
         }
     }
-    return pg_civil_to_time(&t, out);
+    return scan_civil_to_time(&t, out);
 }
 
-int pg_scan_time_parse(pg_time_kind kind, const char *strftime_fmt,
-                       pg_span text, pg_scan_time *out)
+int scan_time_parse(scan_time_kind kind, const char *strftime_fmt,
+                       pg_span text, scan_time *out)
 {
-    pg_cursor c;
+    scan_cursor c;
 
     memset(out, 0, sizeof(*out));
     if (text.ptr == NULL || text.len == 0) {
@@ -364,11 +364,11 @@ int pg_scan_time_parse(pg_time_kind kind, const char *strftime_fmt,
     c.p = text.ptr;
     c.end = text.ptr + text.len;
     switch (kind) {
-    case PG_TIME_CLF: return pg_parse_clf(&c, out);
-    case PG_TIME_SEC: return pg_parse_epoch(&c, 1, out);
-    case PG_TIME_MSEC: return pg_parse_epoch(&c, 1000, out);
-    case PG_TIME_USEC: return pg_parse_epoch(&c, 1000000, out);
-    case PG_TIME_STRFTIME: return pg_parse_strftime(&c, strftime_fmt, out);
+    case SCAN_TIME_CLF: return scan_parse_clf(&c, out);
+    case SCAN_TIME_SEC: return scan_parse_epoch(&c, 1, out);
+    case SCAN_TIME_MSEC: return scan_parse_epoch(&c, 1000, out);
+    case SCAN_TIME_USEC: return scan_parse_epoch(&c, 1000000, out);
+    case SCAN_TIME_STRFTIME: return scan_parse_strftime(&c, strftime_fmt, out);
     default: return 0;
     }
 }

@@ -35,95 +35,95 @@
 
 #include "scan.h"
 
-typedef struct pg_rule_info {
+typedef struct scan_rule_info {
     const char *name;
-    pg_scan_verdict verdict;
+    scan_verdict verdict;
     const char *meaning;
-} pg_rule_info;
+} scan_rule_info;
 
-/* In the order of pg_scan_rule. */
-static const pg_rule_info pg_rules[PG_RULE_COUNT] = {
-    { "no-status", PG_VERDICT_UNKNOWN,
+/* In the order of scan_rule. */
+static const scan_rule_info scan_rules[SCAN_RULE_COUNT] = {
+    { "no-status", SCAN_VERDICT_UNKNOWN,
       "the format logs no status" },
-    { "origin-form", PG_VERDICT_ORIGIN_FORM,
+    { "origin-form", SCAN_VERDICT_ORIGIN_FORM,
       "a path, not a URL: no forward proxy relays it" },
-    { "tunnel-accepted", PG_VERDICT_SUSPECT,
+    { "tunnel-accepted", SCAN_VERDICT_SUSPECT,
       "CONNECT answered 2xx: a tunnel was accepted, whatever the size" },
-    { "tunnel-refused", PG_VERDICT_REJECTED,
+    { "tunnel-refused", SCAN_VERDICT_REJECTED,
       "CONNECT answered without a 2xx: no tunnel" },
-    { "refused", PG_VERDICT_REJECTED,
+    { "refused", SCAN_VERDICT_REJECTED,
       "4xx: refused, by the module, httpd or the site" },
-    { "not-reached", PG_VERDICT_REJECTED,
+    { "not-reached", SCAN_VERDICT_REJECTED,
       "501 or 503: a method not served, or nothing reached" },
-    { "gateway-error", PG_VERDICT_UNDETERMINED,
+    { "gateway-error", SCAN_VERDICT_UNDETERMINED,
       "502 or 504: a relay may have reached a server that gave no answer" },
-    { "server-error", PG_VERDICT_UNDETERMINED,
+    { "server-error", SCAN_VERDICT_UNDETERMINED,
       "another 5xx: local or relayed, the log cannot tell" },
-    { "no-body", PG_VERDICT_UNDETERMINED,
+    { "no-body", SCAN_VERDICT_UNDETERMINED,
       "an answer without a body (HEAD, OPTIONS, 1xx, 204, 304, size 0): "
       "local and relayed look the same" },
-    { "no-size", PG_VERDICT_UNDETERMINED,
+    { "no-size", SCAN_VERDICT_UNDETERMINED,
       "2xx/3xx, and the format logs no size of the answer" },
-    { "own-size", PG_VERDICT_SERVED_LOCALLY,
+    { "own-size", SCAN_VERDICT_SERVED_LOCALLY,
       "the size ordinary requests for that path got: your own page" },
-    { "new-size", PG_VERDICT_SUSPECT,
+    { "new-size", SCAN_VERDICT_SUSPECT,
       "2xx with a size no ordinary request for that path got: "
       "possibly relayed" },
-    { "new-redirect", PG_VERDICT_UNDETERMINED,
+    { "new-redirect", SCAN_VERDICT_UNDETERMINED,
       "a redirect no ordinary request for that path got: yours (one "
       "naming the request's host, say) or a relayed site's" },
 };
 
-static const char *const pg_verdict_names[PG_VERDICT_COUNT] = {
+static const char *const scan_verdict_names[SCAN_VERDICT_COUNT] = {
     "rejected", "served-locally", "suspect", "unknown", "undetermined",
     "origin-form"
 };
 
-const char *pg_scan_verdict_name(pg_scan_verdict v)
+const char *scan_verdict_name(scan_verdict v)
 {
-    return (unsigned)v < PG_VERDICT_COUNT ? pg_verdict_names[v] : "unknown";
+    return (unsigned)v < SCAN_VERDICT_COUNT ? scan_verdict_names[v] : "unknown";
 }
 
-pg_scan_verdict pg_scan_verdict_in_order(int i)
+scan_verdict scan_verdict_in_order(int i)
 {
     /* failures, your own pages, what may have worked, what was not judged */
-    static const pg_scan_verdict order[PG_VERDICT_COUNT] = {
-        PG_VERDICT_REJECTED, PG_VERDICT_SERVED_LOCALLY, PG_VERDICT_SUSPECT,
-        PG_VERDICT_UNDETERMINED, PG_VERDICT_ORIGIN_FORM, PG_VERDICT_UNKNOWN
+    static const scan_verdict order[SCAN_VERDICT_COUNT] = {
+        SCAN_VERDICT_REJECTED, SCAN_VERDICT_SERVED_LOCALLY, SCAN_VERDICT_SUSPECT,
+        SCAN_VERDICT_UNDETERMINED, SCAN_VERDICT_ORIGIN_FORM, SCAN_VERDICT_UNKNOWN
     };
 
-    return i >= 0 && i < PG_VERDICT_COUNT ? order[i] : PG_VERDICT_UNKNOWN;
+    return i >= 0 && i < SCAN_VERDICT_COUNT ? order[i] : SCAN_VERDICT_UNKNOWN;
 }
 
-int pg_scan_verdict_alarms(pg_scan_verdict v)
+int scan_verdict_alarms(scan_verdict v)
 {
-    return v == PG_VERDICT_SUSPECT || v == PG_VERDICT_UNDETERMINED;
+    return v == SCAN_VERDICT_SUSPECT || v == SCAN_VERDICT_UNDETERMINED;
 }
 
-const char *pg_scan_rule_name(pg_scan_rule rule)
+const char *scan_rule_name(scan_rule rule)
 {
-    return (unsigned)rule < PG_RULE_COUNT ? pg_rules[rule].name : "-";
+    return (unsigned)rule < SCAN_RULE_COUNT ? scan_rules[rule].name : "-";
 }
 
-const char *pg_scan_rule_meaning(pg_scan_rule rule)
+const char *scan_rule_meaning(scan_rule rule)
 {
-    return (unsigned)rule < PG_RULE_COUNT ? pg_rules[rule].meaning : "";
+    return (unsigned)rule < SCAN_RULE_COUNT ? scan_rules[rule].meaning : "";
 }
 
-pg_scan_verdict pg_scan_rule_verdict(pg_scan_rule rule)
+scan_verdict scan_rule_verdict(scan_rule rule)
 {
-    return (unsigned)rule < PG_RULE_COUNT ? pg_rules[rule].verdict
-                                          : PG_VERDICT_UNKNOWN;
+    return (unsigned)rule < SCAN_RULE_COUNT ? scan_rules[rule].verdict
+                                          : SCAN_VERDICT_UNKNOWN;
 }
 
-static int pg_method_is(pg_span method, const char *name)
+static int scan_method_is(pg_span method, const char *name)
 {
     size_t len = strlen(name);
 
     return method.len == len && memcmp(method.ptr, name, len) == 0;
 }
 
-int pg_scan_bodiless_method(pg_span method)
+int scan_bodiless_method(pg_span method)
 {
     /* by length first: this runs for every ordinary line */
     return (method.len == 4 && !memcmp(method.ptr, "HEAD", 4))
@@ -135,73 +135,73 @@ int pg_scan_bodiless_method(pg_span method)
  * 501 (httpd's answer to a method it does not know) and 503 (mod_proxy
  * could not connect) say that nothing was served or reached; 502 and
  * 504 come after mod_proxy connected and sent the request. */
-static pg_scan_rule pg_error_rule(int status)
+static scan_rule scan_error_rule(int status)
 {
     if (status < 500) {
-        return PG_RULE_REFUSED;
+        return SCAN_RULE_REFUSED;
     }
     if (status == 501 || status == 503) {
-        return PG_RULE_NOT_REACHED;
+        return SCAN_RULE_NOT_REACHED;
     }
     if (status == 502 || status == 504) {
-        return PG_RULE_GATEWAY_ERROR;
+        return SCAN_RULE_GATEWAY_ERROR;
     }
-    return PG_RULE_SERVER_ERROR;
+    return SCAN_RULE_SERVER_ERROR;
 }
 
-pg_scan_rule pg_scan_judge(const pg_classified *c, int *compare)
+scan_rule scan_judge(const scan_classified *c, int *compare)
 {
     int redirect;
 
     *compare = 0;
     if (c->reason != PG_REASON_CONNECT
         && c->reason != PG_REASON_ABSOLUTE_URI) {
-        return PG_RULE_ORIGIN_FORM;
+        return SCAN_RULE_ORIGIN_FORM;
     }
     if (c->status < 0) {
-        return PG_RULE_NO_STATUS;
+        return SCAN_RULE_NO_STATUS;
     }
     if (c->reason == PG_REASON_CONNECT) {
-        return c->status >= 200 && c->status < 300 ? PG_RULE_TUNNEL_ACCEPTED
-                                                   : PG_RULE_TUNNEL_REFUSED;
+        return c->status >= 200 && c->status < 300 ? SCAN_RULE_TUNNEL_ACCEPTED
+                                                   : SCAN_RULE_TUNNEL_REFUSED;
     }
     if (c->status >= 400) {
-        return pg_error_rule(c->status);
+        return scan_error_rule(c->status);
     }
     if (c->status < 200 || c->status == 204 || c->status == 304
-        || (c->size_kind == PG_SIZE_SENT && pg_scan_bodiless_method(c->method))
-        || pg_method_is(c->method, "HEAD")) {
-        return PG_RULE_NO_BODY;
+        || (c->size_kind == SCAN_SIZE_SENT && scan_bodiless_method(c->method))
+        || scan_method_is(c->method, "HEAD")) {
+        return SCAN_RULE_NO_BODY;
     }
-    if (c->size_kind == PG_SIZE_NONE || c->size < 0 || c->path.ptr == NULL) {
-        return PG_RULE_NO_SIZE;
+    if (c->size_kind == SCAN_SIZE_NONE || c->size < 0 || c->path.ptr == NULL) {
+        return SCAN_RULE_NO_SIZE;
     }
     if (c->size == 0) {
-        return PG_RULE_NO_BODY;
+        return SCAN_RULE_NO_BODY;
     }
     redirect = c->status >= 300;
     *compare = 1;
-    return redirect ? PG_RULE_NEW_REDIRECT : PG_RULE_NEW_SIZE;
+    return redirect ? SCAN_RULE_NEW_REDIRECT : SCAN_RULE_NEW_SIZE;
 }
 
 /* ------------------------------------------------------------------ */
 /* What may have worked, in one sentence                                */
 
-void pg_scan_outcome_of(const pg_scan_results *r, pg_scan_outcome *o)
+void scan_outcome_of(const scan_results *r, scan_outcome *o)
 {
-    int connect = pg_scan_reason_index(PG_REASON_CONNECT);
-    int absolute = pg_scan_reason_index(PG_REASON_ABSOLUTE_URI);
+    int connect = scan_reason_index(PG_REASON_CONNECT);
+    int absolute = scan_reason_index(PG_REASON_ABSOLUTE_URI);
 
     memset(o, 0, sizeof(*o));
-    o->relayed_suspect = r->by_reason[absolute][PG_VERDICT_SUSPECT];
-    o->relayed_undetermined = r->by_reason[absolute][PG_VERDICT_UNDETERMINED];
+    o->relayed_suspect = r->by_reason[absolute][SCAN_VERDICT_SUSPECT];
+    o->relayed_undetermined = r->by_reason[absolute][SCAN_VERDICT_UNDETERMINED];
     o->relayed = o->relayed_suspect + o->relayed_undetermined;
-    o->tunnels = r->by_reason[connect][PG_VERDICT_SUSPECT];
-    o->unjudged = r->by_reason[absolute][PG_VERDICT_UNKNOWN]
-                  + r->by_reason[connect][PG_VERDICT_UNKNOWN];
+    o->tunnels = r->by_reason[connect][SCAN_VERDICT_SUSPECT];
+    o->unjudged = r->by_reason[absolute][SCAN_VERDICT_UNKNOWN]
+                  + r->by_reason[connect][SCAN_VERDICT_UNKNOWN];
 }
 
-const char *pg_scan_headline(const pg_scan_outcome *o, char *buf,
+const char *scan_headline(const scan_outcome *o, char *buf,
                              size_t size)
 {
     char a[32], b[32], c[32], d[32];
@@ -218,16 +218,16 @@ const char *pg_scan_headline(const pg_scan_outcome *o, char *buf,
     snprintf(buf, size, "%s request%s may have been relayed through this "
              "server (%s suspect, %s undetermined); %s CONNECT tunnel%s "
              "accepted",
-             pg_scan_count(o->relayed, a, sizeof(a)),
+             scan_count(o->relayed, a, sizeof(a)),
              o->relayed == 1 ? "" : "s",
-             pg_scan_count(o->relayed_suspect, b, sizeof(b)),
-             pg_scan_count(o->relayed_undetermined, c, sizeof(c)),
-             pg_scan_count(o->tunnels, d, sizeof(d)),
+             scan_count(o->relayed_suspect, b, sizeof(b)),
+             scan_count(o->relayed_undetermined, c, sizeof(c)),
+             scan_count(o->tunnels, d, sizeof(d)),
              o->tunnels == 1 ? " was" : "s were");
     used = strlen(buf);
     if (o->unjudged && used < size) {
         snprintf(buf + used, size - used, "; %s more not judged (no status "
-                 "logged)", pg_scan_count(o->unjudged, a, sizeof(a)));
+                 "logged)", scan_count(o->unjudged, a, sizeof(a)));
     }
     return buf;
 }

@@ -45,11 +45,11 @@
 
 #include "scan.h"
 
-#define PG_NAME_BUF (PG_HOSTNAME_MAX + 4)
-#define PG_VHOSTS_MAX 65536
-#define PG_RUN_OUTPUT_MAX (8 * 1024 * 1024)
+#define SCAN_NAME_BUF (PG_HOSTNAME_MAX + 4)
+#define SCAN_VHOSTS_MAX 65536
+#define SCAN_RUN_OUTPUT_MAX (8 * 1024 * 1024)
 
-typedef struct pg_vhost {
+typedef struct scan_vhost {
     char *name;                 /* canonical ServerName */
     size_t name_len;
     unsigned port;              /* 0: any */
@@ -59,19 +59,19 @@ typedef struct pg_vhost {
     size_t n_exact;
     char **wild;                /* wildcard aliases as written */
     size_t n_wild;
-} pg_vhost;
+} scan_vhost;
 
-struct pg_vhosts {
+struct scan_vhosts {
     char **patterns;            /* --host */
     size_t n_patterns;
-    pg_vhost *v;
+    scan_vhost *v;
     size_t n, cap;
     /* every exact name of every vhost: open addressing, for lines
      * without %v */
     char **set;
     size_t set_cap, set_used;
     /* the last %v asked about, and its vhosts */
-    char cache_name[PG_NAME_BUF];
+    char cache_name[SCAN_NAME_BUF];
     size_t cache_len;
     unsigned cache_port;
     int cache_valid;
@@ -83,19 +83,19 @@ struct pg_vhosts {
     size_t incomplete;          /* vhosts whose names may be missing */
 };
 
-#define PG_NO_VHOST ((size_t)-1)
+#define SCAN_NO_VHOST ((size_t)-1)
 
-pg_vhosts *pg_vhosts_create(void)
+scan_vhosts *scan_vhosts_create(void)
 {
-    pg_vhosts *v = calloc(1, sizeof(pg_vhosts));
+    scan_vhosts *v = calloc(1, sizeof(scan_vhosts));
 
     if (v) {
-        v->parse_cur = PG_NO_VHOST;
+        v->parse_cur = SCAN_NO_VHOST;
     }
     return v;
 }
 
-static void pg_free_list(char **list, size_t n)
+static void scan_free_list(char **list, size_t n)
 {
     size_t i;
 
@@ -105,7 +105,7 @@ static void pg_free_list(char **list, size_t n)
     free(list);
 }
 
-void pg_vhosts_destroy(pg_vhosts *v)
+void scan_vhosts_destroy(scan_vhosts *v)
 {
     size_t i;
 
@@ -115,17 +115,17 @@ void pg_vhosts_destroy(pg_vhosts *v)
     for (i = 0; i < v->n; i++) {
         free(v->v[i].name);
         free(v->v[i].conf);
-        pg_free_list(v->v[i].exact, v->v[i].n_exact);
-        pg_free_list(v->v[i].wild, v->v[i].n_wild);
+        scan_free_list(v->v[i].exact, v->v[i].n_exact);
+        scan_free_list(v->v[i].wild, v->v[i].n_wild);
     }
     free(v->v);
-    pg_free_list(v->patterns, v->n_patterns);
+    scan_free_list(v->patterns, v->n_patterns);
     free(v->set);           /* its strings belong to the vhosts */
     free(v->cache_idx);
     free(v);
 }
 
-static char *pg_strndup(const char *s, size_t len)
+static char *scan_strndup(const char *s, size_t len)
 {
     char *d = malloc(len + 1);
 
@@ -136,7 +136,7 @@ static char *pg_strndup(const char *s, size_t len)
     return d;
 }
 
-static int pg_push(char ***list, size_t *n, char *s)
+static int scan_push(char ***list, size_t *n, char *s)
 {
     char **grown;
 
@@ -151,19 +151,19 @@ static int pg_push(char ***list, size_t *n, char *s)
 
 /* A host name (span) made canonical in buf: lower case, no brackets, no
  * trailing dot.  Returns its length, 0 when it is empty or too long. */
-static size_t pg_canon_span(pg_span s, char *buf)
+static size_t scan_canon_span(pg_span s, char *buf)
 {
-    char tmp[PG_NAME_BUF];
+    char tmp[SCAN_NAME_BUF];
 
     if (s.ptr == NULL || s.len == 0 || s.len >= sizeof(tmp)) {
         return 0;
     }
     memcpy(tmp, s.ptr, s.len);
     tmp[s.len] = '\0';
-    return pg_name_canon(tmp, buf, PG_NAME_BUF);
+    return pg_name_canon(tmp, buf, SCAN_NAME_BUF);
 }
 
-const char *pg_vhosts_add_host(pg_vhosts *v, const char *pattern)
+const char *scan_vhosts_add_host(scan_vhosts *v, const char *pattern)
 {
     size_t i, len = strlen(pattern);
 
@@ -178,14 +178,14 @@ const char *pg_vhosts_add_host(pg_vhosts *v, const char *pattern)
                    "*.example.com, an IP address)";
         }
     }
-    return pg_push(&v->patterns, &v->n_patterns, pg_strndup(pattern, len))
+    return scan_push(&v->patterns, &v->n_patterns, scan_strndup(pattern, len))
            ? NULL : "out of memory";
 }
 
 /* ------------------------------------------------------------------ */
 /* The set of every exact name                                          */
 
-static uint32_t pg_name_hash(const char *s, size_t len)
+static uint32_t scan_name_hash(const char *s, size_t len)
 {
     uint32_t h = 2166136261u;
     size_t i;
@@ -196,7 +196,7 @@ static uint32_t pg_name_hash(const char *s, size_t len)
     return h;
 }
 
-static int pg_set_grow(pg_vhosts *v)
+static int scan_set_grow(scan_vhosts *v)
 {
     size_t cap = v->set_cap ? v->set_cap * 2 : 256;
     char **set = calloc(cap, sizeof(char *));
@@ -207,7 +207,7 @@ static int pg_set_grow(pg_vhosts *v)
     }
     for (i = 0; i < v->set_cap; i++) {
         if (v->set[i]) {
-            size_t j = pg_name_hash(v->set[i], strlen(v->set[i])) & (cap - 1);
+            size_t j = scan_name_hash(v->set[i], strlen(v->set[i])) & (cap - 1);
 
             while (set[j]) {
                 j = (j + 1) & (cap - 1);
@@ -221,14 +221,14 @@ static int pg_set_grow(pg_vhosts *v)
     return 1;
 }
 
-static int pg_set_has(const pg_vhosts *v, const char *name, size_t len)
+static int scan_set_has(const scan_vhosts *v, const char *name, size_t len)
 {
     size_t j;
 
     if (v->set_cap == 0) {
         return 0;
     }
-    for (j = pg_name_hash(name, len) & (v->set_cap - 1); v->set[j];
+    for (j = scan_name_hash(name, len) & (v->set_cap - 1); v->set[j];
          j = (j + 1) & (v->set_cap - 1)) {
         if (strlen(v->set[j]) == len && !memcmp(v->set[j], name, len)) {
             return 1;
@@ -237,18 +237,18 @@ static int pg_set_has(const pg_vhosts *v, const char *name, size_t len)
     return 0;
 }
 
-static void pg_set_add(pg_vhosts *v, char *name)
+static void scan_set_add(scan_vhosts *v, char *name)
 {
     size_t len = strlen(name);
     size_t j;
 
-    if (pg_set_has(v, name, len)) {
+    if (scan_set_has(v, name, len)) {
         return;
     }
-    if ((v->set_used + 1) * 2 > v->set_cap && !pg_set_grow(v)) {
+    if ((v->set_used + 1) * 2 > v->set_cap && !scan_set_grow(v)) {
         return;
     }
-    for (j = pg_name_hash(name, len) & (v->set_cap - 1); v->set[j];
+    for (j = scan_name_hash(name, len) & (v->set_cap - 1); v->set[j];
          j = (j + 1) & (v->set_cap - 1)) {
     }
     v->set[j] = name;
@@ -258,19 +258,19 @@ static void pg_set_add(pg_vhosts *v, char *name)
 /* ------------------------------------------------------------------ */
 /* Reading -S output                                                    */
 
-static pg_vhost *pg_new_vhost(pg_vhosts *v, const char *name, size_t len,
+static scan_vhost *scan_new_vhost(scan_vhosts *v, const char *name, size_t len,
                               unsigned port)
 {
-    char canon[PG_NAME_BUF];
-    size_t clen = pg_canon_span((pg_span){ name, len }, canon);
-    pg_vhost *h;
+    char canon[SCAN_NAME_BUF];
+    size_t clen = scan_canon_span((pg_span){ name, len }, canon);
+    scan_vhost *h;
 
-    if (clen == 0 || v->n >= PG_VHOSTS_MAX) {
+    if (clen == 0 || v->n >= SCAN_VHOSTS_MAX) {
         return NULL;
     }
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 16;
-        pg_vhost *grown = realloc(v->v, cap * sizeof(*grown));
+        scan_vhost *grown = realloc(v->v, cap * sizeof(*grown));
 
         if (grown == NULL) {
             return NULL;
@@ -280,40 +280,40 @@ static pg_vhost *pg_new_vhost(pg_vhosts *v, const char *name, size_t len,
     }
     h = &v->v[v->n];
     memset(h, 0, sizeof(*h));
-    if ((h->name = pg_strndup(canon, clen)) == NULL) {
+    if ((h->name = scan_strndup(canon, clen)) == NULL) {
         return NULL;
     }
     h->name_len = clen;
     h->port = port;
     v->n++;
-    pg_set_add(v, h->name);
+    scan_set_add(v, h->name);
     v->cache_valid = 0;
     free(v->cache_idx);         /* sized for the vhosts known when made */
     v->cache_idx = NULL;
     return h;
 }
 
-static void pg_add_alias(pg_vhosts *v, pg_vhost *h, const char *name,
+static void scan_add_alias(scan_vhosts *v, scan_vhost *h, const char *name,
                          size_t len, int wild)
 {
-    char canon[PG_NAME_BUF];
+    char canon[SCAN_NAME_BUF];
     size_t clen;
 
     if (h == NULL || len == 0) {
         return;
     }
     if (wild) {
-        pg_push(&h->wild, &h->n_wild, pg_strndup(name, len));
+        scan_push(&h->wild, &h->n_wild, scan_strndup(name, len));
         return;
     }
-    if ((clen = pg_canon_span((pg_span){ name, len }, canon)) > 0
-        && pg_push(&h->exact, &h->n_exact, pg_strndup(canon, clen))) {
-        pg_set_add(v, h->exact[h->n_exact - 1]);
+    if ((clen = scan_canon_span((pg_span){ name, len }, canon)) > 0
+        && scan_push(&h->exact, &h->n_exact, scan_strndup(canon, clen))) {
+        scan_set_add(v, h->exact[h->n_exact - 1]);
     }
 }
 
 /* The next space-separated word of [*p, end). */
-static pg_span pg_word(const char **p, const char *end)
+static pg_span scan_word(const char **p, const char *end)
 {
     pg_span w;
 
@@ -328,14 +328,14 @@ static pg_span pg_word(const char **p, const char *end)
     return w;
 }
 
-static int pg_word_is(pg_span w, const char *s)
+static int scan_word_is(pg_span w, const char *s)
 {
     return w.len == strlen(s) && !memcmp(w.ptr, s, w.len);
 }
 
 /* "*:80", "127.0.0.1:8080", "[::1]:443", "_default_:443", "*:*": the
  * port, or -1 when the word is no address:port. */
-static long pg_addr_port(pg_span w)
+static long scan_addr_port(pg_span w)
 {
     const char *colon;
     long port = 0;
@@ -357,7 +357,7 @@ static long pg_addr_port(pg_span w)
     return port <= 65535 ? port : -1;
 }
 
-static unsigned pg_port_word(pg_span w)
+static unsigned scan_port_word(pg_span w)
 {
     unsigned long port = 0;
     size_t i;
@@ -371,20 +371,20 @@ static unsigned pg_port_word(pg_span w)
     return i == w.len ? (unsigned)port : 0;
 }
 
-static void pg_open_vhost(pg_vhosts *v, const char *name, size_t len,
+static void scan_open_vhost(scan_vhosts *v, const char *name, size_t len,
                           unsigned port)
 {
-    v->parse_cur = pg_new_vhost(v, name, len, port) ? v->n - 1 : PG_NO_VHOST;
+    v->parse_cur = scan_new_vhost(v, name, len, port) ? v->n - 1 : SCAN_NO_VHOST;
 }
 
-static pg_vhost *pg_current(pg_vhosts *v)
+static scan_vhost *scan_current(scan_vhosts *v)
 {
     return v->parse_cur < v->n ? &v->v[v->parse_cur] : NULL;
 }
 
 /* "(/etc/apache2/sites-enabled/b.conf:12)" from p to the end of the line
  * (a path may hold spaces): where a vhost alone on its address is. */
-static void pg_note_where(pg_vhost *h, const char *p, const char *end)
+static void scan_note_where(scan_vhost *h, const char *p, const char *end)
 {
     const char *close = end, *colon;
     unsigned long line;
@@ -399,59 +399,59 @@ static void pg_note_where(pg_vhost *h, const char *p, const char *end)
         return;
     }
     free(h->conf);
-    h->conf = pg_strndup(p + 1, (size_t)(colon - (p + 1)));
+    h->conf = scan_strndup(p + 1, (size_t)(colon - (p + 1)));
     h->conf_line = line;
 }
 
 /* One line of -S output. */
-static void pg_parse_line(pg_vhosts *v, const char *p, const char *end)
+static void scan_parse_line(scan_vhosts *v, const char *p, const char *end)
 {
-    pg_span w1 = pg_word(&p, end);
+    pg_span w1 = scan_word(&p, end);
     pg_span w2, w3, w4;
     long port;
 
     if (w1.len == 0) {
         return;
     }
-    if (pg_word_is(w1, "port")) {
+    if (scan_word_is(w1, "port")) {
         /* port 80 namevhost www.example.com (file:line) */
-        w2 = pg_word(&p, end);
-        w3 = pg_word(&p, end);
-        w4 = pg_word(&p, end);
-        v->parse_cur = PG_NO_VHOST;
-        if (pg_word_is(w3, "namevhost")) {
-            pg_open_vhost(v, w4.ptr, w4.len, pg_port_word(w2));
+        w2 = scan_word(&p, end);
+        w3 = scan_word(&p, end);
+        w4 = scan_word(&p, end);
+        v->parse_cur = SCAN_NO_VHOST;
+        if (scan_word_is(w3, "namevhost")) {
+            scan_open_vhost(v, w4.ptr, w4.len, scan_port_word(w2));
         }
         return;
     }
-    if (pg_word_is(w1, "alias")) {
-        w2 = pg_word(&p, end);
-        pg_add_alias(v, pg_current(v), w2.ptr, w2.len, 0);
+    if (scan_word_is(w1, "alias")) {
+        w2 = scan_word(&p, end);
+        scan_add_alias(v, scan_current(v), w2.ptr, w2.len, 0);
         return;
     }
-    if (pg_word_is(w1, "wild")) {
-        w2 = pg_word(&p, end);
-        w3 = pg_word(&p, end);
-        if (pg_word_is(w2, "alias")) {
-            pg_add_alias(v, pg_current(v), w3.ptr, w3.len, 1);
+    if (scan_word_is(w1, "wild")) {
+        w2 = scan_word(&p, end);
+        w3 = scan_word(&p, end);
+        if (scan_word_is(w2, "alias")) {
+            scan_add_alias(v, scan_current(v), w3.ptr, w3.len, 1);
         }
         return;
     }
-    v->parse_cur = PG_NO_VHOST;
-    if ((port = pg_addr_port(w1)) >= 0) {
+    v->parse_cur = SCAN_NO_VHOST;
+    if ((port = scan_addr_port(w1)) >= 0) {
         /* "ADDR:PORT is a NameVirtualHost" opens a list of namevhost
          * lines; "ADDR:PORT name (file:line)" is a vhost of its own */
-        w2 = pg_word(&p, end);
-        w3 = pg_word(&p, end);
-        if (!pg_word_is(w2, "is") && w3.len > 0 && w3.ptr[0] == '(') {
-            pg_open_vhost(v, w2.ptr, w2.len, (unsigned)port);
-            pg_note_where(pg_current(v), w3.ptr, end);
+        w2 = scan_word(&p, end);
+        w3 = scan_word(&p, end);
+        if (!scan_word_is(w2, "is") && w3.len > 0 && w3.ptr[0] == '(') {
+            scan_open_vhost(v, w2.ptr, w2.len, (unsigned)port);
+            scan_note_where(scan_current(v), w3.ptr, end);
         }
     }
     /* anything else ("default server ...", "ServerRoot: ...") ends it */
 }
 
-size_t pg_vhosts_parse(pg_vhosts *v, const char *text, size_t len)
+size_t scan_vhosts_parse(scan_vhosts *v, const char *text, size_t len)
 {
     const char *p = text, *end = text + len;
     size_t before = v->n;
@@ -460,7 +460,7 @@ size_t pg_vhosts_parse(pg_vhosts *v, const char *text, size_t len)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
 
-        pg_parse_line(v, p, le);
+        scan_parse_line(v, p, le);
         p = nl ? nl + 1 : end;
     }
     return v->n - before;
@@ -468,7 +468,7 @@ size_t pg_vhosts_parse(pg_vhosts *v, const char *text, size_t len)
 
 /* Runs the command with its standard output into a buffer; its standard
  * error stays ours (httpd's warnings are the operator's to see). */
-const char *pg_vhosts_run(pg_vhosts *v, char *const argv[], char *msg,
+const char *scan_vhosts_run(scan_vhosts *v, char *const argv[], char *msg,
                           size_t size)
 {
     int out[2], errp[2];
@@ -505,7 +505,7 @@ const char *pg_vhosts_run(pg_vhosts *v, char *const argv[], char *msg,
             char *grown;
 
             cap = cap ? cap * 2 : 65536;
-            if (cap > PG_RUN_OUTPUT_MAX || (grown = realloc(text, cap)) == NULL) {
+            if (cap > SCAN_RUN_OUTPUT_MAX || (grown = realloc(text, cap)) == NULL) {
                 break;
             }
             text = grown;
@@ -547,37 +547,37 @@ const char *pg_vhosts_run(pg_vhosts *v, char *const argv[], char *msg,
         }
         return msg;
     }
-    pg_vhosts_parse(v, text ? text : "", len);
+    scan_vhosts_parse(v, text ? text : "", len);
     free(text);
     return NULL;
 }
 
-typedef struct pg_alias_ctx {
-    pg_vhosts *v;
+typedef struct scan_alias_ctx {
+    scan_vhosts *v;
     size_t h;                   /* an index: v->v does not move here */
-} pg_alias_ctx;
+} scan_alias_ctx;
 
-static void pg_take_name(void *baton, const char *name, size_t len, int wild)
+static void scan_take_name(void *baton, const char *name, size_t len, int wild)
 {
-    pg_alias_ctx *ctx = baton;
+    scan_alias_ctx *ctx = baton;
 
-    pg_add_alias(ctx->v, &ctx->v->v[ctx->h], name, len, wild);
+    scan_add_alias(ctx->v, &ctx->v->v[ctx->h], name, len, wild);
 }
 
-size_t pg_vhosts_read_aliases(pg_vhosts *v, pg_vhosts_warn_fn *warn,
+size_t scan_vhosts_read_aliases(scan_vhosts *v, scan_vhosts_warn_fn *warn,
                               void *baton)
 {
     char why[512], msg[1024];
     size_t i, incomplete = 0;
 
     for (i = 0; i < v->n; i++) {
-        pg_vhost *h = &v->v[i];
-        pg_alias_ctx ctx = { v, i };
+        scan_vhost *h = &v->v[i];
+        scan_alias_ctx ctx = { v, i };
 
         if (h->conf == NULL) {
             continue;
         }
-        if (pg_conf_vhost_names(h->conf, h->conf_line, pg_take_name, &ctx,
+        if (scan_conf_vhost_names(h->conf, h->conf_line, scan_take_name, &ctx,
                                 why, sizeof(why))) {
             continue;
         }
@@ -592,17 +592,17 @@ size_t pg_vhosts_read_aliases(pg_vhosts *v, pg_vhosts_warn_fn *warn,
     return incomplete;
 }
 
-size_t pg_vhosts_incomplete(const pg_vhosts *v)
+size_t scan_vhosts_incomplete(const scan_vhosts *v)
 {
     return v->incomplete;
 }
 
-size_t pg_vhosts_count(const pg_vhosts *v)
+size_t scan_vhosts_count(const scan_vhosts *v)
 {
     return v->n;
 }
 
-size_t pg_vhosts_names(const pg_vhosts *v)
+size_t scan_vhosts_names(const scan_vhosts *v)
 {
     size_t i, n = 0;
 
@@ -612,7 +612,7 @@ size_t pg_vhosts_names(const pg_vhosts *v)
     return n;
 }
 
-size_t pg_vhosts_hosts(const pg_vhosts *v)
+size_t scan_vhosts_hosts(const scan_vhosts *v)
 {
     return v->n_patterns;
 }
@@ -622,7 +622,7 @@ size_t pg_vhosts_hosts(const pg_vhosts *v)
 
 /* The vhosts with this ServerName on this port (port 0: any), cached:
  * consecutive lines mostly belong to one vhost. */
-static void pg_lookup(pg_vhosts *v, const char *canon, size_t len,
+static void scan_lookup(scan_vhosts *v, const char *canon, size_t len,
                       unsigned port)
 {
     size_t i;
@@ -636,7 +636,7 @@ static void pg_lookup(pg_vhosts *v, const char *canon, size_t len,
     }
     v->cache_n = 0;
     for (i = 0; v->cache_idx && i < v->n; i++) {
-        const pg_vhost *h = &v->v[i];
+        const scan_vhost *h = &v->v[i];
 
         if (h->name_len == len && !memcmp(h->name, canon, len)
             && (port == 0 || h->port == 0 || h->port == port)) {
@@ -649,17 +649,17 @@ static void pg_lookup(pg_vhosts *v, const char *canon, size_t len,
     v->cache_valid = 1;
 }
 
-unsigned pg_vhosts_port_of(pg_vhosts *v, pg_span vhost)
+unsigned scan_vhosts_port_of(scan_vhosts *v, pg_span vhost)
 {
-    char canon[PG_NAME_BUF];
-    size_t len = pg_canon_span(vhost, canon);
+    char canon[SCAN_NAME_BUF];
+    size_t len = scan_canon_span(vhost, canon);
     unsigned port = 0;
     size_t i;
 
     if (len == 0) {
         return 0;
     }
-    pg_lookup(v, canon, len, 0);
+    scan_lookup(v, canon, len, 0);
     for (i = 0; i < v->cache_n; i++) {
         unsigned p = v->v[v->cache_idx[i]].port;
 
@@ -671,7 +671,7 @@ unsigned pg_vhosts_port_of(pg_vhosts *v, pg_span vhost)
     return port;
 }
 
-static int pg_vhost_has(const pg_vhost *h, pg_span host)
+static int scan_vhost_has(const scan_vhost *h, pg_span host)
 {
     size_t i;
 
@@ -691,13 +691,13 @@ static int pg_vhost_has(const pg_vhost *h, pg_span host)
     return 0;
 }
 
-static int pg_any_vhost_has(const pg_vhosts *v, pg_span host)
+static int scan_any_vhost_has(const scan_vhosts *v, pg_span host)
 {
-    char canon[PG_NAME_BUF];
-    size_t len = pg_canon_span(host, canon);
+    char canon[SCAN_NAME_BUF];
+    size_t len = scan_canon_span(host, canon);
     size_t i, k;
 
-    if (len && pg_set_has(v, canon, len)) {
+    if (len && scan_set_has(v, canon, len)) {
         return 1;
     }
     for (i = 0; i < v->n; i++) {
@@ -710,10 +710,10 @@ static int pg_any_vhost_has(const pg_vhosts *v, pg_span host)
     return 0;
 }
 
-int pg_vhosts_is_own(pg_vhosts *v, pg_span vhost, unsigned port,
+int scan_vhosts_is_own(scan_vhosts *v, pg_span vhost, unsigned port,
                      pg_span host)
 {
-    char canon[PG_NAME_BUF];
+    char canon[SCAN_NAME_BUF];
     size_t i, len;
 
     for (i = 0; i < v->n_patterns; i++) {
@@ -722,18 +722,18 @@ int pg_vhosts_is_own(pg_vhosts *v, pg_span vhost, unsigned port,
         }
     }
     if (vhost.ptr == NULL || (vhost.len == 1 && vhost.ptr[0] == '-')) {
-        return pg_any_vhost_has(v, host);
+        return scan_any_vhost_has(v, host);
     }
     /* %v is the ServerName of the vhost that served the line */
-    if ((len = pg_canon_span(vhost, canon)) == 0) {
+    if ((len = scan_canon_span(vhost, canon)) == 0) {
         return 0;
     }
     if (pg_name_is((pg_span){ canon, len }, host)) {
         return 1;
     }
-    pg_lookup(v, canon, len, port);
+    scan_lookup(v, canon, len, port);
     for (i = 0; i < v->cache_n; i++) {
-        if (pg_vhost_has(&v->v[v->cache_idx[i]], host)) {
+        if (scan_vhost_has(&v->v[v->cache_idx[i]], host)) {
             return 1;
         }
     }
