@@ -15,24 +15,28 @@
  * probe_guard.c: what mod_proxyguard counted; see probe_guard.h.
  *
  * The page keeps the last 64 hits ("recent", newest first: time, client,
- * method, target cut to 119 bytes, reason, action); the hits of this run
- * are its first (total after - total before).  Each from our address is
- * matched to the request of ours that has its method and target; the status
- * page's own request (which the module may count as unknown-host when the
- * URL names an address) is recognised by its path.
+ * method, target cut to PROBE_TARGET_CUT bytes, reason, action); the hits
+ * of this run are its first (total after - total before).  Each from our
+ * address is matched to the request of ours that has its method and
+ * target; the status page's own request (which the module may count as
+ * unknown-host when the URL names an address) is recognised by its path.
  */
 
 #include <string.h>
 
 #include <apr_strings.h>
 
+#include "pg_table.h"
+
 #include "probe_guard.h"
 #include "probe_jread.h"
 #include "probe_matrix.h"
 #include "probe_net.h"
 
-#define PROBE_TARGET_CUT 119       /* what the page keeps of a target */
-#define PROBE_METHOD_CUT 15
+/* What the page keeps of a target and a method: the table keeps MAX - 1
+ * bytes and the NUL. */
+#define PROBE_TARGET_CUT (PG_RECENT_TARGET_MAX - 1)
+#define PROBE_METHOD_CUT (PG_RECENT_METHOD_MAX - 1)
 
 struct probe_guard_state {
     const char *url;
