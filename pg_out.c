@@ -75,23 +75,130 @@ void pg_put_html(const pg_out *out, const char *s)
 
 void pg_put_json(const pg_out *out, const char *s)
 {
+    const char *run = s;
+
     pg_puts(out, "\"");
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
 
         if (c == '"' || c == '\\') {
             char esc[2] = { '\\', (char)c };
+
+            pg_write(out, run, (apr_size_t)(s - run));
             pg_write(out, esc, 2);
+            run = s + 1;
         }
         else if (c < 0x20 || c >= 0x7f) {
             char esc[6] = { '\\', 'u', '0', '0', pg_hex[c >> 4], pg_hex[c & 15] };
+
+            pg_write(out, run, (apr_size_t)(s - run));
             pg_write(out, esc, 6);
-        }
-        else {
-            pg_write(out, (const char *)&c, 1);
+            run = s + 1;
         }
     }
+    pg_write(out, run, (apr_size_t)(s - run));
     pg_puts(out, "\"");
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON members                                                         */
+
+void pg_put_uint(const pg_out *out, apr_uint64_t v)
+{
+    char buf[20], *d = buf + sizeof(buf);
+
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    pg_write(out, d, (apr_size_t)(buf + sizeof(buf) - d));
+}
+
+void pg_put_int(const pg_out *out, apr_int64_t v)
+{
+    if (v < 0) {
+        pg_puts(out, "-");
+        pg_put_uint(out, 0 - (apr_uint64_t)v);
+    }
+    else {
+        pg_put_uint(out, (apr_uint64_t)v);
+    }
+}
+
+void pg_json_begin(pg_json *j, const pg_out *out, const char *open,
+                   const char *lead, const char *sep)
+{
+    j->out = out;
+    j->lead = lead ? lead : "";
+    j->sep = sep ? sep : ", ";
+    j->n = 0;
+    pg_puts(out, open);
+}
+
+void pg_json_key(pg_json *j, const char *key)
+{
+    pg_puts(j->out, j->n++ ? j->sep : j->lead);
+    if (key) {
+        pg_put_json(j->out, key);
+        pg_write(j->out, ": ", 2);
+    }
+}
+
+void pg_json_object(pg_json *parent, const char *key, pg_json *j)
+{
+    pg_json_key(parent, key);
+    pg_json_begin(j, parent->out, "{", NULL, NULL);
+}
+
+void pg_json_array(pg_json *parent, const char *key, pg_json *j)
+{
+    pg_json_key(parent, key);
+    pg_json_begin(j, parent->out, "[", NULL, NULL);
+}
+
+void pg_json_str(pg_json *j, const char *key, const char *value)
+{
+    pg_json_key(j, key);
+    if (value) {
+        pg_put_json(j->out, value);
+    }
+    else {
+        pg_write(j->out, "null", 4);
+    }
+}
+
+void pg_json_uint(pg_json *j, const char *key, apr_uint64_t value)
+{
+    pg_json_key(j, key);
+    pg_put_uint(j->out, value);
+}
+
+void pg_json_int(pg_json *j, const char *key, apr_int64_t value)
+{
+    pg_json_key(j, key);
+    pg_put_int(j->out, value);
+}
+
+void pg_json_bool(pg_json *j, const char *key, int value)
+{
+    pg_json_key(j, key);
+    pg_puts(j->out, value ? "true" : "false");
+}
+
+void pg_json_sep(pg_json *j, const char *sep)
+{
+    j->sep = sep;
+}
+
+void pg_json_raw(pg_json *j, const char *key, const char *text)
+{
+    pg_json_key(j, key);
+    pg_puts(j->out, text);
+}
+
+void pg_json_end(pg_json *j, const char *close)
+{
+    pg_puts(j->out, close);
 }
 
 /* '\\', '"' and newline escaped as the text format says; other control or

@@ -16,9 +16,11 @@
  * proxyguard program (cli/).  Output goes through a callback (a request, a
  * FILE, a test buffer).  Text that came from a request or a log line is
  * written only through the escaper of the format at hand, and each format
- * has exactly one: pg_put_html, pg_put_json, pg_put_label.  The HTML
- * look (style sheet, reason colours, the stacked bar chart) is here too, so
- * that every page the project writes looks like the status page.
+ * has exactly one: pg_put_html, pg_put_json, pg_put_label.  JSON documents
+ * are written member by member through one set of writers (pg_json_*).
+ * The HTML look (style sheet, reason colours, the stacked bar chart) is
+ * here too, so that every page the project writes looks like the status
+ * page.
  */
 
 #ifndef PG_OUT_H
@@ -45,6 +47,53 @@ void pg_put_html(const pg_out *out, const char *s);
 /* A JSON string, quotes included; bytes >= 0x80 read as Latin-1 (\u00NN),
  * so the document is valid JSON whatever was sent. */
 void pg_put_json(const pg_out *out, const char *s);
+
+/* A decimal number, for JSON and plain text alike. */
+void pg_put_uint(const pg_out *out, apr_uint64_t v);
+void pg_put_int(const pg_out *out, apr_int64_t v);
+
+/* JSON members, the one way every JSON document of the project is written:
+ * an object's (or an array's) members one after the other, lead before the
+ * first and sep before each other one, so that a document keeps its own
+ * layout.  The state lives on the caller's stack: nothing is allocated.
+ *
+ *     pg_json j;
+ *     pg_json_begin(&j, out, "{", NULL, NULL);
+ *     pg_json_str(&j, "name", name);          "name": "..." (NULL: null)
+ *     pg_json_uint(&j, "hits", hits);         , "hits": 12
+ *     pg_json_key(&j, "list");                , "list": (the caller writes
+ *                                             the value, e.g. a nested list)
+ *     pg_json_end(&j, "}");
+ *
+ * A NULL key writes no key: an array's element.  Keys are escaped like any
+ * string (a key may be a server's text). */
+typedef struct pg_json {
+    const pg_out *out;
+    const char *lead;           /* before the first member ("" for NULL) */
+    const char *sep;            /* before every other (", " for NULL) */
+    apr_uint32_t n;             /* members written */
+} pg_json;
+
+/* Writes open ("{", "[", or more), then starts the member list. */
+void pg_json_begin(pg_json *j, const pg_out *out, const char *open,
+                   const char *lead, const char *sep);
+/* A member that is an object ("{") or an array ("["): the separator and
+ * key as pg_json_key, then the opening, starting j with ", " between its
+ * members. */
+void pg_json_object(pg_json *parent, const char *key, pg_json *j);
+void pg_json_array(pg_json *parent, const char *key, pg_json *j);
+/* The separator, then "key": (nothing more for a NULL key). */
+void pg_json_key(pg_json *j, const char *key);
+void pg_json_str(pg_json *j, const char *key, const char *value);
+void pg_json_uint(pg_json *j, const char *key, apr_uint64_t value);
+void pg_json_int(pg_json *j, const char *key, apr_int64_t value);
+void pg_json_bool(pg_json *j, const char *key, int value);
+/* From the next member on, sep goes before each member. */
+void pg_json_sep(pg_json *j, const char *sep);
+/* A value the caller formatted (a fraction, say): our own text only. */
+void pg_json_raw(pg_json *j, const char *key, const char *text);
+/* Writes close ("}", "]", or more). */
+void pg_json_end(pg_json *j, const char *close);
 
 /* A Prometheus label value, quotes included. */
 void pg_put_label(const pg_out *out, const char *s);

@@ -16,7 +16,8 @@
  *
  * Numbers and our own labels go through pg_printf; anything that came from
  * a request (method, target, Host) only ever through the escaper of the
- * format being written.
+ * format being written.  JSON is written by pg_out's member writers
+ * (pg_json_*), straight from the snapshot: nothing allocated per member.
  */
 
 #include <stdlib.h>
@@ -237,168 +238,204 @@ void pg_status_auto_lines(const pg_out *out, const pg_table *snap)
 /* ------------------------------------------------------------------ */
 /* JSON                                                                 */
 
+/* The lists of the document: one row a line, indented under their key. */
+#define PG_JSON_ROW_LEAD "\n    "
+#define PG_JSON_ROW_SEP ",\n    "
+#define PG_JSON_LIST_END "\n  ]"
+
+/* {"connect": n, "absolute-uri": n, ...}: every reason but none */
 static void pg_json_reason_counts(const pg_out *out, const apr_uint64_t *v)
 {
+    pg_json j;
     int r;
 
-    pg_puts(out, "{");
+    pg_json_begin(&j, out, "{", NULL, NULL);
     for (r = 1; r < PG_REASON_COUNT; r++) {
-        pg_printf(out, "%s\"%s\": %" APR_UINT64_T_FMT, r > 1 ? ", " : "",
-                  pg_reason_name((pg_reason)r), v[r]);
+        pg_json_uint(&j, pg_reason_name((pg_reason)r), v[r]);
     }
-    pg_puts(out, "}");
+    pg_json_end(&j, "}");
 }
 
-static void pg_json_vhosts(const pg_out *out, const pg_table *t)
+static void pg_json_vhosts(pg_json *doc, const pg_table *t)
 {
     const pg_vhost_row *rows = pg_table_vhosts_c(t);
     apr_uint32_t i;
+    pg_json list;
     int r;
 
-    pg_puts(out, "  \"vhosts\": [");
+    pg_json_key(doc, "vhosts");
+    pg_json_begin(&list, doc->out, "[", PG_JSON_ROW_LEAD, PG_JSON_ROW_SEP);
     for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
-        pg_puts(out, i ? ",\n    {\"vhost\": " : "\n    {\"vhost\": ");
-        pg_put_json(out, rows[i].name);
-        pg_printf(out, ", \"total\": %" APR_UINT64_T_FMT ", \"hits\": {",
-                  pg_vhost_total(&rows[i]));
+        pg_json row, hits, pair;
+
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "vhost", rows[i].name);
+        pg_json_uint(&row, "total", pg_vhost_total(&rows[i]));
+        pg_json_object(&row, "hits", &hits);
         for (r = 1; r < PG_REASON_COUNT; r++) {
-            pg_printf(out, "%s\"%s\": {\"deny\": %u, \"detect\": %u}",
-                      r > 1 ? ", " : "", pg_reason_name((pg_reason)r),
-                      rows[i].hits[r][0], rows[i].hits[r][1]);
+            pg_json_object(&hits, pg_reason_name((pg_reason)r), &pair);
+            pg_json_uint(&pair, "deny", rows[i].hits[r][0]);
+            pg_json_uint(&pair, "detect", rows[i].hits[r][1]);
+            pg_json_end(&pair, "}");
         }
-        pg_puts(out, "}}");
+        pg_json_end(&hits, "}");
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "\n  ],\n");
+    pg_json_end(&list, PG_JSON_LIST_END);
 }
 
-static void pg_json_clients(const pg_out *out, apr_pool_t *p,
-                            const pg_table *t)
+static void pg_json_clients(pg_json *doc, apr_pool_t *p, const pg_table *t)
 {
     apr_uint32_t n, i;
     const pg_client_row **top = pg_top_clients(p, t, &n);
     char addr[PG_CLIENT_TEXT_MAX];
     apr_uint64_t v[PG_REASON_COUNT];
+    pg_json list;
     int r;
 
-    pg_puts(out, "  \"clients\": [");
+    pg_json_key(doc, "clients");
+    pg_json_begin(&list, doc->out, "[", PG_JSON_ROW_LEAD, PG_JSON_ROW_SEP);
     for (i = 0; i < n && i < PG_STATUS_TOP_JSON; i++) {
-        pg_printf(out, "%s\n    {\"address\": \"%s\", \"total\": %u, "
-                  "\"first_seen\": %u, \"last_seen\": %u, \"hits\": ",
-                  i ? "," : "", pg_addr_format(addr, sizeof(addr), &top[i]->addr),
-                  top[i]->total, top[i]->first_seen, top[i]->last_seen);
+        pg_json row;
+
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "address",
+                    pg_addr_format(addr, sizeof(addr), &top[i]->addr));
+        pg_json_uint(&row, "total", top[i]->total);
+        pg_json_uint(&row, "first_seen", top[i]->first_seen);
+        pg_json_uint(&row, "last_seen", top[i]->last_seen);
         for (r = 0; r < PG_REASON_COUNT; r++) {
             v[r] = top[i]->hits[r];
         }
-        pg_json_reason_counts(out, v);
-        pg_puts(out, "}");
+        pg_json_key(&row, "hits");
+        pg_json_reason_counts(doc->out, v);
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "\n  ],\n");
+    pg_json_end(&list, PG_JSON_LIST_END);
 }
 
-static void pg_json_networks(const pg_out *out, apr_pool_t *p,
-                             const pg_table *t)
+static void pg_json_networks(pg_json *doc, apr_pool_t *p, const pg_table *t)
 {
     apr_uint32_t n, i;
     const pg_network_row **top = pg_top_networks(p, t, &n);
     char net[PG_CLIENT_TEXT_MAX + 4];
+    pg_json list;
 
-    pg_puts(out, "  \"networks\": [");
+    pg_json_key(doc, "networks");
+    pg_json_begin(&list, doc->out, "[", PG_JSON_ROW_LEAD, PG_JSON_ROW_SEP);
     for (i = 0; i < n && i < PG_STATUS_TOP_JSON; i++) {
-        pg_printf(out, "%s\n    {\"network\": \"%s\", \"hits\": %u, "
-                  "\"addresses\": %u, \"last_seen\": %u}",
-                  i ? "," : "", pg_network_text(net, sizeof(net), &top[i]->prefix),
-                  top[i]->hits, top[i]->addresses, top[i]->last_seen);
+        pg_json row;
+
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "network",
+                    pg_network_text(net, sizeof(net), &top[i]->prefix));
+        pg_json_uint(&row, "hits", top[i]->hits);
+        pg_json_uint(&row, "addresses", top[i]->addresses);
+        pg_json_uint(&row, "last_seen", top[i]->last_seen);
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "\n  ],\n");
+    pg_json_end(&list, PG_JSON_LIST_END);
 }
 
-static void pg_json_ports(const pg_out *out, const pg_table *t)
+static void pg_json_ports(pg_json *doc, const pg_table *t)
 {
-    int i, first = 1;
+    char port[8];
+    pg_json ports;
+    int i;
 
-    pg_puts(out, "  \"ports\": {");
+    pg_json_object(doc, "ports", &ports);
     for (i = 0; i < PG_PORT_SLOTS; i++) {
         if (t->ports[i].port) {
-            pg_printf(out, "%s\"%u\": %u", first ? "" : ", ", t->ports[i].port,
-                      t->ports[i].hits);
-            first = 0;
+            apr_snprintf(port, sizeof(port), "%u", t->ports[i].port);
+            pg_json_uint(&ports, port, t->ports[i].hits);
         }
     }
     if (t->ports_other) {
-        pg_printf(out, "%s\"other\": %u", first ? "" : ", ", t->ports_other);
+        pg_json_uint(&ports, "other", t->ports_other);
     }
-    pg_puts(out, "},\n");
+    pg_json_end(&ports, "}");
 }
 
-static void pg_json_recent(const pg_out *out, const pg_table *t)
+static void pg_json_recent(pg_json *doc, const pg_table *t)
 {
     const pg_recent_row *rows[PG_RECENT_MAX];
     apr_uint32_t n = pg_recent(t, rows), i;
+    pg_json list;
 
-    pg_puts(out, "  \"recent\": [");
+    pg_json_key(doc, "recent");
+    pg_json_begin(&list, doc->out, "[", PG_JSON_ROW_LEAD, PG_JSON_ROW_SEP);
     for (i = 0; i < n; i++) {
         const pg_recent_row *row = rows[i];
+        pg_json r;
 
-        pg_printf(out, "%s\n    {\"time\": %" APR_TIME_T_FMT ", \"client\": ",
-                  i ? "," : "", apr_time_sec(row->time));
-        pg_put_json(out, row->client);
-        pg_puts(out, ", \"vhost\": ");
-        pg_put_json(out, pg_vhost_name(t, row->vhost));
-        pg_printf(out, ", \"reason\": \"%s\", \"action\": \"%s\", \"method\": ",
-                  pg_reason_name((pg_reason)row->reason),
-                  pg_action_name((pg_action)row->action));
-        pg_put_json(out, row->method);
-        pg_puts(out, ", \"target\": ");
-        pg_put_json(out, row->target);
-        pg_puts(out, ", \"host\": ");
-        pg_put_json(out, row->host);
-        pg_puts(out, "}");
+        pg_json_object(&list, NULL, &r);
+        pg_json_int(&r, "time", apr_time_sec(row->time));
+        pg_json_str(&r, "client", row->client);
+        pg_json_str(&r, "vhost", pg_vhost_name(t, row->vhost));
+        pg_json_str(&r, "reason", pg_reason_name((pg_reason)row->reason));
+        pg_json_str(&r, "action", pg_action_name((pg_action)row->action));
+        pg_json_str(&r, "method", row->method);
+        pg_json_str(&r, "target", row->target);
+        pg_json_str(&r, "host", row->host);
+        pg_json_end(&r, "}");
     }
-    pg_puts(out, "\n  ],\n");
+    pg_json_end(&list, PG_JSON_LIST_END);
 }
 
-static void pg_json_bans(const pg_out *out, apr_pool_t *p, const pg_table *t,
+static void pg_json_bans(pg_json *doc, apr_pool_t *p, const pg_table *t,
                          apr_uint32_t now)
 {
     apr_uint32_t n, i;
     const pg_ban_row **rows = pg_active_bans(p, t, now, &n);
     char addr[PG_CLIENT_TEXT_MAX];
+    pg_json list;
 
-    pg_printf(out, "  \"bans_started\": %u,\n  \"bans_refused\": %u,\n"
-              "  \"bans_active\": %u,\n  \"bans_capacity\": %u,\n  \"bans\": [",
-              t->bans_started, t->bans_refused, t->bans_active,
-              t->capacity_bans);
+    pg_json_uint(doc, "bans_started", t->bans_started);
+    pg_json_uint(doc, "bans_refused", t->bans_refused);
+    pg_json_uint(doc, "bans_active", t->bans_active);
+    pg_json_uint(doc, "bans_capacity", t->capacity_bans);
+    pg_json_key(doc, "bans");
+    pg_json_begin(&list, doc->out, "[", PG_JSON_ROW_LEAD, PG_JSON_ROW_SEP);
     for (i = 0; i < n && i < PG_STATUS_TOP_BANS; i++) {
-        pg_printf(out, "%s\n    {\"address\": \"%s\", \"started\": %u, "
-                  "\"until\": %u, \"remaining\": %u, \"hits\": %u, "
-                  "\"blocked\": %u, \"origin\": \"%s\"}", i ? "," : "",
-                  pg_addr_format(addr, sizeof(addr), &rows[i]->addr),
-                  rows[i]->started, rows[i]->until, rows[i]->until - now,
-                  rows[i]->hits, rows[i]->blocked,
-                  rows[i]->started ? "here" : "shared");
+        pg_json row;
+
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "address",
+                    pg_addr_format(addr, sizeof(addr), &rows[i]->addr));
+        pg_json_uint(&row, "started", rows[i]->started);
+        pg_json_uint(&row, "until", rows[i]->until);
+        pg_json_uint(&row, "remaining", (apr_uint32_t)(rows[i]->until - now));
+        pg_json_uint(&row, "hits", rows[i]->hits);
+        pg_json_uint(&row, "blocked", rows[i]->blocked);
+        pg_json_str(&row, "origin", rows[i]->started ? "here" : "shared");
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "\n  ],\n");
+    pg_json_end(&list, PG_JSON_LIST_END);
 }
 
-static void pg_json_series(const pg_out *out, const char *name,
+static void pg_json_series(pg_json *timeline, const char *name,
                            const pg_bucket *buckets, apr_uint32_t n,
                            apr_uint32_t last, apr_uint32_t step)
 {
-    int r;
+    pg_json series, hits, counts;
     apr_uint32_t i;
+    int r;
 
-    pg_printf(out, "    \"%s\": {\"start\": %u, \"step\": %u, \"hits\": {",
-              name, (last - n + 1) * step, step);
+    pg_json_object(timeline, name, &series);
+    pg_json_uint(&series, "start", (apr_uint32_t)((last - n + 1) * step));
+    pg_json_uint(&series, "step", step);
+    pg_json_object(&series, "hits", &hits);
     for (r = 1; r < PG_REASON_COUNT; r++) {
-        pg_printf(out, "%s\"%s\": [", r > 1 ? ", " : "",
-                  pg_reason_name((pg_reason)r));
+        pg_json_key(&hits, pg_reason_name((pg_reason)r));
+        pg_json_begin(&counts, timeline->out, "[", NULL, ",");
         for (i = 0; i < n; i++) {
-            pg_printf(out, "%s%u", i ? "," : "",
-                      pg_bucket_hits(buckets, n, last - n + 1 + i, r));
+            pg_json_uint(&counts, NULL,
+                         pg_bucket_hits(buckets, n, last - n + 1 + i, r));
         }
-        pg_puts(out, "]");
+        pg_json_end(&counts, "]");
     }
-    pg_puts(out, "}}");
+    pg_json_end(&hits, "}");
+    pg_json_end(&series, "}");
 }
 
 static void pg_render_json(const pg_out *out, apr_pool_t *p,
@@ -406,43 +443,51 @@ static void pg_render_json(const pg_out *out, apr_pool_t *p,
 {
     apr_uint64_t v[PG_REASON_COUNT];
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(o->now);
+    pg_json doc, obj;
     int r;
 
     for (r = 0; r < PG_REASON_COUNT; r++) {
         v[r] = pg_table_reason_total(t, (pg_reason)r);
     }
-    pg_puts(out, "{\n  \"version\": ");
-    pg_put_json(out, o->version);
-    pg_printf(out, ",\n  \"now\": %u,\n  \"since\": %" APR_TIME_T_FMT
-              ",\n  \"restarts\": %u,\n  \"total\": %" APR_UINT64_T_FMT
-              ",\n  \"hits\": ", now, apr_time_sec(t->started), t->restarts,
-              pg_table_total(t));
+    pg_json_begin(&doc, out, "{", "\n  ", ",\n  ");
+    pg_json_str(&doc, "version", o->version);
+    pg_json_uint(&doc, "now", now);
+    pg_json_int(&doc, "since", apr_time_sec(t->started));
+    pg_json_uint(&doc, "restarts", t->restarts);
+    pg_json_uint(&doc, "total", pg_table_total(t));
+    pg_json_key(&doc, "hits");
     pg_json_reason_counts(out, v);
-    pg_printf(out, ",\n  \"actions\": {\"deny\": %" APR_UINT64_T_FMT
-              ", \"detect\": %" APR_UINT64_T_FMT "},\n",
-              pg_table_action_total(t, PG_ACTION_DENY),
-              pg_table_action_total(t, PG_ACTION_DETECT));
-    pg_json_vhosts(out, t);
-    pg_json_clients(out, p, t);
-    pg_json_networks(out, p, t);
-    pg_json_ports(out, t);
-    pg_json_bans(out, p, t, now);
-    pg_json_recent(out, t);
-    pg_puts(out, "  \"timeline\": {\n");
-    pg_json_series(out, "minutes", t->minutes, PG_MINUTES, now / 60, 60);
-    pg_puts(out, ",\n");
-    pg_json_series(out, "hours", t->hours, PG_HOURS, now / 3600, 3600);
-    pg_printf(out, "\n  },\n  \"table\": {\"capacity\": %u, \"clients\": %u, "
-              "\"networks\": %u, \"clients_evicted\": %u, "
-              "\"networks_evicted\": %u, \"details_skipped\": %u, "
-              "\"bytes\": %" APR_SIZE_T_FMT "},\n",
-              t->capacity_clients, t->clients_used, t->networks_used,
-              t->clients_evicted, t->networks_evicted, t->details_skipped,
-              o->table_bytes);
-    pg_printf(out, "  \"ban_store\": {\"calls\": %u, \"failures\": %u, "
-              "\"down_since\": %u, \"checks_dropped\": %u}\n}\n",
-              t->store_calls, t->store_failures, t->store_down_since,
-              t->checks_dropped);
+    pg_json_object(&doc, "actions", &obj);
+    pg_json_uint(&obj, "deny", pg_table_action_total(t, PG_ACTION_DENY));
+    pg_json_uint(&obj, "detect", pg_table_action_total(t, PG_ACTION_DETECT));
+    pg_json_end(&obj, "}");
+    pg_json_vhosts(&doc, t);
+    pg_json_clients(&doc, p, t);
+    pg_json_networks(&doc, p, t);
+    pg_json_ports(&doc, t);
+    pg_json_bans(&doc, p, t, now);
+    pg_json_recent(&doc, t);
+    pg_json_key(&doc, "timeline");
+    pg_json_begin(&obj, out, "{", "\n    ", ",\n    ");
+    pg_json_series(&obj, "minutes", t->minutes, PG_MINUTES, now / 60, 60);
+    pg_json_series(&obj, "hours", t->hours, PG_HOURS, now / 3600, 3600);
+    pg_json_end(&obj, "\n  }");
+    pg_json_object(&doc, "table", &obj);
+    pg_json_uint(&obj, "capacity", t->capacity_clients);
+    pg_json_uint(&obj, "clients", t->clients_used);
+    pg_json_uint(&obj, "networks", t->networks_used);
+    pg_json_uint(&obj, "clients_evicted", t->clients_evicted);
+    pg_json_uint(&obj, "networks_evicted", t->networks_evicted);
+    pg_json_uint(&obj, "details_skipped", t->details_skipped);
+    pg_json_uint(&obj, "bytes", o->table_bytes);
+    pg_json_end(&obj, "}");
+    pg_json_object(&doc, "ban_store", &obj);
+    pg_json_uint(&obj, "calls", t->store_calls);
+    pg_json_uint(&obj, "failures", t->store_failures);
+    pg_json_uint(&obj, "down_since", t->store_down_since);
+    pg_json_uint(&obj, "checks_dropped", t->checks_dropped);
+    pg_json_end(&obj, "}");
+    pg_json_end(&doc, "\n}\n");
 }
 
 /* ------------------------------------------------------------------ */

@@ -235,189 +235,158 @@ void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
     pg_printf(out, " (%.2f s)\n", t->seconds);
 }
 
-/* "name": then the value, for the JSON object's members. */
-static void probe_jkey(const pg_out *out, const char *key, int *first)
+/* A number of seconds as --json writes it: "%.3f". */
+static void probe_jseconds(pg_json *j, const char *key, double seconds)
 {
-    pg_puts(out, *first ? "" : ", ");
-    pg_put_json(out, key);
-    pg_puts(out, ": ");
-    *first = 0;
+    char buf[32];
+
+    apr_snprintf(buf, sizeof(buf), "%.3f", seconds);
+    pg_json_raw(j, key, buf);
 }
 
-static void probe_jstr(const pg_out *out, const char *key, const char *value, int *first)
+static void probe_json_reply(pg_json *j, apr_pool_t *p, const probe_reply *r)
 {
-    probe_jkey(out, key, first);
-    if (value) {
-        pg_put_json(out, value);
-    }
-    else {
-        pg_puts(out, "null");
-    }
+    pg_json_int(j, "status", r->status);
+    pg_json_str(j, "reply", r->status_line);
+    pg_json_int(j, "bytes", (long)r->bytes);
+    pg_json_int(j, "body_bytes", (long)r->body_len);
+    pg_json_str(j, "body_hash",
+                apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, r->hash));
+    pg_json_bool(j, "truncated", r->truncated);
 }
 
-static void probe_jint(const pg_out *out, const char *key, long value, int *first)
+static void probe_json_probe(const pg_out *out, apr_pool_t *p,
+                             const probe_target *t, const probe_item *pr)
 {
-    probe_jkey(out, key, first);
-    pg_printf(out, "%ld", value);
-}
+    int tls = pr->ev.tls && pr->verdict == PROBE_PV_PROXIED;
+    pg_json j, g;
 
-static void probe_jbool(const pg_out *out, const char *key, int value, int *first)
-{
-    probe_jkey(out, key, first);
-    pg_puts(out, value ? "true" : "false");
-}
-
-static void probe_json_reply(const pg_out *out, apr_pool_t *p, const probe_reply *r, int *f)
-{
-    probe_jint(out, "status", r->status, f);
-    probe_jstr(out, "reply", r->status_line, f);
-    probe_jint(out, "bytes", (long)r->bytes, f);
-    probe_jint(out, "body_bytes", (long)r->body_len, f);
-    probe_jstr(out, "body_hash", apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT, r->hash), f);
-    probe_jbool(out, "truncated", r->truncated, f);
-}
-
-static void probe_json_probe(const pg_out *out, apr_pool_t *p, const probe_target *t,
-                          const probe_item *pr)
-{
-    int f = 1;
-
-    pg_puts(out, "{");
-    probe_jstr(out, "name", pr->def->name, &f);
-    probe_jstr(out, "request", pr->request, &f);
-    probe_json_reply(out, p, &pr->reply, &f);
-    probe_jstr(out, "verdict", probe_pv_name(pr->verdict), &f);
-    probe_jbool(out, "canary_hit", pr->ev.token || (pr->ev.tls && pr->verdict == PROBE_PV_PROXIED),
-             &f);
-    probe_jstr(out, "evidence", pr->ev.token ? "token"
-                             : pr->ev.tls && pr->verdict == PROBE_PV_PROXIED ? "tls" : NULL, &f);
-    probe_jstr(out, "canary_from", pr->ev.token ? pr->ev.peer : NULL, &f);
-    probe_jstr(out, "canary_got", pr->ev.token ? pr->ev.first_line : NULL, &f);
-    probe_jint(out, "canary_connections", pr->ev.connections, &f);
-    probe_jbool(out, "tunnel", pr->tunnel_open, &f);
-    probe_jbool(out, "banner_back", pr->banner_back, &f);
-    probe_jbool(out, "reply_back", pr->reply_back, &f);
-    probe_jstr(out, "echo", probe_echo_names[pr->echo], &f);
-    probe_jstr(out, "stray_from", pr->ev.stray ? pr->ev.stray_peer : NULL, &f);
-    probe_jstr(out, "transport", pr->def->transport == PROBE_TRANSPORT_H2C ? "h2c" : "http/1", &f);
-    probe_jstr(out, "token", pr->token, &f);
-    probe_jstr(out, "note", pr->note, &f);
-    probe_jkey(out, "seconds", &f);
-    pg_printf(out, "%.3f", pr->seconds);
+    pg_json_begin(&j, out, "{", NULL, NULL);
+    pg_json_str(&j, "name", pr->def->name);
+    pg_json_str(&j, "request", pr->request);
+    probe_json_reply(&j, p, &pr->reply);
+    pg_json_str(&j, "verdict", probe_pv_name(pr->verdict));
+    pg_json_bool(&j, "canary_hit", pr->ev.token || tls);
+    pg_json_str(&j, "evidence", pr->ev.token ? "token" : tls ? "tls" : NULL);
+    pg_json_str(&j, "canary_from", pr->ev.token ? pr->ev.peer : NULL);
+    pg_json_str(&j, "canary_got", pr->ev.token ? pr->ev.first_line : NULL);
+    pg_json_int(&j, "canary_connections", pr->ev.connections);
+    pg_json_bool(&j, "tunnel", pr->tunnel_open);
+    pg_json_bool(&j, "banner_back", pr->banner_back);
+    pg_json_bool(&j, "reply_back", pr->reply_back);
+    pg_json_str(&j, "echo", probe_echo_names[pr->echo]);
+    pg_json_str(&j, "stray_from", pr->ev.stray ? pr->ev.stray_peer : NULL);
+    pg_json_str(&j, "transport", pr->def->transport == PROBE_TRANSPORT_H2C
+                                 ? "h2c" : "http/1");
+    pg_json_str(&j, "token", pr->token);
+    pg_json_str(&j, "note", pr->note);
+    probe_jseconds(&j, "seconds", pr->seconds);
     if (t->guard && !t->guard->error) {
-        probe_jkey(out, "guard", &f);
         if (pr->guard_reason) {
-            int g = 1;
-
-            pg_puts(out, "{");
-            probe_jstr(out, "reason", pr->guard_reason, &g);
-            probe_jstr(out, "action", pr->guard_action, &g);
-            pg_puts(out, "}");
+            pg_json_object(&j, "guard", &g);
+            pg_json_str(&g, "reason", pr->guard_reason);
+            pg_json_str(&g, "action", pr->guard_action);
+            pg_json_end(&g, "}");
         }
         else {
-            pg_puts(out, "null");
+            pg_json_str(&j, "guard", NULL);
         }
     }
-    pg_puts(out, "}");
+    pg_json_end(&j, "}");
 }
 
 static void probe_json_guard(const pg_out *out, const probe_target *t)
 {
     const probe_guard *g = t->guard;
-    int f = 1, i, first = 1;
+    pg_json j, list;
+    int i;
 
-    pg_puts(out, "{");
-    probe_jstr(out, "url", g->url, &f);
-    probe_jstr(out, "error", g->error, &f);
+    pg_json_begin(&j, out, "{", NULL, NULL);
+    pg_json_str(&j, "url", g->url);
+    pg_json_str(&j, "error", g->error);
     if (!g->error) {
-        probe_jint(out, "total_before", g->before_total, &f);
-        probe_jint(out, "total_after", g->after_total, &f);
-        probe_jkey(out, "counted", &f);
-        pg_puts(out, "{");
+        pg_json_int(&j, "total_before", g->before_total);
+        pg_json_int(&j, "total_after", g->after_total);
+        pg_json_object(&j, "counted", &list);
         for (i = 0; i < g->n_reasons; i++) {
-            probe_jint(out, g->reasons[i], g->delta[i], &first);
+            pg_json_int(&list, g->reasons[i], g->delta[i]);
         }
-        pg_puts(out, "}");
-        probe_jint(out, "probes_counted", g->probes_counted, &f);
-        probe_jkey(out, "probes_not_seen", &f);
-        pg_puts(out, "[");
-        for (i = 0, first = 1; i < t->n_probes; i++) {
+        pg_json_end(&list, "}");
+        pg_json_int(&j, "probes_counted", g->probes_counted);
+        pg_json_array(&j, "probes_not_seen", &list);
+        for (i = 0; i < t->n_probes; i++) {
             if (!t->probes[i].guard_reason) {
-                pg_puts(out, first ? "" : ", ");
-                pg_put_json(out, t->probes[i].def->name);
-                first = 0;
+                pg_json_str(&list, NULL, t->probes[i].def->name);
             }
         }
-        pg_puts(out, "]");
-        probe_jint(out, "status_requests", g->status_hits, &f);
-        probe_jint(out, "unattributed", g->unattributed, &f);
+        pg_json_end(&list, "]");
+        pg_json_int(&j, "status_requests", g->status_hits);
+        pg_json_int(&j, "unattributed", g->unattributed);
     }
-    pg_puts(out, "}");
+    pg_json_end(&j, "}");
+}
+
+/* A canary listener's address, or null before it listened. */
+static const char *probe_json_text(const char *text)
+{
+    return text[0] ? text : NULL;
 }
 
 void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
-                    const probe_target *t)
+                       const probe_target *t)
 {
-    int f = 1, i, c;
+    pg_json j, obj, list;
+    int i;
 
-    pg_puts(out, "{");
-    probe_jstr(out, "target", t->url, &f);
-    probe_jstr(out, "verdict", probe_exit_name(t->exit), &f);
-    probe_jint(out, "exit", t->exit, &f);
-    probe_jstr(out, "summary", probe_verdict_summary(p, t), &f);
-    probe_jstr(out, "error", t->error, &f);
-    probe_jstr(out, "address", t->addr_text[0] ? t->addr_text : NULL, &f);
-    probe_jstr(out, "source", t->local_text[0] ? t->local_text : NULL, &f);
-    probe_jkey(out, "canary", &f);
-    c = 1;
-    pg_puts(out, "{");
-    probe_jstr(out, "address", t->canary_text[PROBE_LISTENER_HTTP][0]
-                            ? t->canary_text[PROBE_LISTENER_HTTP] : NULL, &c);
-    probe_jstr(out, "smtp", t->canary_text[PROBE_LISTENER_LINE][0]
-                         ? t->canary_text[PROBE_LISTENER_LINE] : NULL, &c);
-    pg_puts(out, "}");
-    probe_jkey(out, "seconds", &f);
-    pg_printf(out, "%.3f", t->seconds);
-    probe_jkey(out, "counts", &f);
-    pg_puts(out, "{");
-    for (i = 0, c = 1; i < PROBE_PV_COUNT; i++) {
-        probe_jint(out, probe_pv_name((probe_pv)i), t->counts[i], &c);
+    pg_json_begin(&j, out, "{", NULL, NULL);
+    pg_json_str(&j, "target", t->url);
+    pg_json_str(&j, "verdict", probe_exit_name(t->exit));
+    pg_json_int(&j, "exit", t->exit);
+    pg_json_str(&j, "summary", probe_verdict_summary(p, t));
+    pg_json_str(&j, "error", t->error);
+    pg_json_str(&j, "address", probe_json_text(t->addr_text));
+    pg_json_str(&j, "source", probe_json_text(t->local_text));
+    pg_json_object(&j, "canary", &obj);
+    pg_json_str(&obj, "address",
+                probe_json_text(t->canary_text[PROBE_LISTENER_HTTP]));
+    pg_json_str(&obj, "smtp",
+                probe_json_text(t->canary_text[PROBE_LISTENER_LINE]));
+    pg_json_end(&obj, "}");
+    probe_jseconds(&j, "seconds", t->seconds);
+    pg_json_object(&j, "counts", &obj);
+    for (i = 0; i < PROBE_PV_COUNT; i++) {
+        pg_json_int(&obj, probe_pv_name((probe_pv)i), t->counts[i]);
     }
-    pg_puts(out, "}");
-    probe_jkey(out, "baseline", &f);
-    pg_puts(out, "[");
+    pg_json_end(&obj, "}");
+    pg_json_array(&j, "baseline", &list);
     for (i = 0; i < t->n_base; i++) {
-        c = 1;
-        pg_puts(out, i ? ", {" : "{");
-        probe_jstr(out, "name", t->base[i].name, &c);
-        probe_jstr(out, "request", t->base[i].request, &c);
-        probe_json_reply(out, p, &t->base[i].reply, &c);
-        probe_jstr(out, "error", t->base[i].reply.error, &c);
-        pg_puts(out, "}");
+        pg_json_object(&list, NULL, &obj);
+        pg_json_str(&obj, "name", t->base[i].name);
+        pg_json_str(&obj, "request", t->base[i].request);
+        probe_json_reply(&obj, p, &t->base[i].reply);
+        pg_json_str(&obj, "error", t->base[i].reply.error);
+        pg_json_end(&obj, "}");
     }
-    pg_puts(out, "]");
-    probe_jkey(out, "probes", &f);
-    pg_puts(out, "[");
+    pg_json_end(&list, "]");
+    pg_json_array(&j, "probes", &list);
     for (i = 0; i < t->n_probes; i++) {
-        pg_puts(out, i ? ", " : "");
+        pg_json_key(&list, NULL);
         probe_json_probe(out, p, t, &t->probes[i]);
     }
-    pg_puts(out, "]");
-    probe_jkey(out, "skipped", &f);
-    pg_puts(out, "[");
+    pg_json_end(&list, "]");
+    pg_json_array(&j, "skipped", &list);
     for (i = 0; i < t->n_skipped; i++) {
-        c = 1;
-        pg_puts(out, i ? ", {" : "{");
-        probe_jstr(out, "name", t->skipped[i].name, &c);
-        probe_jstr(out, "why", t->skipped[i].why, &c);
-        pg_puts(out, "}");
+        pg_json_object(&list, NULL, &obj);
+        pg_json_str(&obj, "name", t->skipped[i].name);
+        pg_json_str(&obj, "why", t->skipped[i].why);
+        pg_json_end(&obj, "}");
     }
-    pg_puts(out, "]");
+    pg_json_end(&list, "]");
     if (t->guard) {
-        probe_jkey(out, "guard", &f);
+        pg_json_key(&j, "guard");
         probe_json_guard(out, t);
     }
-    pg_puts(out, "}\n");
+    pg_json_end(&j, "}\n");
     (void)run;
 }
 

@@ -14,7 +14,8 @@
 /*
  * scan_json.c: --json.  The names of the issue's contract (files, lines,
  * unparsed, hits, verdicts, clients, networks, connect_ports, months) keep
- * their meaning; fields are only ever added.  Every string that came from
+ * their meaning; fields are only ever added.  The document is written by
+ * pg_out's JSON member writers (pg_json_*), so every string that came from
  * a log goes through pg_put_json, the project's one JSON escaper.
  */
 
@@ -24,63 +25,43 @@
 #include "cli.h"
 #include "scan.h"
 
-static void scan_num(const pg_out *out, uint64_t n)
-{
-    char buf[32];
+/* The document's members: most begin a line of their own. */
+#define SCAN_JSON_LINE ",\n "
+#define SCAN_JSON_SAME ", "
 
-    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n);
-    pg_puts(out, buf);
-}
+/* The rows of a list, one a line. */
+#define SCAN_JSON_ROW_LEAD "\n   "
+#define SCAN_JSON_ROW_SEP ",\n   "
 
-static void scan_key(const pg_out *out, const char *key, int *first)
-{
-    if (!*first) {
-        pg_puts(out, ", ");
-    }
-    *first = 0;
-    pg_put_json(out, key);
-    pg_puts(out, ": ");
-}
-
-static void scan_key_num(const pg_out *out, const char *key, uint64_t n,
-                       int *first)
-{
-    scan_key(out, key, first);
-    scan_num(out, n);
-}
-
-static void scan_json_time(const pg_out *out, const scan_time *t)
+static void scan_json_time(pg_json *j, const char *key, const scan_time *t)
 {
     char buf[40];
 
-    if (!t->valid) {
-        pg_puts(out, "null");
-        return;
-    }
-    pg_put_json(out, scan_time_iso(t, buf, sizeof(buf)));
+    pg_json_str(j, key, t->valid ? scan_time_iso(t, buf, sizeof(buf)) : NULL);
 }
 
 /* {"connect": n, "absolute-uri": n, "unknown-host": n} */
-static void scan_reasons32(const pg_out *out, const uint32_t *hits)
+static void scan_reasons64(pg_json *j, const char *key, const uint64_t *hits)
 {
-    int i, first = 1;
+    pg_json o;
+    int i;
 
-    pg_puts(out, "{");
+    pg_json_object(j, key, &o);
     for (i = 0; i < SCAN_REASONS; i++) {
-        scan_key_num(out, pg_reason_name(scan_reason_of(i)), hits[i], &first);
+        pg_json_uint(&o, pg_reason_name(scan_reason_of(i)), hits[i]);
     }
-    pg_puts(out, "}");
+    pg_json_end(&o, "}");
 }
 
-static void scan_reasons64(const pg_out *out, const uint64_t *hits)
+static void scan_reasons32(pg_json *j, const char *key, const uint32_t *hits)
 {
-    int i, first = 1;
+    uint64_t wide[SCAN_REASONS];
+    int i;
 
-    pg_puts(out, "{");
     for (i = 0; i < SCAN_REASONS; i++) {
-        scan_key_num(out, pg_reason_name(scan_reason_of(i)), hits[i], &first);
+        wide[i] = hits[i];
     }
-    pg_puts(out, "}");
+    scan_reasons64(j, key, wide);
 }
 
 static size_t scan_cut(size_t n, size_t top)
@@ -88,321 +69,301 @@ static size_t scan_cut(size_t n, size_t top)
     return top && n > top ? top : n;
 }
 
-static void scan_files(const pg_out *out, const scan_results *r)
+static void scan_files(pg_json *doc, const scan_results *r)
 {
+    pg_json list;
     size_t i;
 
-    pg_puts(out, "\"files\": [");
+    pg_json_array(doc, "files", &list);
     for (i = 0; i < r->n_files; i++) {
-        pg_puts(out, i ? ", " : "");
-        pg_put_json(out, r->files[i]);
+        pg_json_str(&list, NULL, r->files[i]);
     }
-    pg_puts(out, "]");
+    pg_json_end(&list, "]");
 }
 
 /* {"rejected": n, ...}: every verdict */
-static void scan_verdicts32(const pg_out *out, const uint32_t *counts)
+static void scan_verdicts32(pg_json *j, const char *key,
+                            const uint32_t *counts)
 {
-    int v, first = 1;
+    pg_json o;
+    int v;
 
-    pg_puts(out, "{");
+    pg_json_object(j, key, &o);
     for (v = 0; v < SCAN_VERDICT_COUNT; v++) {
-        scan_key_num(out, scan_verdict_name(v), counts[v], &first);
+        pg_json_uint(&o, scan_verdict_name(v), counts[v]);
     }
-    pg_puts(out, "}");
+    pg_json_end(&o, "}");
 }
 
 /* What may have worked, and the report's headline. */
-static void scan_json_outcome(const pg_out *out, const scan_results *r)
+static void scan_json_outcome(pg_json *doc, const scan_results *r)
 {
     scan_outcome o;
     char text[256];
-    int first = 1;
+    pg_json j;
 
     scan_outcome_of(r, &o);
-    pg_puts(out, ",\n \"outcome\": {");
-    scan_key_num(out, "relayed", o.relayed, &first);
-    scan_key_num(out, "relayed_suspect", o.relayed_suspect, &first);
-    scan_key_num(out, "relayed_undetermined", o.relayed_undetermined, &first);
-    scan_key_num(out, "tunnels", o.tunnels, &first);
-    scan_key_num(out, "unjudged", o.unjudged, &first);
-    scan_key(out, "headline", &first);
-    pg_put_json(out, scan_headline(&o, text, sizeof(text)));
-    pg_puts(out, "}");
+    pg_json_object(doc, "outcome", &j);
+    pg_json_uint(&j, "relayed", o.relayed);
+    pg_json_uint(&j, "relayed_suspect", o.relayed_suspect);
+    pg_json_uint(&j, "relayed_undetermined", o.relayed_undetermined);
+    pg_json_uint(&j, "tunnels", o.tunnels);
+    pg_json_uint(&j, "unjudged", o.unjudged);
+    pg_json_str(&j, "headline", scan_headline(&o, text, sizeof(text)));
+    pg_json_end(&j, "}");
 }
 
-static void scan_verdicts(const pg_out *out, const scan_results *r)
+static void scan_verdicts(pg_json *doc, const scan_results *r)
 {
-    int i, v, first = 1;
+    pg_json o, inner;
+    int i, v;
 
-    pg_puts(out, ",\n \"verdicts\": {");
+    pg_json_object(doc, "verdicts", &o);
     for (v = 0; v < SCAN_VERDICT_COUNT; v++) {
-        scan_key_num(out, scan_verdict_name(v), r->verdicts[v], &first);
+        pg_json_uint(&o, scan_verdict_name(v), r->verdicts[v]);
     }
-    pg_puts(out, "},\n \"verdicts_by_reason\": {");
-    first = 1;
+    pg_json_end(&o, "}");
+    pg_json_object(doc, "verdicts_by_reason", &o);
     for (i = 0; i < SCAN_REASONS; i++) {
-        int inner = 1;
-
-        scan_key(out, pg_reason_name(scan_reason_of(i)), &first);
-        pg_puts(out, "{");
+        pg_json_object(&o, pg_reason_name(scan_reason_of(i)), &inner);
         for (v = 0; v < SCAN_VERDICT_COUNT; v++) {
-            scan_key_num(out, scan_verdict_name(v), r->by_reason[i][v], &inner);
+            pg_json_uint(&inner, scan_verdict_name(v), r->by_reason[i][v]);
         }
-        pg_puts(out, "}");
+        pg_json_end(&inner, "}");
     }
-    pg_puts(out, "},\n \"verdict_rules\": {");
-    first = 1;
+    pg_json_end(&o, "}");
+    pg_json_object(doc, "verdict_rules", &o);
     for (i = 0; i < SCAN_RULE_COUNT; i++) {
-        scan_key_num(out, scan_rule_name(i), r->rules[i], &first);
+        pg_json_uint(&o, scan_rule_name(i), r->rules[i]);
     }
-    pg_puts(out, "}");
-    scan_json_outcome(out, r);
+    pg_json_end(&o, "}");
+    scan_json_outcome(doc, r);
 }
 
-static void scan_clients(const pg_out *out, const scan_results *r)
+static void scan_clients(pg_json *doc, const scan_results *r)
 {
     size_t i, n = scan_cut(r->n_clients, r->top);
+    pg_json list, row;
 
-    pg_puts(out, ",\n \"clients\": [");
+    pg_json_key(doc, "clients");
+    pg_json_begin(&list, doc->out, "[", SCAN_JSON_ROW_LEAD,
+                  SCAN_JSON_ROW_SEP);
     for (i = 0; i < n; i++) {
         const scan_client *c = r->clients[i];
 
-        pg_puts(out, i ? ",\n   {\"address\": " : "\n   {\"address\": ");
-        pg_put_json(out, c->text);
-        pg_puts(out, ", \"hits\": ");
-        scan_num(out, c->total);
-        pg_puts(out, ", \"first\": ");
-        scan_json_time(out, &c->first);
-        pg_puts(out, ", \"last\": ");
-        scan_json_time(out, &c->last);
-        pg_puts(out, ", \"reasons\": ");
-        scan_reasons32(out, c->hits);
-        pg_puts(out, ", \"verdicts\": ");
-        scan_verdicts32(out, c->verdicts);
-        pg_puts(out, "}");
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "address", c->text);
+        pg_json_uint(&row, "hits", c->total);
+        scan_json_time(&row, "first", &c->first);
+        scan_json_time(&row, "last", &c->last);
+        scan_reasons32(&row, "reasons", c->hits);
+        scan_verdicts32(&row, "verdicts", c->verdicts);
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "]");
+    pg_json_end(&list, "]");
 }
 
-static void scan_nets(const pg_out *out, const char *name,
-                    const scan_net *const *nets, size_t count, size_t top)
+static void scan_nets(pg_json *doc, const char *name,
+                      const scan_net *const *nets, size_t count, size_t top)
 {
     size_t i, n = scan_cut(count, top);
     char text[64];
+    pg_json list, row;
 
-    pg_puts(out, ",\n ");
-    pg_put_json(out, name);
-    pg_puts(out, ": [");
+    pg_json_key(doc, name);
+    pg_json_begin(&list, doc->out, "[", SCAN_JSON_ROW_LEAD,
+                  SCAN_JSON_ROW_SEP);
     for (i = 0; i < n; i++) {
-        pg_puts(out, i ? ",\n   {\"network\": " : "\n   {\"network\": ");
-        pg_put_json(out, scan_net_text(nets[i], text, sizeof(text)));
-        pg_puts(out, ", \"hits\": ");
-        scan_num(out, nets[i]->total);
-        pg_puts(out, ", \"hosts\": ");
-        scan_num(out, nets[i]->hosts);
-        pg_puts(out, ", \"first\": ");
-        scan_json_time(out, &nets[i]->first);
-        pg_puts(out, ", \"last\": ");
-        scan_json_time(out, &nets[i]->last);
-        pg_puts(out, ", \"reasons\": ");
-        scan_reasons32(out, nets[i]->hits);
-        pg_puts(out, "}");
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "network", scan_net_text(nets[i], text, sizeof(text)));
+        pg_json_uint(&row, "hits", nets[i]->total);
+        pg_json_uint(&row, "hosts", nets[i]->hosts);
+        scan_json_time(&row, "first", &nets[i]->first);
+        scan_json_time(&row, "last", &nets[i]->last);
+        scan_reasons32(&row, "reasons", nets[i]->hits);
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "]");
+    pg_json_end(&list, "]");
 }
 
-static void scan_ports(const pg_out *out, const scan_results *r)
+static void scan_ports(pg_json *doc, const scan_results *r)
 {
     size_t i;
-    int first = 1;
     char port[8];
+    pg_json o;
 
-    pg_puts(out, ",\n \"connect_ports\": {");
+    pg_json_object(doc, "connect_ports", &o);
     for (i = 0; i < r->n_ports; i++) {
         snprintf(port, sizeof(port), "%u", (unsigned)r->port_order[i]);
-        scan_key_num(out, port, r->ports[r->port_order[i]], &first);
+        pg_json_uint(&o, port, r->ports[r->port_order[i]]);
     }
-    pg_puts(out, "},\n \"connect_ports_none\": ");
-    scan_num(out, r->ports_none);
+    pg_json_end(&o, "}");
+    pg_json_uint(doc, "connect_ports_none", r->ports_none);
 }
 
-static void scan_texts(const pg_out *out, const char *name, const char *field,
-                     const scan_text *const *rows, size_t count, size_t top)
+static void scan_texts(pg_json *doc, const char *name, const char *field,
+                       const scan_text *const *rows, size_t count, size_t top)
 {
     size_t i, n = scan_cut(count, top);
+    pg_json list, row;
 
-    pg_puts(out, ",\n ");
-    pg_put_json(out, name);
-    pg_puts(out, ": [");
+    pg_json_array(doc, name, &list);
     for (i = 0; i < n; i++) {
-        pg_puts(out, i ? ", {" : "{");
-        pg_put_json(out, field);
-        pg_puts(out, ": ");
-        pg_put_json(out, rows[i]->text);
-        pg_puts(out, ", \"hits\": ");
-        scan_num(out, rows[i]->hits);
-        pg_puts(out, "}");
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, field, rows[i]->text);
+        pg_json_uint(&row, "hits", rows[i]->hits);
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "]");
+    pg_json_end(&list, "]");
 }
 
-static void scan_periods(const pg_out *out, const char *name,
-                       const scan_period *p, size_t n, int months)
+static void scan_periods(pg_json *doc, const char *name,
+                         const scan_period *p, size_t n, int months)
 {
     size_t i;
     char key[16];
-    int first = 1;
+    pg_json o;
 
-    pg_puts(out, ",\n ");
-    pg_put_json(out, name);
-    pg_puts(out, ": {");
+    pg_json_object(doc, name, &o);
     for (i = 0; i < n; i++) {
-        scan_key(out, months ? scan_month_text(p[i].key, key, sizeof(key))
-                           : scan_day_text(p[i].key, key, sizeof(key)),
-               &first);
-        scan_reasons32(out, p[i].hits);
+        scan_reasons32(&o, months ? scan_month_text(p[i].key, key, sizeof(key))
+                                  : scan_day_text(p[i].key, key, sizeof(key)),
+                       p[i].hits);
     }
-    pg_puts(out, "}");
+    pg_json_end(&o, "}");
 }
 
-static void scan_example_list(const pg_out *out,
-                            const scan_example *const *ex, size_t n)
+static void scan_example_list(pg_json *j, const char *key,
+                              const scan_example *const *ex, size_t n)
 {
+    pg_json list, row;
     size_t i;
 
-    pg_puts(out, "[");
+    pg_json_array(j, key, &list);
     for (i = 0; i < n; i++) {
-        pg_puts(out, i ? ", {\"where\": " : "{\"where\": ");
-        pg_put_json(out, ex[i]->where);
-        pg_puts(out, ", \"reason\": ");
-        pg_put_json(out, ex[i]->reason >= 0
-                         ? pg_reason_name(scan_reason_of(ex[i]->reason))
-                         : "unparsed");
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "where", ex[i]->where);
+        pg_json_str(&row, "reason", ex[i]->reason >= 0
+                    ? pg_reason_name(scan_reason_of(ex[i]->reason))
+                    : "unparsed");
         if (ex[i]->rule < SCAN_RULE_COUNT) {
-            pg_puts(out, ", \"rule\": ");
-            pg_put_json(out, scan_rule_name(ex[i]->rule));
+            pg_json_str(&row, "rule", scan_rule_name(ex[i]->rule));
         }
-        pg_puts(out, ", \"line\": ");
-        pg_put_json(out, ex[i]->text);
-        pg_puts(out, "}");
+        pg_json_str(&row, "line", ex[i]->text);
+        pg_json_end(&row, "}");
     }
-    pg_puts(out, "]");
+    pg_json_end(&list, "]");
 }
 
-static void scan_examples(const pg_out *out, const scan_results *r)
+static void scan_examples(pg_json *doc, const scan_results *r)
 {
     const scan_example *unparsed[SCAN_EXAMPLES];
-    int v, first = 1;
+    pg_json o;
     size_t i;
+    int v;
 
-    pg_puts(out, ",\n \"examples\": {");
+    pg_json_object(doc, "examples", &o);
     for (v = 0; v < SCAN_VERDICT_COUNT; v++) {
-        scan_key(out, scan_verdict_name(v), &first);
-        scan_example_list(out, r->examples[v], r->n_examples[v]);
+        scan_example_list(&o, scan_verdict_name(v), r->examples[v],
+                          r->n_examples[v]);
     }
-    pg_puts(out, "},\n \"unparsed_examples\": ");
+    pg_json_end(&o, "}");
     for (i = 0; i < r->n_unparsed_examples; i++) {
         unparsed[i] = &r->unparsed_examples[i];
     }
-    scan_example_list(out, unparsed, r->n_unparsed_examples);
+    scan_example_list(doc, "unparsed_examples", unparsed,
+                      r->n_unparsed_examples);
 }
 
 /* Each file's format: the preset's name or the LogFormat given. */
-static void scan_file_formats(const pg_out *out, const scan_results *r)
+static void scan_file_formats(pg_json *doc, const scan_results *r)
 {
+    pg_json list, row;
     size_t i;
 
+    pg_json_array(doc, "file_formats", &list);
     for (i = 0; i < r->n_files; i++) {
         const scan_format *f = r->file_formats[i];
         const char *name = scan_format_name(f);
-        int first = 1;
 
-        pg_puts(out, i ? ", {" : "{");
-        scan_key(out, "file", &first);
-        pg_put_json(out, r->files[i]);
-        scan_key(out, "format", &first);
-        pg_put_json(out, name ? name : f->expanded);
-        scan_key(out, "detected", &first);
-        pg_puts(out, r->file_detected[i] ? "true" : "false");
-        scan_key_num(out, "lines", r->file_lines[i], &first);
-        scan_key_num(out, "unparsed", r->file_unparsed[i], &first);
-        pg_puts(out, "}");
+        pg_json_object(&list, NULL, &row);
+        pg_json_str(&row, "file", r->files[i]);
+        pg_json_str(&row, "format", name ? name : f->expanded);
+        pg_json_bool(&row, "detected", r->file_detected[i]);
+        pg_json_uint(&row, "lines", r->file_lines[i]);
+        pg_json_uint(&row, "unparsed", r->file_unparsed[i]);
+        pg_json_end(&row, "}");
     }
+    pg_json_end(&list, "]");
 }
 
-static void scan_meta(const pg_out *out, const scan_results *r)
+static void scan_meta(pg_json *doc, const scan_results *r)
 {
-    int first = 1;
+    pg_json o;
 
-    pg_puts(out, ",\n \"version\": ");
-    pg_put_json(out, PG_VERSION);
-    pg_puts(out, ", \"format\": ");
-    pg_put_json(out, r->format->expanded);
-    pg_puts(out, ",\n \"names\": {");
-    scan_key_num(out, "host_patterns", r->host_patterns, &first);
-    scan_key_num(out, "vhosts", r->vhosts, &first);
-    scan_key_num(out, "vhost_names", r->names, &first);
-    scan_key(out, "per_vhost", &first);
-    pg_puts(out, r->has[SCAN_F_VHOST] ? "true" : "false");
-    scan_key(out, "host_logged", &first);
-    pg_puts(out, r->has[SCAN_F_HOST] ? "true" : "false");
-    scan_key_num(out, "incomplete", r->names_incomplete, &first);
-    pg_puts(out, "},\n \"file_formats\": [");
-    scan_file_formats(out, r);
-    pg_puts(out, "],\n \"selection\": {");
-    first = 1;
-    scan_key_num(out, "outside_window", r->outside, &first);
-    scan_key_num(out, "undated", r->undated, &first);
-    scan_key_num(out, "excluded", r->excluded, &first);
-    scan_key_num(out, "exclude_networks", r->n_exclude, &first);
-    pg_puts(out, "},\n \"first\": ");
-    scan_json_time(out, &r->first);
-    pg_puts(out, ", \"last\": ");
-    scan_json_time(out, &r->last);
-    pg_puts(out, ", \"overlong\": ");
-    scan_num(out, r->cut);
-    pg_puts(out, ", \"read_errors\": ");
-    pg_puts(out, r->read_errors ? "true" : "false");
+    pg_json_str(doc, "version", PG_VERSION);
+    pg_json_sep(doc, SCAN_JSON_SAME);
+    pg_json_str(doc, "format", r->format->expanded);
+    pg_json_sep(doc, SCAN_JSON_LINE);
+    pg_json_object(doc, "names", &o);
+    pg_json_uint(&o, "host_patterns", r->host_patterns);
+    pg_json_uint(&o, "vhosts", r->vhosts);
+    pg_json_uint(&o, "vhost_names", r->names);
+    pg_json_bool(&o, "per_vhost", r->has[SCAN_F_VHOST]);
+    pg_json_bool(&o, "host_logged", r->has[SCAN_F_HOST]);
+    pg_json_uint(&o, "incomplete", r->names_incomplete);
+    pg_json_end(&o, "}");
+    scan_file_formats(doc, r);
+    pg_json_object(doc, "selection", &o);
+    pg_json_uint(&o, "outside_window", r->outside);
+    pg_json_uint(&o, "undated", r->undated);
+    pg_json_uint(&o, "excluded", r->excluded);
+    pg_json_uint(&o, "exclude_networks", r->n_exclude);
+    pg_json_end(&o, "}");
+    scan_json_time(doc, "first", &r->first);
+    pg_json_sep(doc, SCAN_JSON_SAME);
+    scan_json_time(doc, "last", &r->last);
+    pg_json_uint(doc, "overlong", r->cut);
+    pg_json_bool(doc, "read_errors", r->read_errors);
+    pg_json_sep(doc, SCAN_JSON_LINE);
     if (r->has[SCAN_F_PROXYGUARD]) {
-        first = 1;
-        pg_puts(out, ",\n \"module\": {");
-        scan_key_num(out, "hits", r->module_hits, &first);
-        scan_key_num(out, "disagree", r->module_disagree, &first);
-        pg_puts(out, "}");
+        pg_json_object(doc, "module", &o);
+        pg_json_uint(&o, "hits", r->module_hits);
+        pg_json_uint(&o, "disagree", r->module_disagree);
+        pg_json_end(&o, "}");
     }
-    first = 1;
-    pg_puts(out, ",\n \"bounds\": {");
-    scan_key_num(out, "clients_evicted", r->clients_evicted, &first);
-    scan_key_num(out, "networks_evicted", r->nets_evicted, &first);
-    scan_key_num(out, "names_evicted", r->texts_evicted, &first);
-    scan_key_num(out, "periods_dropped", r->periods_dropped, &first);
-    scan_key_num(out, "sizes_evicted", r->sizes_evicted, &first);
-    scan_key_num(out, "verdicts_decided_early", r->pending_early, &first);
-    scan_key_num(out, "verdicts_unattributed", r->verdicts_unattributed, &first);
-    pg_puts(out, "}");
+    pg_json_object(doc, "bounds", &o);
+    pg_json_uint(&o, "clients_evicted", r->clients_evicted);
+    pg_json_uint(&o, "networks_evicted", r->nets_evicted);
+    pg_json_uint(&o, "names_evicted", r->texts_evicted);
+    pg_json_uint(&o, "periods_dropped", r->periods_dropped);
+    pg_json_uint(&o, "sizes_evicted", r->sizes_evicted);
+    pg_json_uint(&o, "verdicts_decided_early", r->pending_early);
+    pg_json_uint(&o, "verdicts_unattributed", r->verdicts_unattributed);
+    pg_json_end(&o, "}");
 }
 
 void scan_json(const pg_out *out, const scan_results *r)
 {
-    pg_puts(out, "{");
-    scan_files(out, r);
-    pg_puts(out, ", \"lines\": ");
-    scan_num(out, r->lines);
-    pg_puts(out, ", \"unparsed\": ");
-    scan_num(out, r->unparsed);
-    pg_puts(out, ",\n \"hits\": ");
-    scan_reasons64(out, r->hits);
-    scan_verdicts(out, r);
-    scan_clients(out, r);
-    scan_nets(out, "networks", r->nets, r->n_nets, r->top);
-    scan_nets(out, "wide_networks", r->wide, r->n_wide, r->top);
-    scan_ports(out, r);
-    scan_texts(out, "connect_targets", "target", r->targets, r->n_targets, r->top);
-    scan_texts(out, "foreign_hosts", "host", r->hosts, r->n_hosts, r->top);
-    scan_periods(out, "months", r->months, r->n_months, 1);
-    scan_periods(out, "days", r->days, r->n_days, 0);
-    scan_examples(out, r);
-    scan_meta(out, r);
-    pg_puts(out, "}\n");
+    pg_json doc;
+
+    pg_json_begin(&doc, out, "{", NULL, SCAN_JSON_SAME);
+    scan_files(&doc, r);
+    pg_json_uint(&doc, "lines", r->lines);
+    pg_json_uint(&doc, "unparsed", r->unparsed);
+    pg_json_sep(&doc, SCAN_JSON_LINE);
+    scan_reasons64(&doc, "hits", r->hits);
+    scan_verdicts(&doc, r);
+    scan_clients(&doc, r);
+    scan_nets(&doc, "networks", r->nets, r->n_nets, r->top);
+    scan_nets(&doc, "wide_networks", r->wide, r->n_wide, r->top);
+    scan_ports(&doc, r);
+    scan_texts(&doc, "connect_targets", "target", r->targets, r->n_targets,
+               r->top);
+    scan_texts(&doc, "foreign_hosts", "host", r->hosts, r->n_hosts, r->top);
+    scan_periods(&doc, "months", r->months, r->n_months, 1);
+    scan_periods(&doc, "days", r->days, r->n_days, 0);
+    scan_examples(&doc, r);
+    scan_meta(&doc, r);
+    pg_json_end(&doc, "}\n");
 }
