@@ -37,6 +37,7 @@
 #include "probe.h"
 #include "probe_canary.h"
 #include "probe_guard.h"
+#include "probe_jread.h"
 #include "probe_matrix.h"
 #include "probe_net.h"
 #include "probe_report.h"
@@ -89,12 +90,12 @@ static int probe_usage_error(const char *fmt, const char *arg)
     return PROXYGUARD_EXIT_UNKNOWN;
 }
 
+/* Seconds, fractions allowed (0.5): through the one fractional reader. */
 static int probe_seconds(const char *arg, apr_interval_time_t *out)
 {
-    char *end;
-    double v = strtod(arg, &end);
+    double v;
 
-    if (end == arg || *end || !(v > 0) || v > 86400) {
+    if (!probe_parse_number(arg, &v) || !(v > 0) || v > 86400) {
         return -1;
     }
     *out = (apr_interval_time_t)(v * APR_USEC_PER_SEC);

@@ -21,6 +21,8 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "pg_decide.h"
+
 #include "probe_http.h"
 
 #define PROBE_INTERIM_MAX 4        /* 1xx replies skipped before giving up */
@@ -93,15 +95,18 @@ static int probe_parse_status(const char *line, apr_size_t len)
 }
 
 /* The value of a header in a head (case-insensitive name), or NULL. */
-static const char *probe_header(apr_pool_t *p, const char *head, apr_size_t len,
-                             const char *name)
+/* The value of the first header called name in the head (the status line
+ * skipped), blanks around it trimmed; NULL if there is none. */
+static const char *probe_header_span(const char *head, apr_size_t len,
+                                     const char *name, apr_size_t *vlen)
 {
     apr_size_t n = strlen(name);
     const char *line = memchr(head, '\n', len);
 
     while (line && ++line < head + len) {
         const char *end = memchr(line, '\n', (apr_size_t)(head + len - line));
-        apr_size_t l = end ? (apr_size_t)(end - line) : (apr_size_t)(head + len - line);
+        apr_size_t l = end ? (apr_size_t)(end - line)
+                           : (apr_size_t)(head + len - line);
 
         if (l > n && line[n] == ':' && !strncasecmp(line, name, n)) {
             const char *v = line + n + 1;
@@ -113,11 +118,38 @@ static const char *probe_header(apr_pool_t *p, const char *head, apr_size_t len,
             while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) {
                 e--;
             }
-            return apr_pstrndup(p, v, (apr_size_t)(e - v));
+            *vlen = (apr_size_t)(e - v);
+            return v;
         }
         line = end;
     }
     return NULL;
+}
+
+static const char *probe_header(apr_pool_t *p, const char *head,
+                                apr_size_t len, const char *name)
+{
+    apr_size_t vlen;
+    const char *v = probe_header_span(head, len, name, &vlen);
+
+    return v ? apr_pstrndup(p, v, vlen) : NULL;
+}
+
+int probe_http_content_length(const char *head, apr_size_t len,
+                              apr_uint64_t *length)
+{
+    apr_size_t vlen;
+    const char *v = probe_header_span(head, len, "Content-Length", &vlen);
+    unsigned long n;
+
+    if (!v) {
+        return -1;
+    }
+    if (!pg_parse_uint(v, vlen, (unsigned long)APR_INT64_MAX, &n)) {
+        return 0;
+    }
+    *length = n;
+    return 1;
 }
 
 static int probe_fail(probe_reply *r, const probe_conn *c, const char *why)
@@ -133,8 +165,9 @@ int probe_http_read_head(probe_conn *c, apr_pool_t *p, probe_reply *r)
 
     for (interim = 0; interim <= PROBE_INTERIM_MAX; interim++) {
         apr_size_t end;
-        const char *nl, *te, *cl;
+        const char *nl, *te;
         apr_size_t line_len;
+        apr_uint64_t length;
 
         while ((end = probe_head_end(c)) == 0) {
             long n;
@@ -175,10 +208,11 @@ int probe_http_read_head(probe_conn *c, apr_pool_t *p, probe_reply *r)
         }
         if (r->status >= 200 || r->status == 101) {
             te = probe_header(p, c->buf, end, "Transfer-Encoding");
-            cl = probe_header(p, c->buf, end, "Content-Length");
             r->content_type = probe_header(p, c->buf, end, "Content-Type");
             r->has_body_framing = (te && strcasestr(te, "chunked"))
-                                  || (cl && apr_atoi64(cl) > 0);
+                                  || (probe_http_content_length(c->buf, end,
+                                                                &length) > 0
+                                      && length > 0);
             r->head = apr_pstrndup(p, c->buf, end);
             probe_conn_consume(c, end);
             return 0;
@@ -288,7 +322,8 @@ void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_h
     const char *head = r->head ? r->head : "";
     apr_size_t head_len = strlen(head);
     const char *te = probe_header(p, head, head_len, "Transfer-Encoding");
-    const char *cl = probe_header(p, head, head_len, "Content-Length");
+    apr_uint64_t length = 0;
+    int cl = probe_http_content_length(head, head_len, &length);
     apr_size_t kept = 0;
 
     if (is_head || r->status < 200 || r->status == 204 || r->status == 304) {
@@ -297,10 +332,10 @@ void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_h
     else if (te && strcasestr(te, "chunked")) {
         probe_read_chunked(c, r, &kept);
     }
-    else if (cl) {
-        apr_int64_t n = apr_atoi64(cl);
-
-        probe_read_length(c, r, n > 0 ? (apr_uint64_t)n : 0, &kept);
+    else if (cl >= 0) {
+        /* a length that is not digits only (a sign, a list, junk) or past
+         * 2^63 - 1 is not believed: nothing more is read */
+        probe_read_length(c, r, cl ? length : 0, &kept);
     }
     else {
         probe_read_to_eof(c, r, &kept);

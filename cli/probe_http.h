@@ -37,6 +37,12 @@ void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_h
 /* Both; afterwards r->bytes is everything received. */
 void probe_http_read(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head);
 
+/* The head's Content-Length (through pg_parse_uint: digits only, at most
+ * 2^63 - 1): 1 with *length set, 0 when it is there but not such a number,
+ * -1 when there is none. */
+int probe_http_content_length(const char *head, apr_size_t len,
+                              apr_uint64_t *length);
+
 /* FNV-1a, 64 bits: equality of bodies, nothing more. */
 apr_uint64_t probe_http_hash(const char *data, apr_size_t len);
 

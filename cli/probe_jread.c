@@ -241,7 +241,6 @@ static probe_json *probe_jnumber(probe_jparser *j)
     char buf[64];
     const char *start = j->s;
     apr_size_t n;
-    char *endp;
     probe_json *v;
 
     while (j->s < j->end && strchr("+-0123456789.eE", *j->s)) {
@@ -256,8 +255,19 @@ static probe_json *probe_jnumber(probe_jparser *j)
     if (!(v = probe_jnode(j, PROBE_J_NUMBER))) {
         return NULL;
     }
-    v->num = strtod(buf, &endp);
-    return *endp ? probe_jfail(j, "bad number") : v;
+    return probe_parse_number(buf, &v->num) ? v
+                                            : probe_jfail(j, "bad number");
+}
+
+/* The program's one strtod: JSON numbers and --timeout genuinely take
+ * fractions (0.5), which pg_parse_uint cannot read.  The whole string
+ * must be the number. */
+int probe_parse_number(const char *s, double *out)
+{
+    char *end;
+
+    *out = strtod(s, &end);
+    return end != s && !*end;
 }
 
 static probe_json *probe_jvalue(probe_jparser *j, int depth)

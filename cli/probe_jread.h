@@ -50,6 +50,10 @@ probe_json *probe_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
 /* A member of an object, or NULL. */
 const probe_json *probe_json_get(const probe_json *obj, const char *key);
 
+/* A number with a fraction, as JSON and --timeout write it: 1 when all of
+ * s is one (its value in *out), else 0. */
+int probe_parse_number(const char *s, double *out);
+
 /* The member's number, or dflt when it is missing or not a number. */
 double probe_json_num(const probe_json *obj, const char *key, double dflt);
 

@@ -28,6 +28,8 @@
 
 #include <apr_strings.h>
 
+#include "pg_decide.h"
+
 #include "probe_canary.h"
 #include "probe_net.h"
 
@@ -149,17 +151,9 @@ const char *probe_addr_text(const probe_addr *a, int with_port, char *buf,
 
 static int probe_parse_port(const char *s, unsigned *port)
 {
-    unsigned long v = 0;
+    unsigned long v;
 
-    if (!*s) {
-        return -1;
-    }
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || (v = v * 10 + (unsigned)(*s - '0')) > 65535) {
-            return -1;
-        }
-    }
-    if (v == 0) {
+    if (!pg_parse_uint(s, strlen(s), 65535, &v) || v == 0) {
         return -1;
     }
     *port = (unsigned)v;

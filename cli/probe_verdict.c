@@ -66,17 +66,16 @@ int probe_exit_worse(int a, int b)
     return probe_exit_rank(a) >= probe_exit_rank(b) ? a : b;
 }
 
+/* The length a HEAD reply announced, or -1 (none, or not a number). */
 static apr_int64_t probe_content_length(const probe_reply *r)
 {
-    const char *h = r->head;
+    apr_uint64_t length;
 
-    while (h && (h = strchr(h, '\n')) != NULL) {
-        h++;
-        if (!strncasecmp(h, "Content-Length:", 15)) {
-            return apr_atoi64(h + 15);
-        }
+    if (!r->head
+        || probe_http_content_length(r->head, strlen(r->head), &length) <= 0) {
+        return -1;
     }
-    return -1;
+    return (apr_int64_t)length;
 }
 
 /* The baseline whose content this reply repeats, or NULL.  For HEAD the

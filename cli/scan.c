@@ -168,18 +168,16 @@ static const struct option scan_options[] = {
     { NULL, 0, NULL, 0 }
 };
 
-/* A whole number from lo to hi, or -1. */
+/* A whole number from lo to hi (pg_parse_uint: digits only), or -1. */
 static long scan_number_arg(const char *s, long lo, long hi)
 {
-    char *end;
-    long v;
+    unsigned long v;
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
+    if (!pg_parse_uint(s, strlen(s), (unsigned long)hi, &v)
+        || v < (unsigned long)lo) {
         return -1;
     }
-    return v;
+    return (long)v;
 }
 
 static int scan_usage_error(const char *what, const char *arg)

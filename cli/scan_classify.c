@@ -54,21 +54,13 @@ static int scan_logged(pg_span s)
     return s.ptr != NULL && !(s.len == 1 && s.ptr[0] == '-');
 }
 
+/* Digits only, at most max (pg_parse_uint), or -1. */
 static int64_t scan_number(pg_span s, int64_t max)
 {
-    int64_t v = 0;
-    size_t i;
+    unsigned long v;
 
-    if (s.ptr == NULL || s.len == 0 || s.len > 19) {
-        return -1;
-    }
-    for (i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9') {
-            return -1;
-        }
-        v = v * 10 + (s.ptr[i] - '0');
-    }
-    return v <= max ? v : -1;
+    return pg_parse_uint(s.ptr, s.len, (unsigned long)max, &v) ? (int64_t)v
+                                                               : -1;
 }
 
 int scan_status(const scan_line_fields *lf)

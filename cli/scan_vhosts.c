@@ -338,8 +338,7 @@ static int scan_word_is(pg_span w, const char *s)
 static long scan_addr_port(pg_span w)
 {
     const char *colon;
-    long port = 0;
-    size_t i;
+    unsigned long port;
 
     if (w.len < 3 || (colon = memrchr(w.ptr, ':', w.len)) == NULL
         || colon == w.ptr + w.len - 1) {
@@ -348,27 +347,15 @@ static long scan_addr_port(pg_span w)
     if (colon[1] == '*' && colon + 2 == w.ptr + w.len) {
         return 0;
     }
-    for (i = (size_t)(colon - w.ptr) + 1; i < w.len; i++) {
-        if (w.ptr[i] < '0' || w.ptr[i] > '9' || port > 65535) {
-            return -1;
-        }
-        port = port * 10 + (w.ptr[i] - '0');
-    }
-    return port <= 65535 ? port : -1;
+    return pg_parse_uint(colon + 1, (size_t)(w.ptr + w.len - colon - 1), 65535,
+                         &port) ? (long)port : -1;
 }
 
 static unsigned scan_port_word(pg_span w)
 {
-    unsigned long port = 0;
-    size_t i;
+    unsigned long port;
 
-    for (i = 0; i < w.len && w.ptr[i] >= '0' && w.ptr[i] <= '9'; i++) {
-        port = port * 10 + (unsigned long)(w.ptr[i] - '0');
-        if (port > 65535) {
-            return 0;
-        }
-    }
-    return i == w.len ? (unsigned)port : 0;
+    return pg_parse_uint(w.ptr, w.len, 65535, &port) ? (unsigned)port : 0;
 }
 
 static void scan_open_vhost(scan_vhosts *v, const char *name, size_t len,
