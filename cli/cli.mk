@@ -3,7 +3,7 @@
 # libraries, Debian build packages and test packages to these lists.
 
 CLI         := $(BUILD)/proxyguard
-CLI_SOURCES := cli/proxyguard.c pg_decide.c pg_out.c
+CLI_SOURCES := cli/proxyguard.c cli/cli_options.c pg_decide.c pg_out.c
 CLI_HEADERS := cli/cli.h pg_decide.h pg_out.h pg_version.h
 CLI_LIBS    := $$(apr-1-config --link-ld)
 CLI_DEB     := libapr1-dev

@@ -43,41 +43,62 @@
 #include "probe_report.h"
 #include "probe_verdict.h"
 
-#define PROBE_NAME "probe"
 #define PROBE_DEFAULT_URL "http://localhost/"
 #define PROBE_DEFAULT_TIMEOUT 5.0
 #define PROBE_DEFAULT_MAX_TIME 120.0
 #define PROBE_TARGETS_MAX 64
 #define PROBE_FINAL_GRACE apr_time_from_msec(300)
 
+#define PROBE_USAGE_COLUMN 28
+
+static const cli_option probe_options[] = {
+    { "canary", 'c', 0, required_argument, "ADDR[:PORT]",
+      "where the canary listens (default: our address\n"
+      "on the connection to the target); HTTP on PORT,\n"
+      "the SMTP-like listener on PORT+1 (default: any)", NULL },
+    { "source", 's', 0, required_argument, "ADDR",
+      "connect to targets from this local address", NULL },
+    { "address", 'a', 0, required_argument, "ADDR",
+      "connect to ADDR instead of the URL's host", NULL },
+    { "timeout", 't', 0, required_argument, "SECS",
+      "per request (default 5)", NULL },
+    { "max-time", 'T', 0, required_argument, "SECS",
+      "the whole run (default 120)", NULL },
+    { "status", 'S', 0, required_argument, "URL",
+      "mod_proxyguard's status page on the target:\n"
+      "what it counted, by reason", NULL },
+    { "h2c", '2', 0, no_argument, NULL,
+      "also probe over HTTP/2 cleartext (prior knowledge)", NULL },
+    { "only", 'o', 0, required_argument, "NAME,...",
+      "run only these probes (see --list)", NULL },
+    { "list", 'l', 0, no_argument, NULL, "list the probes and exit", NULL },
+    { "json", 'j', 0, no_argument, NULL,
+      "one JSON object per target, one per line", NULL },
+    { "plugin", 'p', 0, no_argument, NULL,
+      "one monitoring-plugin line with performance data", NULL },
+    { "verbose", 'v', 0, no_argument, NULL,
+      "every reply's status line, not only notable ones", NULL },
+    { "help", 'h', 0, no_argument, NULL, "this help", NULL },
+    { "version", 'V', 0, no_argument, NULL, "the version", NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
 static void probe_usage(FILE *to)
 {
-    fputs("usage: proxyguard probe [options] [URL...]   (default " PROBE_DEFAULT_URL ")\n"
+    fputs("usage: proxyguard probe [options] [URL...]   (default "
+          PROBE_DEFAULT_URL ")\n"
           "\n"
-          "Proves whether each target is an open proxy: every probe names a canary\n"
+          "Proves whether each target is an open proxy: every probe names a "
+          "canary\n"
           "this program listens on, and counts as proxied only when its token\n"
           "reaches the canary through the target.\n"
-          "\n"
-          "  -c, --canary ADDR[:PORT]  where the canary listens (default: our address\n"
-          "                            on the connection to the target); HTTP on PORT,\n"
-          "                            the SMTP-like listener on PORT+1 (default: any)\n"
-          "  -s, --source ADDR         connect to targets from this local address\n"
-          "  -a, --address ADDR        connect to ADDR instead of the URL's host\n"
-          "  -t, --timeout SECS        per request (default 5)\n"
-          "  -T, --max-time SECS       the whole run (default 120)\n"
-          "  -S, --status URL          mod_proxyguard's status page on the target:\n"
-          "                            what it counted, by reason\n"
-          "  -2, --h2c                 also probe over HTTP/2 cleartext (prior knowledge)\n"
-          "  -o, --only NAME,...       run only these probes (see --list)\n"
-          "  -l, --list                list the probes and exit\n"
-          "  -j, --json                one JSON object per target, one per line\n"
-          "  -p, --plugin              one monitoring-plugin line with performance data\n"
-          "  -v, --verbose             every reply's status line, not only notable ones\n"
-          "  -h, --help                this help\n"
-          "  -V, --version             the version\n"
-          "\n"
-          "Exit: 0 OK (every probe rejected), 1 WARNING (answered 2xx with its own\n"
-          "content: not a proxy, but scanners will list it), 2 CRITICAL (proxied or\n"
+          "\n", to);
+    cli_options_usage(to, probe_options, PROBE_USAGE_COLUMN);
+    fputs("\n"
+          "Exit: 0 OK (every probe rejected), 1 WARNING (answered 2xx with its "
+          "own\n"
+          "content: not a proxy, but scanners will list it), 2 CRITICAL "
+          "(proxied or\n"
           "tunneled: an open proxy, proven), 3 UNKNOWN (could not test).\n", to);
 }
 
@@ -116,30 +137,16 @@ static void probe_list_probes(void)
 static int probe_parse_options(int argc, char **argv, apr_pool_t *p, probe_opts *opts,
                             int *exit_code)
 {
-    static const struct option longopts[] = {
-        { "canary", required_argument, NULL, 'c' },
-        { "source", required_argument, NULL, 's' },
-        { "address", required_argument, NULL, 'a' },
-        { "timeout", required_argument, NULL, 't' },
-        { "max-time", required_argument, NULL, 'T' },
-        { "status", required_argument, NULL, 'S' },
-        { "h2c", no_argument, NULL, '2' },
-        { "only", required_argument, NULL, 'o' },
-        { "list", no_argument, NULL, 'l' },
-        { "json", no_argument, NULL, 'j' },
-        { "plugin", no_argument, NULL, 'p' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 }
-    };
     probe_addr check;
     const char *bad;
+    cli_getopt g;
     int ch;
 
+    cli_options_getopt(probe_options, &g);
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, ":c:s:a:t:T:S:2o:ljpvhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, g.optstring, g.longopts, NULL))
+           != -1) {
         switch (ch) {
         case 'c':
             if (probe_split_host_port(p, optarg, &opts->canary_host, &opts->canary_port) < 0

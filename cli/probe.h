@@ -43,6 +43,7 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#define PROBE_NAME     "probe"  /* the subcommand, in messages */
 #define PROBE_MAX      32    /* probes per target */
 #define PROBE_BASELINE_MAX   3
 #define PROBE_SKIPPED_MAX    8

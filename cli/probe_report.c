@@ -200,7 +200,7 @@ void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
 {
     int i;
 
-    pg_puts(out, "proxyguard probe ");
+    cli_report_title(out, PROBE_NAME, " ");
     pg_put_text(out, t->url, NULL);
     pg_puts(out, "\n");
     if (t->local_text[0]) {

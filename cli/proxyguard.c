@@ -53,6 +53,14 @@ void cli_error(const char *subcommand, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void cli_report_title(const pg_out *out, const char *subcommand,
+                      const char *sep)
+{
+    pg_puts(out, "proxyguard ");
+    pg_puts(out, subcommand);
+    pg_puts(out, sep);
+}
+
 static void cli_usage(FILE *to)
 {
     const cli_subcommand *c;
@@ -83,25 +91,25 @@ int main(int argc, char **argv)
 
     if (argc < 2) {
         cli_usage(stderr);
-        return 2;
+        return PROXYGUARD_EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("proxyguard %s\n", PG_VERSION);
-        return 0;
+        return PROXYGUARD_EXIT_DONE;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         cli_usage(stdout);
-        return 0;
+        return PROXYGUARD_EXIT_DONE;
     }
     if (!strcmp(argv[1], "help")) {
         if (argc < 3) {
             cli_usage(stdout);
-            return 0;
+            return PROXYGUARD_EXIT_DONE;
         }
         if ((c = cli_find(argv[2])) == NULL) {
             cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
                          argv[2]);
-            return 2;
+            return PROXYGUARD_EXIT_USAGE;
         }
         {
             char *help_argv[] = { argv[2], "--help", NULL };
@@ -112,7 +120,7 @@ int main(int argc, char **argv)
     if ((c = cli_find(argv[1])) == NULL) {
         cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
                      argv[1]);
-        return 2;
+        return PROXYGUARD_EXIT_USAGE;
     }
     return c->run(argc - 1, argv + 1);
 }

@@ -38,8 +38,6 @@
 #include "cli.h"
 #include "scan.h"
 
-#define SCAN_NAME "scan"
-
 typedef enum scan_output {
     SCAN_OUT_REPORT = 0,
     SCAN_OUT_JSON,
@@ -74,99 +72,103 @@ typedef struct scan_progress {
 static scan_format scan_the_format;
 
 /* ------------------------------------------------------------------ */
-/* Usage                                                                */
+/* Options and usage                                                    */
 
-static void scan_usage(FILE *to)
+enum {
+    SCAN_OPT_HTTPD_CONFIG = 256, SCAN_OPT_VHOSTS_FROM, SCAN_OPT_PORT,
+    SCAN_OPT_HTTPS_PORTS, SCAN_OPT_MIN_HITS, SCAN_OPT_MIN_HOSTS,
+    SCAN_OPT_SET_NAME, SCAN_OPT_LINES, SCAN_OPT_HTML, SCAN_OPT_AS_GIVEN,
+    SCAN_OPT_TABLE_SIZE, SCAN_OPT_PROGRESS, SCAN_OPT_NO_PROGRESS,
+    SCAN_OPT_SINCE, SCAN_OPT_UNTIL, SCAN_OPT_EXCLUDE
+};
+
+/* The presets' names, under --format's help. */
+static void scan_usage_presets(FILE *to)
 {
     size_t i;
 
+    for (i = 0; scan_format_preset_name(i); i++) {
+        fprintf(to, "%s%s", i ? " " : "", scan_format_preset_name(i));
+    }
+}
+
+#define SCAN_USAGE_COLUMN 25
+
+static const cli_option scan_options[] = {
+    { NULL, 0, 0, 0, NULL, "Log format:\n", NULL },
+    { "format", 'f', 0, required_argument, "FMT",
+      "a LogFormat string or a preset (default: each\n"
+      "file's preset, found from its first lines):", scan_usage_presets },
+    { NULL, 0, 0, 0, NULL,
+      "Our names (a Host or URI naming none of them is foreign):\n", NULL },
+    { "host", 'H', 0, required_argument, "NAME",
+      "a name of ours, on every vhost; * and ? as in\n"
+      "ServerAlias (repeatable)", NULL },
+    { "apachectl", 'S', 0, no_argument, NULL,
+      "ask httpd: run `apache2ctl -S` ($APACHE2CTL)", NULL },
+    { "httpd-config", 0, SCAN_OPT_HTTPD_CONFIG, required_argument, "CONF",
+      "run `apache2 -f CONF -S` ($APACHE2)", NULL },
+    { "vhosts-from", 0, SCAN_OPT_VHOSTS_FROM, required_argument, "FILE",
+      "read saved `apache2ctl -S` output (repeatable)", NULL },
+    { NULL, 0, 0, 0, NULL,
+      "  (with %v in the format, each line is judged by its own vhost's "
+      "names)\n"
+      "The connection, when the format does not log it:\n", NULL },
+    { "port", 0, SCAN_OPT_PORT, required_argument, "N",
+      "the local port (default 80; %{local}p, %p win)", NULL },
+    { "https-ports", 0, SCAN_OPT_HTTPS_PORTS, required_argument, "LIST",
+      "local ports that are TLS (default 443;\n%{HTTPS}e wins)", NULL },
+    { NULL, 0, 0, 0, NULL, "Output (one of them on standard output; the "
+      "readable report by default):\n", NULL },
+    { "json", 'j', 0, no_argument, NULL,
+      "JSON (names and fields: docs/scan.md)", NULL },
+    { "emit", 'e', 0, required_argument, "KIND",
+      "block rules: apache, nftables or ipset", NULL },
+    { "min-hits", 0, SCAN_OPT_MIN_HITS, required_argument, "N",
+      "... for networks and clients with N hits (50)", NULL },
+    { "min-hosts", 0, SCAN_OPT_MIN_HOSTS, required_argument, "N",
+      "... and networks with N hosts (30)", NULL },
+    { "set-name", 0, SCAN_OPT_SET_NAME, required_argument, "NAME",
+      "... the nftables/ipset set name (proxyguard)", NULL },
+    { "lines", 0, SCAN_OPT_LINES, no_argument, NULL,
+      "one line per log line: where, reason, verdict,\n"
+      "rule, status, client, request", NULL },
+    { "html", 0, SCAN_OPT_HTML, required_argument, "FILE",
+      "also write a self-contained HTML report to FILE", NULL },
+    { "top", 'n', 0, required_argument, "N",
+      "clients, networks, hosts listed (20; 0: all)", NULL },
+    { NULL, 0, 0, 0, NULL, "Reading:\n", NULL },
+    { "since", 0, SCAN_OPT_SINCE, required_argument, "TIME",
+      "lines from TIME on (2024-01-31, 2024-01-31T18:00,\n"
+      "+08:00 or Z for one instant; else each line's clock)", NULL },
+    { "until", 0, SCAN_OPT_UNTIL, required_argument, "TIME",
+      "lines up to the end of TIME", NULL },
+    { "exclude", 0, SCAN_OPT_EXCLUDE, required_argument, "CIDR",
+      "skip these clients: your monitoring (repeatable)", NULL },
+    { "as-given", 0, SCAN_OPT_AS_GIVEN, no_argument, NULL,
+      "read the files in the order given", NULL },
+    { "table-size", 0, SCAN_OPT_TABLE_SIZE, required_argument, "N",
+      "client and network rows kept (131072)", NULL },
+    { "progress", 0, SCAN_OPT_PROGRESS, no_argument, NULL,
+      "on standard error (default: if a tty)", NULL },
+    { "no-progress", 0, SCAN_OPT_NO_PROGRESS, no_argument, NULL, NULL, NULL },
+    { "help", 'h', 0, no_argument, NULL, "this help", NULL },
+    { "version", 'V', 0, no_argument, NULL, "the version", NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
+static void scan_usage(FILE *to)
+{
     fputs("usage: proxyguard scan [options] FILE...\n"
           "Proxy abuse in existing access logs: CONNECT, absolute URIs for\n"
           "foreign hosts, unknown Host names; who, from which networks, and\n"
           "whether it worked.  FILE '-' is standard input; gzip is read\n"
           "transparently; rotated sets (access.log.2.gz access.log.1\n"
-          "access.log) are read oldest first.\n\n"
-          "Log format:\n"
-          "  -f, --format FMT       a LogFormat string or a preset (default: each\n"
-          "                         file's preset, found from its first lines):\n"
-          "                        ", to);
-    for (i = 0; scan_format_preset_name(i); i++) {
-        fprintf(to, " %s", scan_format_preset_name(i));
-    }
-    fputs("\n"
-          "Our names (a Host or URI naming none of them is foreign):\n"
-          "  -H, --host NAME        a name of ours, on every vhost; * and ? as in\n"
-          "                         ServerAlias (repeatable)\n"
-          "  -S, --apachectl        ask httpd: run `apache2ctl -S` ($APACHE2CTL)\n"
-          "      --httpd-config CONF  run `apache2 -f CONF -S` ($APACHE2)\n"
-          "      --vhosts-from FILE read saved `apache2ctl -S` output (repeatable)\n"
-          "  (with %v in the format, each line is judged by its own vhost's names)\n"
-          "The connection, when the format does not log it:\n"
-          "      --port N           the local port (default 80; %{local}p, %p win)\n"
-          "      --https-ports LIST local ports that are TLS (default 443;\n"
-          "                         %{HTTPS}e wins)\n"
-          "Output (one of them on standard output; the readable report by default):\n"
-          "  -j, --json             JSON (names and fields: docs/scan.md)\n"
-          "  -e, --emit KIND        block rules: apache, nftables or ipset\n"
-          "      --min-hits N       ... for networks and clients with N hits (50)\n"
-          "      --min-hosts N      ... and networks with N hosts (30)\n"
-          "      --set-name NAME    ... the nftables/ipset set name (proxyguard)\n"
-          "      --lines            one line per log line: where, reason, verdict,\n"
-          "                         rule, status, client, request\n"
-          "      --html FILE        also write a self-contained HTML report to FILE\n"
-          "  -n, --top N            clients, networks, hosts listed (20; 0: all)\n"
-          "Reading:\n"
-          "      --since TIME       lines from TIME on (2024-01-31, 2024-01-31T18:00,\n"
-          "                         +08:00 or Z for one instant; else each line's clock)\n"
-          "      --until TIME       lines up to the end of TIME\n"
-          "      --exclude CIDR     skip these clients: your monitoring (repeatable)\n"
-          "      --as-given         read the files in the order given\n"
-          "      --table-size N     client and network rows kept (131072)\n"
-          "      --progress, --no-progress  on standard error (default: if a tty)\n"
-          "  -h, --help             this help\n"
-          "  -V, --version          the version\n"
-          "Exit status: 0 done, 2 usage error, 3 a file could not be read, or\n"
+          "access.log) are read oldest first.\n\n", to);
+    cli_options_usage(to, scan_options, SCAN_USAGE_COLUMN);
+    fputs("Exit status: 0 done, 2 usage error, 3 a file could not be read, or\n"
           "most of a file's lines are not in its format.\n", to);
 }
-
-/* ------------------------------------------------------------------ */
-/* Options                                                              */
-
-enum {
-    SCAN_OPT_HTTPD_CONFIG = 256, SCAN_OPT_VHOSTS_FROM, SCAN_OPT_PORT,
-    SCAN_OPT_HTTPS_PORTS, SCAN_OPT_MIN_HITS, SCAN_OPT_MIN_HOSTS, SCAN_OPT_SET_NAME,
-    SCAN_OPT_LINES, SCAN_OPT_HTML, SCAN_OPT_AS_GIVEN, SCAN_OPT_TABLE_SIZE,
-    SCAN_OPT_PROGRESS, SCAN_OPT_NO_PROGRESS, SCAN_OPT_SINCE, SCAN_OPT_UNTIL,
-    SCAN_OPT_EXCLUDE
-};
-
-static const struct option scan_options[] = {
-    { "format", required_argument, NULL, 'f' },
-    { "host", required_argument, NULL, 'H' },
-    { "apachectl", no_argument, NULL, 'S' },
-    { "httpd-config", required_argument, NULL, SCAN_OPT_HTTPD_CONFIG },
-    { "vhosts-from", required_argument, NULL, SCAN_OPT_VHOSTS_FROM },
-    { "port", required_argument, NULL, SCAN_OPT_PORT },
-    { "https-ports", required_argument, NULL, SCAN_OPT_HTTPS_PORTS },
-    { "json", no_argument, NULL, 'j' },
-    { "emit", required_argument, NULL, 'e' },
-    { "min-hits", required_argument, NULL, SCAN_OPT_MIN_HITS },
-    { "min-hosts", required_argument, NULL, SCAN_OPT_MIN_HOSTS },
-    { "set-name", required_argument, NULL, SCAN_OPT_SET_NAME },
-    { "lines", no_argument, NULL, SCAN_OPT_LINES },
-    { "html", required_argument, NULL, SCAN_OPT_HTML },
-    { "top", required_argument, NULL, 'n' },
-    { "as-given", no_argument, NULL, SCAN_OPT_AS_GIVEN },
-    { "table-size", required_argument, NULL, SCAN_OPT_TABLE_SIZE },
-    { "progress", no_argument, NULL, SCAN_OPT_PROGRESS },
-    { "since", required_argument, NULL, SCAN_OPT_SINCE },
-    { "until", required_argument, NULL, SCAN_OPT_UNTIL },
-    { "exclude", required_argument, NULL, SCAN_OPT_EXCLUDE },
-    { "no-progress", no_argument, NULL, SCAN_OPT_NO_PROGRESS },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 }
-};
 
 /* A whole number from lo to hi (pg_parse_uint: digits only), or -1. */
 static long scan_number_arg(const char *s, long lo, long hi)
@@ -184,7 +186,7 @@ static int scan_usage_error(const char *what, const char *arg)
 {
     cli_error(SCAN_NAME, "%s%s%s%s (try 'proxyguard scan --help')", what,
                  arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
-    return PROXYGUARD_EXIT_CRITICAL;
+    return PROXYGUARD_EXIT_USAGE;
 }
 
 /* "--since '2024-13-01': wants an ISO date ..." */
@@ -192,7 +194,7 @@ static int scan_bad_arg(const char *option, const char *arg, const char *why)
 {
     cli_error(SCAN_NAME, "%s '%s': %s (try 'proxyguard scan --help')",
                  option, arg, why);
-    return PROXYGUARD_EXIT_CRITICAL;
+    return PROXYGUARD_EXIT_USAGE;
 }
 
 static int scan_set_output(scan_opts *o, scan_output out)
@@ -262,11 +264,13 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
     int c;
     long n;
     const char *err;
+    cli_getopt g;
 
+    cli_options_getopt(scan_options, &g);
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":f:H:Sje:n:hV", scan_options,
-                            NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, g.optstring, g.longopts, NULL))
+           != -1) {
         switch (c) {
         case 'f': o->format = optarg; break;
         case 'H':
@@ -374,10 +378,10 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
         case SCAN_OPT_NO_PROGRESS: o->progress = 0; break;
         case 'h':
             scan_usage(stdout);
-            return PROXYGUARD_EXIT_OK;
+            return PROXYGUARD_EXIT_DONE;
         case 'V':
             printf("proxyguard scan %s\n", PG_VERSION);
-            return PROXYGUARD_EXIT_OK;
+            return PROXYGUARD_EXIT_DONE;
         case ':':
             return scan_usage_error("an option needs an argument:",
                                   argv[optind - 1]);
@@ -943,7 +947,7 @@ static int scan_run(const scan_opts *o, scan_config *cfg, int nfiles,
         || !res.file_formats || !res.file_detected || !res.file_lines
         || !res.file_unparsed) {
         cli_error(SCAN_NAME, "out of memory");
-        return PROXYGUARD_EXIT_UNKNOWN;
+        return PROXYGUARD_EXIT_FAILED;
     }
     for (i = 0; i < nfiles; i++) {
         order[i] = files[i];
@@ -993,7 +997,7 @@ static int scan_run(const scan_opts *o, scan_config *cfg, int nfiles,
     free(res.file_lines);
     free(res.file_unparsed);
     free(order);
-    return failed ? PROXYGUARD_EXIT_UNKNOWN : PROXYGUARD_EXIT_OK;
+    return failed ? PROXYGUARD_EXIT_FAILED : PROXYGUARD_EXIT_DONE;
 }
 
 int scan_main(int argc, char **argv)
@@ -1018,13 +1022,13 @@ int scan_main(int argc, char **argv)
     if (o.vhosts_from == NULL || cfg.vhosts == NULL
         || apr_initialize() != APR_SUCCESS) {
         cli_error(SCAN_NAME, "out of memory");
-        return PROXYGUARD_EXIT_UNKNOWN;
+        return PROXYGUARD_EXIT_FAILED;
     }
     rc = scan_parse_options(argc, argv, &o, &cfg);
     if (rc < 0) {
         rc = scan_load_vhosts(&o, cfg.vhosts)
              ? scan_run(&o, &cfg, argc - optind, argv + optind)
-             : PROXYGUARD_EXIT_UNKNOWN;
+             : PROXYGUARD_EXIT_FAILED;
     }
     scan_vhosts_destroy(cfg.vhosts);
     free(o.vhosts_from);

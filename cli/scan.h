@@ -47,6 +47,8 @@
 #include "pg_decide.h"
 #include "pg_out.h"
 
+#define SCAN_NAME "scan"            /* the subcommand, in messages */
+
 /* ------------------------------------------------------------------ */
 /* Reasons and verdicts                                                 */
 

@@ -22,6 +22,7 @@
 
 #include <string.h>
 
+#include "cli.h"
 #include "scan.h"
 
 /* ------------------------------------------------------------------ */
@@ -160,9 +161,11 @@ static void scan_selection(FILE *to, const scan_results *r)
 static void scan_header(FILE *to, const scan_results *r)
 {
     char a[32], b[32], t1[40], t2[40];
+    pg_out out = { pg_write_stdio, to };
     size_t i;
 
-    fprintf(to, "proxyguard scan: %zu file%s, %s lines, %s unparsed\n",
+    cli_report_title(&out, SCAN_NAME, ": ");
+    fprintf(to, "%zu file%s, %s lines, %s unparsed\n",
             r->n_files, r->n_files == 1 ? "" : "s",
             scan_count(r->lines, a, sizeof(a)),
             scan_count(r->unparsed, b, sizeof(b)));

@@ -21,6 +21,21 @@ my $r = PGProbe::run('--help');
 is($r->{exit}, 0, '--help: exit 0');
 like($r->{out}, qr/^usage: proxyguard probe \[options\] \[URL\.\.\.\]/, '--help: usage on stdout');
 like($r->{out}, qr/--canary ADDR\[:PORT\].*--source ADDR.*--json.*--plugin/s, '--help: the options');
+{
+    # one option table yields getopt's options and --help: every option
+    # --help lists is documented, and each is accepted
+    my $help = $r->{out};
+    my %long = map { $_ => 1 } $help =~ /(--[a-z][a-z0-9-]+)/g;
+    cmp_ok(scalar(keys %long), '>=', 14, scalar(keys %long) . ' long options in --help');
+    open my $fh, '<', "$PGTest::TOP/docs/probe.md" or die "docs/probe.md: $!";
+    my $doc = do { local $/; <$fh> };
+    my @undocumented = grep { index($doc, "`$_") < 0 } sort keys %long;
+    is("@undocumented", '', 'docs/probe.md documents every option --help lists');
+    my @short = $help =~ /^  (-[a-zA-Z0-9]), --/mg;
+    cmp_ok(scalar @short, '>=', 14, 'short forms in --help');
+    my $h = PGProbe::run('-h');
+    is($h->{out}, $help, '-h: the same text as --help');
+}
 $r = PGProbe::run('--version');
 like($r->{out}, qr/^proxyguard \d+\.\d+\.\d+$/m, '--version');
 $r = PGProbe::run('--list');
