@@ -89,7 +89,9 @@ void pg_put_json(const pg_out *out, const char *s)
             run = s + 1;
         }
         else if (c < 0x20 || c >= 0x7f) {
-            char esc[6] = { '\\', 'u', '0', '0', pg_hex[c >> 4], pg_hex[c & 15] };
+            char esc[6] = {
+                '\\', 'u', '0', '0', pg_hex[c >> 4], pg_hex[c & 15]
+            };
 
             pg_write(out, run, (apr_size_t)(s - run));
             pg_write(out, esc, 6);
@@ -298,14 +300,16 @@ void pg_html_head(const pg_out *out, const char *title, int refresh)
         pg_printf(out, "<meta http-equiv=\"refresh\" content=\"%d\">\n",
                   refresh);
     }
-    pg_puts(out, "<style>\n"
+    pg_puts(out,
+            "<style>\n"
             "body{font-family:sans-serif;margin:1.5em;color:#222}\n"
             "table{border-collapse:collapse;margin-bottom:1.5em}\n"
             "th,td{border:1px solid #ccc;padding:.2em .6em;text-align:left}\n"
             "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
             "th{background:#eee}\n"
             "code{word-break:break-all}\n"
-            ".swatch{display:inline-block;width:.8em;height:.8em;margin-right:.3em}\n"
+            ".swatch{display:inline-block;width:.8em;height:.8em;margin-right:."
+            "3em}\n"
             ".alert{border:2px solid #b03a2e;background:#fbe4e1;padding:.6em;"
             "font-weight:bold}\n"
             "tr.alert td{background:#fbe4e1}\n"
@@ -357,11 +361,14 @@ void pg_html_chart(const pg_out *out, const pg_chart *c)
             pg_puts(out, "</title></rect>\n");
         }
     }
-    pg_printf(out, "<text x=\"2\" y=\"%d\" font-size=\"11\">", height + top + 15);
+    pg_printf(out, "<text x=\"2\" y=\"%d\" font-size=\"11\">",
+              height + top + 15);
     pg_put_html(out, c->first);
     pg_printf(out, "</text><text x=\"%d\" y=\"%d\" font-size=\"11\" "
               "text-anchor=\"end\">", width - 2, height + top + 15);
     pg_put_html(out, c->last);
-    pg_printf(out, "</text><text x=\"4\" y=\"%d\" font-size=\"11\">max %u</text>\n"
-              "</svg>\n", top + 12, max);
+    pg_printf(out,
+              "</text><text x=\"4\" y=\"%d\" font-size=\"11\">max %u</text>\n"
+              "</svg>\n",
+              top + 12, max);
 }

@@ -30,7 +30,8 @@
 
 /* a snapshot (pg_table_snapshot) holds what the views list */
 typedef char pg_snapshot_holds_the_lists[
-    PG_STATUS_TOP_HTML <= PG_SNAPSHOT_TOP && PG_STATUS_TOP_JSON <= PG_SNAPSHOT_TOP
+    PG_STATUS_TOP_HTML <= PG_SNAPSHOT_TOP
+    && PG_STATUS_TOP_JSON <= PG_SNAPSHOT_TOP
     && PG_STATUS_TOP_BANS <= PG_SNAPSHOT_ROWS ? 1 : -1];
 
 /* ------------------------------------------------------------------ */
@@ -102,7 +103,9 @@ static int pg_cmp_clients(const void *a, const void *b)
     if (x->total != y->total) {
         return x->total < y->total ? 1 : -1;
     }
-    return x->last_seen < y->last_seen ? 1 : x->last_seen > y->last_seen ? -1 : 0;
+    return x->last_seen < y->last_seen   ? 1
+           : x->last_seen > y->last_seen ? -1
+                                         : 0;
 }
 
 static int pg_cmp_networks(const void *a, const void *b)
@@ -113,7 +116,9 @@ static int pg_cmp_networks(const void *a, const void *b)
     if (x->hits != y->hits) {
         return x->hits < y->hits ? 1 : -1;
     }
-    return x->addresses < y->addresses ? 1 : x->addresses > y->addresses ? -1 : 0;
+    return x->addresses < y->addresses   ? 1
+           : x->addresses > y->addresses ? -1
+                                         : 0;
 }
 
 /* The used rows of a client or network array (both start with a pg_addr
@@ -180,7 +185,8 @@ static const pg_ban_row **pg_active_bans(apr_pool_t *p, const pg_table *t,
                                          apr_uint32_t now, apr_uint32_t *n)
 {
     const pg_ban_row *rows = pg_table_bans_c(t);
-    const pg_ban_row **active = apr_palloc(p, sizeof(*active) * (t->n_bans + 1));
+    const pg_ban_row **active =
+        apr_palloc(p, sizeof(*active) * (t->n_bans + 1));
     apr_uint32_t i;
 
     *n = 0;
@@ -545,7 +551,8 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
     const pg_prom_scalar after_evictions[] = {
         { "proxyguard_details_skipped_total", "counter",
           "Counted-only hits whose detail was skipped: the table's "
-          "mutex was busy (the exact counters have them).", t->details_skipped },
+          "mutex was busy (the exact counters have them).",
+          t->details_skipped },
         { "proxyguard_ban_store_calls_total", "counter",
           "Calls the ban agent made to a shared ban store.", t->store_calls },
         { "proxyguard_ban_store_failures_total", "counter",
@@ -553,7 +560,8 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
           t->store_failures },
         { "proxyguard_ban_store_up", "gauge",
           "1 while a shared ban store answers (or none is used), 0 while it "
-          "is failing.", t->store_down_since ? 0 : 1 },
+          "is failing.",
+          t->store_down_since ? 0 : 1 },
         { "proxyguard_table_size_bytes", "gauge",
           "Size of the shared-memory table.", o->table_bytes },
         { "proxyguard_start_time_seconds", "gauge",
@@ -565,8 +573,9 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
     apr_uint32_t i;
     int r, a;
 
-    pg_prom_family(out, "proxyguard_hits_total", "counter",
-                   "Requests mod_proxyguard counted, by vhost, reason and action.");
+    pg_prom_family(
+        out, "proxyguard_hits_total", "counter",
+        "Requests mod_proxyguard counted, by vhost, reason and action.");
     for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
         for (r = 1; r < PG_REASON_COUNT; r++) {
             for (a = 0; a < PG_ACTIONS; a++) {
@@ -579,10 +588,12 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
         }
     }
     pg_prom_family(out, "proxyguard_connect_port_hits_total", "counter",
-                   "CONNECT requests by target port (\"other\": beyond the tracked ports).");
+                   "CONNECT requests by target port (\"other\": beyond the "
+                   "tracked ports).");
     for (i = 0; i < PG_PORT_SLOTS; i++) {
         if (t->ports[i].port) {
-            pg_printf(out, "proxyguard_connect_port_hits_total{port=\"%u\"} %u\n",
+            pg_printf(out,
+                      "proxyguard_connect_port_hits_total{port=\"%u\"} %u\n",
                       t->ports[i].port, t->ports[i].hits);
         }
     }
@@ -607,7 +618,8 @@ static void pg_html_reason_table(const pg_out *out, const pg_table *t)
     int r;
 
     pg_puts(out, "<h2>Hits by reason</h2>\n<table id=\"reasons\">"
-            "<tr><th>reason</th><th>deny</th><th>detect</th><th>total</th></tr>\n");
+                 "<tr><th>reason</th><th>deny</th><th>detect</th><th>total</"
+                 "th></tr>\n");
     for (r = 1; r < PG_REASON_COUNT; r++) {
         const pg_vhost_row *rows = pg_table_vhosts_c(t);
         apr_uint64_t deny = 0, detect = 0;
@@ -617,12 +629,13 @@ static void pg_html_reason_table(const pg_out *out, const pg_table *t)
             deny += rows[i].hits[r][0];
             detect += rows[i].hits[r][1];
         }
-        pg_printf(out, "<tr><td><span class=\"swatch\" style=\"background:%s\">"
+        pg_printf(out,
+                  "<tr><td><span class=\"swatch\" style=\"background:%s\">"
                   "</span>%s</td><td class=\"n\">%" APR_UINT64_T_FMT
                   "</td><td class=\"n\">%" APR_UINT64_T_FMT
                   "</td><td class=\"n\">%" APR_UINT64_T_FMT "</td></tr>\n",
-                  pg_reason_color(r), pg_reason_name((pg_reason)r), deny, detect,
-                  deny + detect);
+                  pg_reason_color(r), pg_reason_name((pg_reason)r), deny,
+                  detect, deny + detect);
     }
     pg_printf(out, "<tr><th>total</th><td class=\"n\">%" APR_UINT64_T_FMT
               "</td><td class=\"n\">%" APR_UINT64_T_FMT
@@ -695,15 +708,18 @@ static void pg_html_networks(const pg_out *out, apr_pool_t *p,
     const pg_network_row **top = pg_top_networks(p, t, &n);
     char net[PG_CLIENT_TEXT_MAX + 4], last[32];
 
-    pg_puts(out, "<h2>Top networks</h2>\n<table id=\"networks\"><tr><th>network</th>"
+    pg_puts(out,
+            "<h2>Top networks</h2>\n<table id=\"networks\"><tr><th>network</th>"
             "<th>hits</th><th>addresses</th><th>last seen (UTC)</th></tr>\n");
     for (i = 0; i < n && i < PG_STATUS_TOP_HTML; i++) {
-        pg_printf(out, "<tr><td>%s</td><td class=\"n\">%u</td><td class=\"n\">%u</td>"
-                  "<td>%s</td></tr>\n",
-                  pg_network_text(net, sizeof(net), &top[i]->prefix),
-                  top[i]->hits, top[i]->addresses,
-                  pg_time_text(last, sizeof(last),
-                               apr_time_from_sec(top[i]->last_seen)));
+        pg_printf(
+            out,
+            "<tr><td>%s</td><td class=\"n\">%u</td><td class=\"n\">%u</td>"
+            "<td>%s</td></tr>\n",
+            pg_network_text(net, sizeof(net), &top[i]->prefix), top[i]->hits,
+            top[i]->addresses,
+            pg_time_text(last, sizeof(last),
+                         apr_time_from_sec(top[i]->last_seen)));
     }
     pg_puts(out, "</table>\n");
 }
@@ -765,7 +781,8 @@ static void pg_html_recent(const pg_out *out, const pg_table *t)
     apr_uint32_t n = pg_recent(t, rows), i;
     char when[32];
 
-    pg_puts(out, "<h2>Recent hits</h2>\n<table id=\"recent\"><tr><th>time (UTC)</th>"
+    pg_puts(out,
+            "<h2>Recent hits</h2>\n<table id=\"recent\"><tr><th>time (UTC)</th>"
             "<th>client</th><th>vhost</th><th>reason</th><th>action</th>"
             "<th>method</th><th>target</th><th>Host</th></tr>\n");
     for (i = 0; i < n; i++) {
@@ -843,11 +860,13 @@ static void pg_render_html(const pg_out *out, apr_pool_t *p, const pg_table *t,
     pg_html_head(out, "mod_proxyguard status", o->refresh);
     pg_puts(out, "<h1>mod_proxyguard status</h1>\n<p>Version ");
     pg_put_html(out, o->version);
-    pg_printf(out, ". Now %s UTC; counting since %s UTC, through %u restart(s). "
-              "Also as <a href=\"?auto\">?auto</a>, <a href=\"?json\">?json</a>, "
-              "<a href=\"?prometheus\">?prometheus</a>.</p>\n",
-              pg_time_text(now, sizeof(now), o->now),
-              pg_time_text(since, sizeof(since), t->started), t->restarts);
+    pg_printf(
+        out,
+        ". Now %s UTC; counting since %s UTC, through %u restart(s). "
+        "Also as <a href=\"?auto\">?auto</a>, <a href=\"?json\">?json</a>, "
+        "<a href=\"?prometheus\">?prometheus</a>.</p>\n",
+        pg_time_text(now, sizeof(now), o->now),
+        pg_time_text(since, sizeof(since), t->started), t->restarts);
     pg_html_reason_table(out, t);
     pg_puts(out, "<h2>Timeline</h2>\n");
     pg_html_timeline(out, "timeline-minutes", "Hits per minute, last hour",

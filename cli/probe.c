@@ -99,7 +99,8 @@ static void probe_usage(FILE *to)
           "own\n"
           "content: not a proxy, but scanners will list it), 2 CRITICAL "
           "(proxied or\n"
-          "tunneled: an open proxy, proven), 3 UNKNOWN (could not test).\n", to);
+          "tunneled: an open proxy, proven), 3 UNKNOWN (could not test).\n",
+          to);
 }
 
 static int probe_usage_error(const char *fmt, const char *arg)
@@ -134,8 +135,8 @@ static void probe_list_probes(void)
 
 /* Options into opts; -1 after an error message, 1 when done (--help,
  * --list, --version), 0 to run. */
-static int probe_parse_options(int argc, char **argv, apr_pool_t *p, probe_opts *opts,
-                            int *exit_code)
+static int probe_parse_options(int argc, char **argv, apr_pool_t *p,
+                               probe_opts *opts, int *exit_code)
 {
     probe_addr check;
     const char *bad;
@@ -149,28 +150,36 @@ static int probe_parse_options(int argc, char **argv, apr_pool_t *p, probe_opts 
            != -1) {
         switch (ch) {
         case 'c':
-            if (probe_split_host_port(p, optarg, &opts->canary_host, &opts->canary_port) < 0
+            if (probe_split_host_port(p, optarg, &opts->canary_host,
+                                      &opts->canary_port)
+                    < 0
                 || probe_addr_numeric(opts->canary_host, 0, &check) < 0
                 || opts->canary_port == 65535) {
-                *exit_code = probe_usage_error("--canary %s: want ADDR or ADDR:PORT, ADDR an"
-                                            " IP address, PORT below 65535", optarg);
+                *exit_code = probe_usage_error(
+                    "--canary %s: want ADDR or ADDR:PORT, ADDR an"
+                    " IP address, PORT below 65535",
+                    optarg);
                 return -1;
             }
             break;
         case 's':
         case 'a':
             if (probe_addr_numeric(optarg, 0, &check) < 0) {
-                *exit_code = probe_usage_error(ch == 's' ? "--source %s: not an IP address"
-                                                      : "--address %s: not an IP address",
-                                            optarg);
+                *exit_code = probe_usage_error(
+                    ch == 's' ? "--source %s: not an IP address"
+                              : "--address %s: not an IP address",
+                    optarg);
                 return -1;
             }
             *(ch == 's' ? &opts->source : &opts->address) = optarg;
             break;
         case 't':
         case 'T':
-            if (probe_seconds(optarg, ch == 't' ? &opts->timeout : &opts->max_time) < 0) {
-                *exit_code = probe_usage_error("%s: not a number of seconds", optarg);
+            if (probe_seconds(optarg,
+                              ch == 't' ? &opts->timeout : &opts->max_time)
+                < 0) {
+                *exit_code =
+                    probe_usage_error("%s: not a number of seconds", optarg);
                 return -1;
             }
             break;
@@ -178,7 +187,8 @@ static int probe_parse_options(int argc, char **argv, apr_pool_t *p, probe_opts 
         case '2': opts->h2c = 1; break;
         case 'o':
             if ((bad = probe_matrix_check_only(p, optarg)) != NULL) {
-                *exit_code = probe_usage_error("--only: no probe '%s' (see --list)", bad);
+                *exit_code = probe_usage_error(
+                    "--only: no probe '%s' (see --list)", bad);
                 return -1;
             }
             opts->only = optarg;
@@ -188,12 +198,17 @@ static int probe_parse_options(int argc, char **argv, apr_pool_t *p, probe_opts 
         case 'p': opts->format = PROBE_FORMAT_PLUGIN; break;
         case 'v': opts->verbose = 1; break;
         case 'h': probe_usage(stdout); *exit_code = 0; return 1;
-        case 'V': printf("proxyguard %s\n", PG_VERSION); *exit_code = 0; return 1;
+        case 'V':
+            printf("proxyguard %s\n", PG_VERSION);
+            *exit_code = 0;
+            return 1;
         case ':':
-            *exit_code = probe_usage_error("option %s needs an argument", argv[optind - 1]);
+            *exit_code = probe_usage_error("option %s needs an argument",
+                                           argv[optind - 1]);
             return -1;
         default:
-            *exit_code = probe_usage_error("unknown option %s", argv[optind - 1]);
+            *exit_code =
+                probe_usage_error("unknown option %s", argv[optind - 1]);
             return -1;
         }
     }
@@ -210,12 +225,14 @@ static void probe_target_init(probe_run *run, probe_target *t, const char *url)
     memset(t, 0, sizeof(*t));
     t->url = url;
     if (probe_url_parse(p, url, &t->host, &t->port, &path) < 0) {
-        t->error = "not an http://HOST[:PORT]/ URL (https targets are not probed:"
-                   " probe the plain HTTP port)";
+        t->error =
+            "not an http://HOST[:PORT]/ URL (https targets are not probed:"
+            " probe the plain HTTP port)";
         return;
     }
     v6 = strchr(t->host, ':') != NULL;
-    t->hostport = apr_psprintf(p, "%s%s%s", v6 ? "[" : "", t->host, v6 ? "]" : "");
+    t->hostport =
+        apr_psprintf(p, "%s%s%s", v6 ? "[" : "", t->host, v6 ? "]" : "");
     if (t->port != 80) {
         t->hostport = apr_psprintf(p, "%s:%u", t->hostport, t->port);
     }
@@ -248,9 +265,11 @@ static int probe_canary_up(probe_run *run, probe_target *t)
     probe_addr_set_port(&line, o->canary_port ? o->canary_port + 1 : 0);
     run->canary = probe_canary_open(run->pool, &http, &line, &why);
     if (!run->canary) {
-        t->error = apr_psprintf(run->pool, "cannot listen for the canary on %s: %s",
-                                probe_addr_text(&http, 1, t->canary_text[0],
-                                             sizeof(t->canary_text[0])), why);
+        t->error =
+            apr_psprintf(run->pool, "cannot listen for the canary on %s: %s",
+                         probe_addr_text(&http, 1, t->canary_text[0],
+                                         sizeof(t->canary_text[0])),
+                         why);
         t->canary_text[0][0] = '\0';
         return -1;
     }
@@ -286,7 +305,8 @@ static void probe_run_probes(probe_run *run, probe_target *t)
 
         if (apr_time_now() >= run->deadline) {
             pr->request = pr->def->name;
-            pr->reply.error = "not run: the run's time bound (--max-time) was reached";
+            pr->reply.error =
+                "not run: the run's time bound (--max-time) was reached";
             continue;
         }
         probe_progress(t, i);
@@ -319,7 +339,8 @@ static void probe_run_target(probe_run *run, probe_target *t)
             probe_guard_before(run, guard);
         }
     }
-    if (!t->error && probe_matrix_baseline(run, t) == 0 && probe_canary_up(run, t) == 0) {
+    if (!t->error && probe_matrix_baseline(run, t) == 0
+        && probe_canary_up(run, t) == 0) {
         probe_matrix_plan(run, t);
         probe_run_probes(run, t);
         if (guard) {
@@ -342,13 +363,16 @@ int probe_main(int argc, char **argv)
     apr_time_t start = apr_time_now();
     int exit_code = PROXYGUARD_EXIT_OK, n, i;
 
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+    if (apr_initialize() != APR_SUCCESS
+        || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         cli_error(PROBE_NAME, "cannot initialise APR");
         return PROXYGUARD_EXIT_UNKNOWN;
     }
     memset(&opts, 0, sizeof(opts));
-    opts.timeout = (apr_interval_time_t)(PROBE_DEFAULT_TIMEOUT * APR_USEC_PER_SEC);
-    opts.max_time = (apr_interval_time_t)(PROBE_DEFAULT_MAX_TIME * APR_USEC_PER_SEC);
+    opts.timeout =
+        (apr_interval_time_t)(PROBE_DEFAULT_TIMEOUT * APR_USEC_PER_SEC);
+    opts.max_time =
+        (apr_interval_time_t)(PROBE_DEFAULT_MAX_TIME * APR_USEC_PER_SEC);
     if (probe_parse_options(argc, argv, pool, &opts, &exit_code) != 0) {
         apr_terminate();
         return exit_code;
@@ -367,9 +391,11 @@ int probe_main(int argc, char **argv)
     }
     targets = apr_pcalloc(pool, sizeof(*targets) * (apr_size_t)(n ? n : 1));
     for (i = 0; i < (n ? n : 1); i++) {
-        probe_target_init(&run, &targets[i], n ? argv[optind + i] : PROBE_DEFAULT_URL);
+        probe_target_init(&run, &targets[i],
+                          n ? argv[optind + i] : PROBE_DEFAULT_URL);
         probe_run_target(&run, &targets[i]);
-        exit_code = i ? probe_exit_worse(exit_code, targets[i].exit) : targets[i].exit;
+        exit_code =
+            i ? probe_exit_worse(exit_code, targets[i].exit) : targets[i].exit;
         if (opts.format == PROBE_FORMAT_TABLE) {
             pg_puts(&out, i ? "\n" : "");
             probe_report_table(&out, pool, &run, &targets[i]);

@@ -163,8 +163,8 @@ typedef enum probe_host_mode {
 
 typedef enum probe_tunnel {
     PROBE_TUNNEL_NONE = 0,
-    PROBE_TUNNEL_HTTP,             /* after 2xx: an HTTP request with the token */
-    PROBE_TUNNEL_SMTP              /* after 2xx: the banner back, EHLO token */
+    PROBE_TUNNEL_HTTP, /* after 2xx: an HTTP request with the token */
+    PROBE_TUNNEL_SMTP  /* after 2xx: the banner back, EHLO token */
 } probe_tunnel;
 
 typedef enum probe_transport {
@@ -236,7 +236,8 @@ typedef struct probe_guard {
     int probes_counted;
     int probes_not_seen;
     long status_hits;           /* hits that were the page's own requests */
-    long unattributed;          /* hits in the delta no request of ours explains */
+    /* hits in the delta that no request of ours explains */
+    long unattributed;
 } probe_guard;
 
 typedef struct probe_target {

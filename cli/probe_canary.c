@@ -68,7 +68,8 @@ struct probe_canary {
     int lfd[PROBE_LISTENER_COUNT];
     probe_addr addr[PROBE_LISTENER_COUNT];
     char nonce[16];
-    char prefix[24];            /* "pgc" nonce "n": a token without its number */
+    /* "pgc" nonce "n": a token without its number */
+    char prefix[24];
     char marker[48];            /* "proxyguard-canary " nonce */
     unsigned char key[PROBE_MAC_KEY];  /* never sent anywhere */
     int window;
@@ -77,11 +78,13 @@ struct probe_canary {
     apr_pool_t *pool;
 };
 
-static int probe_listen_on(const probe_addr *where, probe_addr *bound, const char **why)
+static int probe_listen_on(const probe_addr *where, probe_addr *bound,
+                           const char **why)
 {
     int fd, one = 1;
 
-    fd = socket(where->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(where->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                0);
     if (fd < 0) {
         *why = strerror(errno);
         return -1;
@@ -114,11 +117,13 @@ probe_canary *probe_canary_open(apr_pool_t *p, const probe_addr *http,
         c->conns[i].fd = -1;
     }
     c->lfd[PROBE_LISTENER_LINE] = -1;
-    c->lfd[PROBE_LISTENER_HTTP] = probe_listen_on(http, &c->addr[PROBE_LISTENER_HTTP], why);
+    c->lfd[PROBE_LISTENER_HTTP] =
+        probe_listen_on(http, &c->addr[PROBE_LISTENER_HTTP], why);
     if (c->lfd[PROBE_LISTENER_HTTP] < 0) {
         return NULL;
     }
-    c->lfd[PROBE_LISTENER_LINE] = probe_listen_on(line, &c->addr[PROBE_LISTENER_LINE], why);
+    c->lfd[PROBE_LISTENER_LINE] =
+        probe_listen_on(line, &c->addr[PROBE_LISTENER_LINE], why);
     if (c->lfd[PROBE_LISTENER_LINE] < 0 || probe_canary_reset(c, why) < 0) {
         probe_canary_close(c);
         return NULL;
@@ -173,17 +178,20 @@ int probe_canary_reset(probe_canary *c, const char **why)
     }
     c->nonce[10] = '\0';
     apr_snprintf(c->prefix, sizeof(c->prefix), "pgc%sn", c->nonce);
-    apr_snprintf(c->marker, sizeof(c->marker), "proxyguard-canary %s", c->nonce);
+    apr_snprintf(c->marker, sizeof(c->marker), "proxyguard-canary %s",
+                 c->nonce);
     memset(c->ev, 0, sizeof(c->ev));
     c->window = -1;
     if (probe_mac_key(c->key, why) < 0) {
-        *why = apr_pstrcat(c->pool, "no random key for the canary's proof: ", *why, NULL);
+        *why = apr_pstrcat(
+            c->pool, "no random key for the canary's proof: ", *why, NULL);
         return -1;
     }
     return 0;
 }
 
-void probe_canary_token(const probe_canary *c, int id, char *buf, apr_size_t size)
+void probe_canary_token(const probe_canary *c, int id, char *buf,
+                        apr_size_t size)
 {
     apr_snprintf(buf, size, "%s%02d", c->prefix, id);
 }
@@ -292,7 +300,8 @@ static void probe_cconn_flush(probe_cconn *k)
     }
 }
 
-static const char *probe_find(const char *hay, apr_size_t len, const char *needle)
+static const char *probe_find(const char *hay, apr_size_t len,
+                              const char *needle)
 {
     apr_size_t n = strlen(needle), i;
 
@@ -329,7 +338,8 @@ static void probe_copy_line(const char *buf, apr_size_t len, const char *p,
  * in that probe's window (the token names the probe, the window says the
  * target relayed it while the probe ran, not from a log read later or
  * while another probe ran). */
-static void probe_cconn_found(probe_canary *c, probe_cconn *k, int id, const char *at)
+static void probe_cconn_found(probe_canary *c, probe_cconn *k, int id,
+                              const char *at)
 {
     probe_evidence *ev = &c->ev[id];
 
@@ -338,7 +348,8 @@ static void probe_cconn_found(probe_canary *c, probe_cconn *k, int id, const cha
             ev->token = 1;
             ev->via = k->via;
             probe_addr_text(&k->peer, 1, ev->peer, sizeof(ev->peer));
-            probe_copy_line(k->buf, k->len, at, ev->first_line, sizeof(ev->first_line));
+            probe_copy_line(k->buf, k->len, at, ev->first_line,
+                            sizeof(ev->first_line));
         }
     }
     else if (!ev->stray) {
@@ -357,7 +368,8 @@ static void probe_cconn_scan(probe_canary *c, probe_cconn *k)
     while ((p = probe_find(p, (apr_size_t)(end - p), c->prefix)) != NULL) {
         const char *d = p + plen;
 
-        if (d + 2 <= end && d[0] >= '0' && d[0] <= '9' && d[1] >= '0' && d[1] <= '9') {
+        if (d + 2 <= end && d[0] >= '0' && d[0] <= '9' && d[1] >= '0'
+            && d[1] <= '9') {
             int id = (d[0] - '0') * 10 + (d[1] - '0');
 
             if (id < PROBE_MAX) {
@@ -370,8 +382,9 @@ static void probe_cconn_scan(probe_canary *c, probe_cconn *k)
 
 /* " proof HEX" when k came in a window (and, with need_token, carried
  * that window's token), else "": the canary vouches for nothing else. */
-static const char *probe_cconn_proof(const probe_canary *c, const probe_cconn *k,
-                                  int need_token, char *buf, apr_size_t size)
+static const char *probe_cconn_proof(const probe_canary *c,
+                                     const probe_cconn *k, int need_token,
+                                     char *buf, apr_size_t size)
 {
     char token[PROBE_TOKEN_SIZE], mac[PROBE_MAC_HEX];
 
@@ -476,7 +489,8 @@ static void probe_cconn_read(probe_canary *c, probe_cconn *k)
     ssize_t n = recv(k->fd, into, room, 0);
 
     if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        if (n < 0
+            && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
             return;
         }
         probe_cconn_close(k);
@@ -486,7 +500,8 @@ static void probe_cconn_read(probe_canary *c, probe_cconn *k)
         return;                 /* past what we keep: drained, not read */
     }
     k->len += (apr_size_t)n;
-    if (k->via == PROBE_LISTENER_HTTP && k->len && (unsigned char)k->buf[0] == 0x16) {
+    if (k->via == PROBE_LISTENER_HTTP && k->len
+        && (unsigned char)k->buf[0] == 0x16) {
         /* a TLS ClientHello: the https:// form reached us; no token can
          * be read inside it, so the probe's window is the evidence */
         if (k->window >= 0) {
@@ -539,7 +554,8 @@ static void probe_canary_accept(probe_canary *c, probe_listener via)
 
         /* the banner goes out before any token can come: it vouches for
          * the window alone, which is what "the banner came back" asks */
-        apr_snprintf(banner, sizeof(banner), "220 %s%s ESMTP ready\r\n", c->marker,
+        apr_snprintf(banner, sizeof(banner), "220 %s%s ESMTP ready\r\n",
+                     c->marker,
                      probe_cconn_proof(c, k, 0, proof, sizeof(proof)));
         probe_cconn_say(k, banner);
         probe_cconn_flush(k);

@@ -42,14 +42,16 @@ probe_canary *probe_canary_open(apr_pool_t *p, const probe_addr *http,
 void probe_canary_close(probe_canary *c);
 
 /* Where a listener is, for probes to name ("127.0.0.1:40001"). */
-const probe_addr *probe_canary_addr(const probe_canary *c, probe_listener which);
+const probe_addr *probe_canary_addr(const probe_canary *c,
+                                    probe_listener which);
 
 /* A fresh nonce, a fresh key and no evidence: tokens and proofs of an
  * earlier target no longer count.  -1 with *why when there is no key. */
 int probe_canary_reset(probe_canary *c, const char **why);
 
 /* The token of probe number id (0 .. PROBE_MAX-1). */
-void probe_canary_token(const probe_canary *c, int id, char *buf, apr_size_t size);
+void probe_canary_token(const probe_canary *c, int id, char *buf,
+                        apr_size_t size);
 
 /* Text every canary reply and banner carries.  It is built from the
  * nonce, which the target sees: a reply that carries it proves nothing. */

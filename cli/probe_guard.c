@@ -49,8 +49,8 @@ struct probe_guard_state {
     const char *error;
 };
 
-probe_guard_state *probe_guard_open(probe_run *run, const char *url, const probe_target *t,
-                              const char **why)
+probe_guard_state *probe_guard_open(probe_run *run, const char *url,
+                                    const probe_target *t, const char **why)
 {
     probe_guard_state *g = apr_pcalloc(run->pool, sizeof(*g));
     const char *path, *hostport;
@@ -70,20 +70,23 @@ probe_guard_state *probe_guard_open(probe_run *run, const char *url, const probe
         }
     }
     if (i >= n) {
-        *why = "it is not on the target's address (the program talks to nobody else)";
+        *why = "it is not on the target's address (the program talks to nobody "
+               "else)";
         return NULL;
     }
     g->addr = addrs[i];
-    hostport = apr_psprintf(run->pool, "%s%s%s", strchr(g->host, ':') ? "[" : "",
-                            g->host, strchr(g->host, ':') ? "]" : "");
+    hostport =
+        apr_psprintf(run->pool, "%s%s%s", strchr(g->host, ':') ? "[" : "",
+                     g->host, strchr(g->host, ':') ? "]" : "");
     if (g->port != 80) {
         hostport = apr_psprintf(run->pool, "%s:%u", hostport, g->port);
     }
-    g->request = apr_pstrcat(run->pool, "GET ", g->path,
-                             strchr(path, '?') ? strchr(path, '?') : "",
-                             strchr(path, '?') ? "&json" : "?json", " HTTP/1.1\r\nHost: ",
-                             hostport, "\r\nUser-Agent: proxyguard-probe\r\n"
-                             "Connection: close\r\n\r\n", NULL);
+    g->request = apr_pstrcat(
+        run->pool, "GET ", g->path, strchr(path, '?') ? strchr(path, '?') : "",
+        strchr(path, '?') ? "&json" : "?json", " HTTP/1.1\r\nHost: ", hostport,
+        "\r\nUser-Agent: proxyguard-probe\r\n"
+        "Connection: close\r\n\r\n",
+        NULL);
     return g;
 }
 
@@ -94,11 +97,13 @@ static probe_json *probe_guard_read(probe_run *run, probe_guard_state *g)
     probe_json *doc;
 
     if (probe_matrix_fetch(run, &g->addr, NULL, g->request, &r, NULL) < 0) {
-        g->error = apr_psprintf(run->pool, "no answer: %s", r.error ? r.error : "?");
+        g->error =
+            apr_psprintf(run->pool, "no answer: %s", r.error ? r.error : "?");
         return NULL;
     }
     if (r.status != 200) {
-        g->error = apr_psprintf(run->pool, "answered %d, not the page", r.status);
+        g->error =
+            apr_psprintf(run->pool, "answered %d, not the page", r.status);
         return NULL;
     }
     if (r.truncated) {
@@ -134,19 +139,21 @@ static int probe_method_matches(const char *ours, const char *seen)
 {
     apr_size_t n = strlen(seen);
 
-    return n >= PROBE_METHOD_CUT ? !strncmp(ours, seen, n) : !strcmp(ours, seen);
+    return n >= PROBE_METHOD_CUT ? !strncmp(ours, seen, n)
+                                 : !strcmp(ours, seen);
 }
 
 /* The probe of ours a hit stands for, or NULL. */
-static probe_item *probe_match_probe(probe_target *t, const char *method, const char *target,
-                                char *taken)
+static probe_item *probe_match_probe(probe_target *t, const char *method,
+                                     const char *target, char *taken)
 {
     int i;
 
     for (i = 0; i < t->n_probes; i++) {
         probe_item *pr = &t->probes[i];
 
-        if (!taken[i] && pr->target && probe_method_matches(pr->def->method, method)
+        if (!taken[i] && pr->target
+            && probe_method_matches(pr->def->method, method)
             && probe_target_matches(pr->target, target)) {
             taken[i] = 1;
             return pr;
@@ -172,8 +179,8 @@ static probe_baseline *probe_match_baseline(probe_target *t, const char *method,
     return NULL;
 }
 
-static void probe_guard_delta(probe_run *run, probe_guard_state *g, const probe_json *after,
-                           probe_guard *out)
+static void probe_guard_delta(probe_run *run, probe_guard_state *g,
+                              const probe_json *after, probe_guard *out)
 {
     const probe_json *hits = probe_json_get(after, "hits");
     const probe_json *before_hits = probe_json_get(g->before, "hits");
@@ -186,7 +193,8 @@ static void probe_guard_delta(probe_run *run, probe_guard_state *g, const probe_
             continue;
         }
         out->reasons[out->n_reasons] = apr_pstrdup(run->pool, m->key);
-        out->delta[out->n_reasons] = (long)(m->num - probe_json_num(before_hits, m->key, 0));
+        out->delta[out->n_reasons] =
+            (long)(m->num - probe_json_num(before_hits, m->key, 0));
         out->n_reasons++;
     }
 }
@@ -214,8 +222,8 @@ void probe_guard_after(probe_run *run, probe_guard_state *g, probe_target *t)
      * its first (after - before) entries, whoever else is about */
     fresh = out->after_total - out->before_total;
     recent = probe_json_get(after, "recent");
-    for (e = recent && recent->type == PROBE_J_ARRAY ? recent->child : NULL; e && fresh > 0;
-         e = e->next, fresh--) {
+    for (e = recent && recent->type == PROBE_J_ARRAY ? recent->child : NULL;
+         e && fresh > 0; e = e->next, fresh--) {
         const char *client = probe_json_str(e, "client");
         const char *method = probe_json_str(e, "method");
         const char *target = probe_json_str(e, "target");
@@ -240,7 +248,8 @@ void probe_guard_after(probe_run *run, probe_guard_state *g, probe_target *t)
             pr->guard_action = action ? apr_pstrdup(run->pool, action) : "";
             ours++;
         }
-        else if ((b = probe_match_baseline(t, method, target, taken_base)) != NULL) {
+        else if ((b = probe_match_baseline(t, method, target, taken_base))
+                 != NULL) {
             b->guard_reason = apr_pstrdup(run->pool, reason);
             ours++;
         }
@@ -256,5 +265,6 @@ void probe_guard_after(probe_run *run, probe_guard_state *g, probe_target *t)
     /* the first read of the page is in the "before" total, so only the
      * second can be among the fresh hits */
     out->status_hits = status_seen;
-    out->unattributed = out->after_total - out->before_total - ours - out->status_hits;
+    out->unattributed =
+        out->after_total - out->before_total - ours - out->status_hits;
 }

@@ -27,8 +27,8 @@ typedef struct probe_guard_state probe_guard_state;
 
 /* Parses the URL and checks it is on the target's address (the program
  * talks to no other).  NULL with *why when it cannot be used. */
-probe_guard_state *probe_guard_open(probe_run *run, const char *url, const probe_target *t,
-                              const char **why);
+probe_guard_state *probe_guard_open(probe_run *run, const char *url,
+                                    const probe_target *t, const char **why);
 
 /* Reads the page before the probes. */
 void probe_guard_before(probe_run *run, probe_guard_state *g);

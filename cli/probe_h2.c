@@ -57,7 +57,8 @@ static int probe_h2_on_header(nghttp2_session *s, const nghttp2_frame *frame,
     (void)flags;
     if (frame->hd.stream_id == h->stream && namelen == 7
         && !memcmp(name, ":status", 7) && valuelen == 3) {
-        int st = (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
+        int st =
+            (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
 
         if (st >= 200 || !h->status) {
             h->status = st;
@@ -99,7 +100,8 @@ static int probe_h2_on_close(nghttp2_session *s, int32_t stream, uint32_t error,
     return 0;
 }
 
-static int probe_h2_on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *baton)
+static int probe_h2_on_frame(nghttp2_session *s, const nghttp2_frame *frame,
+                             void *baton)
 {
     probe_h2 *h = baton;
 
@@ -114,9 +116,10 @@ static int probe_h2_on_frame(nghttp2_session *s, const nghttp2_frame *frame, voi
  * never ending the stream (that would half-close the tunnel before the
  * answer comes).  A CONNECT submitted without a body source would end the
  * stream with its HEADERS. */
-static ssize_t probe_h2_tunnel_read(nghttp2_session *s, int32_t stream, uint8_t *buf,
-                                 size_t length, uint32_t *flags,
-                                 nghttp2_data_source *source, void *baton)
+static ssize_t probe_h2_tunnel_read(nghttp2_session *s, int32_t stream,
+                                    uint8_t *buf, size_t length,
+                                    uint32_t *flags,
+                                    nghttp2_data_source *source, void *baton)
 {
     probe_h2 *h = baton;
     apr_size_t left = strlen(h->tunnel_req) - h->tunnel_off;
@@ -154,33 +157,36 @@ static int probe_h2_flush(nghttp2_session *s, probe_conn *c)
     }
 }
 
-#define PROBE_NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
-                      NGHTTP2_NV_FLAG_NONE }
+#define PROBE_NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, \
+                         strlen(v), NGHTTP2_NV_FLAG_NONE }
 
-static int32_t probe_h2_submit(nghttp2_session *s, probe_h2 *h, const char *authority,
-                            const char *path)
+static int32_t probe_h2_submit(nghttp2_session *s, probe_h2 *h,
+                               const char *authority, const char *path)
 {
     const char *ua = "proxyguard-probe/" PG_VERSION;
 
     if (path) {
-        nghttp2_nv nv[] = {
-            PROBE_NV(":method", h->pr->def->method), PROBE_NV(":scheme", "http"),
-            PROBE_NV(":authority", authority), PROBE_NV(":path", path),
-            PROBE_NV("user-agent", ua), PROBE_NV("x-proxyguard-probe", h->pr->token)
-        };
+        nghttp2_nv nv[] = { PROBE_NV(":method", h->pr->def->method),
+                            PROBE_NV(":scheme", "http"),
+                            PROBE_NV(":authority", authority),
+                            PROBE_NV(":path", path),
+                            PROBE_NV("user-agent", ua),
+                            PROBE_NV("x-proxyguard-probe", h->pr->token) };
 
-        return nghttp2_submit_request(s, NULL, nv, sizeof(nv) / sizeof(nv[0]), NULL, h);
+        return nghttp2_submit_request(s, NULL, nv, sizeof(nv) / sizeof(nv[0]),
+                                      NULL, h);
     }
     else {
-        nghttp2_nv nv[] = {
-            PROBE_NV(":method", "CONNECT"), PROBE_NV(":authority", authority),
-            PROBE_NV("user-agent", ua), PROBE_NV("x-proxyguard-probe", h->pr->token)
-        };
+        nghttp2_nv nv[] = { PROBE_NV(":method", "CONNECT"),
+                            PROBE_NV(":authority", authority),
+                            PROBE_NV("user-agent", ua),
+                            PROBE_NV("x-proxyguard-probe", h->pr->token) };
         nghttp2_data_provider provider;
 
         provider.source.ptr = NULL;
         provider.read_callback = probe_h2_tunnel_read;
-        return nghttp2_submit_request(s, NULL, nv, sizeof(nv) / sizeof(nv[0]), &provider, h);
+        return nghttp2_submit_request(s, NULL, nv, sizeof(nv) / sizeof(nv[0]),
+                                      &provider, h);
     }
 }
 
@@ -205,7 +211,8 @@ static int probe_h2_done(const probe_h2 *h)
     if (h->pr->def->tunnel && h->status) {
         /* a tunnel: done when refused, or when the canary's answer is back
          * (its proof: anything else the target could have made up) */
-        return h->status < 200 || h->status >= 300 || probe_h2_body_has(h, h->proof);
+        return h->status < 200 || h->status >= 300
+               || probe_h2_body_has(h, h->proof);
     }
     return 0;
 }
@@ -216,7 +223,8 @@ static void probe_h2_exchange(probe_h2 *h, nghttp2_session *s, probe_conn *c)
         long n;
         ssize_t used;
 
-        if (h->pr->def->tunnel && h->status >= 200 && h->status < 300 && !h->tunnel_go) {
+        if (h->pr->def->tunnel && h->status >= 200 && h->status < 300
+            && !h->tunnel_go) {
             h->tunnel_go = 1;
             h->pr->tunnel_open = 1;
             nghttp2_session_resume_data(s, h->stream);
@@ -226,7 +234,8 @@ static void probe_h2_exchange(probe_h2 *h, nghttp2_session *s, probe_conn *c)
             return;
         }
         if ((n = probe_conn_fill(c)) <= 0) {
-            h->pr->reply.error = c->error ? c->error : "the server closed the connection";
+            h->pr->reply.error =
+                c->error ? c->error : "the server closed the connection";
             return;
         }
         used = nghttp2_session_mem_recv(s, (const uint8_t *)c->buf, c->len);
@@ -255,22 +264,28 @@ void probe_h2_run(probe_run *run, const probe_target *t, probe_item *pr)
     h.pr = pr;
     h.body = apr_palloc(p, PROBE_BODY_MAX + 1);
     probe_canary_proof(run->canary, pr->id, h.proof);
-    h.tunnel_req = apr_pstrcat(p, "GET /?proxyguard=", pr->token, " HTTP/1.1\r\nHost: ",
-                               authority, "\r\nConnection: close\r\n\r\n", NULL);
-    pr->request = path ? apr_pstrcat(p, pr->def->method, " :authority=", authority,
-                                     " :path=", path, " (h2c)", NULL)
-                       : apr_pstrcat(p, "CONNECT :authority=", authority, " (h2c)", NULL);
+    h.tunnel_req = apr_pstrcat(p, "GET /?proxyguard=", pr->token,
+                               " HTTP/1.1\r\nHost: ", authority,
+                               "\r\nConnection: close\r\n\r\n", NULL);
+    pr->request =
+        path ? apr_pstrcat(p, pr->def->method, " :authority=", authority,
+                           " :path=", path, " (h2c)", NULL)
+             : apr_pstrcat(p, "CONNECT :authority=", authority, " (h2c)", NULL);
     /* as mod_http2 hands it to httpd: origin-form, or the CONNECT target */
     pr->target = path ? path : authority;
-    if (probe_conn_open(&c, p, &t->addr, run->opts->source ? &run->source : NULL,
-                     run->canary, probe_run_step_deadline(run)) < 0) {
+    if (probe_conn_open(&c, p, &t->addr,
+                        run->opts->source ? &run->source : NULL, run->canary,
+                        probe_run_step_deadline(run))
+        < 0) {
         pr->reply.error = c.error;
         return;
     }
     nghttp2_session_callbacks_new(&cb);
     nghttp2_session_callbacks_set_on_header_callback(cb, probe_h2_on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, probe_h2_on_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, probe_h2_on_close);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb,
+                                                              probe_h2_on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb,
+                                                           probe_h2_on_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, probe_h2_on_frame);
     nghttp2_session_client_new(&s, cb, &h);
     nghttp2_session_callbacks_del(cb);

@@ -191,12 +191,15 @@ int probe_http_read_head(probe_conn *c, apr_pool_t *p, probe_reply *r)
         if (line_len && c->buf[line_len - 1] == '\r') {
             line_len--;
         }
-        r->status_line = apr_pstrndup(p, c->buf,
-                                      line_len < PROBE_LINE_SHOWN ? line_len : PROBE_LINE_SHOWN);
+        r->status_line = apr_pstrndup(
+            p, c->buf,
+            line_len < PROBE_LINE_SHOWN ? line_len : PROBE_LINE_SHOWN);
         r->bytes = c->total;
         if (!c->len) {
-            return probe_fail(r, c, c->error ? c->error
-                                          : "the server closed the connection without a reply");
+            return probe_fail(
+                r, c,
+                c->error ? c->error
+                         : "the server closed the connection without a reply");
         }
         r->status = probe_parse_status(c->buf, line_len);
         if (!r->status) {
@@ -240,7 +243,8 @@ static int probe_want(probe_conn *c, apr_size_t n)
 }
 
 /* Takes up to n body bytes from the connection; returns how many. */
-static apr_size_t probe_take(probe_conn *c, probe_reply *r, apr_size_t n, apr_size_t *kept)
+static apr_size_t probe_take(probe_conn *c, probe_reply *r, apr_size_t n,
+                             apr_size_t *kept)
 {
     apr_size_t take = n < c->len ? n : c->len;
     apr_size_t room = PROBE_BODY_MAX - *kept;
@@ -255,15 +259,16 @@ static apr_size_t probe_take(probe_conn *c, probe_reply *r, apr_size_t n, apr_si
     return take;
 }
 
-static void probe_read_length(probe_conn *c, probe_reply *r, apr_uint64_t length,
-                           apr_size_t *kept)
+static void probe_read_length(probe_conn *c, probe_reply *r,
+                              apr_uint64_t length, apr_size_t *kept)
 {
     while (length && !r->truncated) {
         if (!c->len && probe_conn_fill(c) <= 0) {
             r->incomplete = 1;
             return;
         }
-        length -= probe_take(c, r, length < c->len ? (apr_size_t)length : c->len, kept);
+        length -= probe_take(
+            c, r, length < c->len ? (apr_size_t)length : c->len, kept);
     }
 }
 
@@ -296,9 +301,10 @@ static void probe_read_chunked(probe_conn *c, probe_reply *r, apr_size_t *kept)
             }
         }
         for (i = 0; c->buf + i < nl && apr_isxdigit(c->buf[i]) && i < 15; i++) {
-            size = size * 16 + (apr_uint64_t)(apr_isdigit(c->buf[i])
-                                              ? c->buf[i] - '0'
-                                              : (apr_tolower(c->buf[i]) - 'a' + 10));
+            size = size * 16
+                   + (apr_uint64_t)(apr_isdigit(c->buf[i])
+                                        ? c->buf[i] - '0'
+                                        : (apr_tolower(c->buf[i]) - 'a' + 10));
         }
         probe_conn_consume(c, (apr_size_t)(nl - c->buf) + 1);
         if (!size) {
@@ -317,7 +323,8 @@ static void probe_read_chunked(probe_conn *c, probe_reply *r, apr_size_t *kept)
     }
 }
 
-void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head)
+void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r,
+                          int is_head)
 {
     const char *head = r->head ? r->head : "";
     apr_size_t head_len = strlen(head);

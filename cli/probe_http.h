@@ -32,7 +32,8 @@
 int probe_http_read_head(probe_conn *c, apr_pool_t *p, probe_reply *r);
 
 /* The body the head announced (none for HEAD, 1xx, 204, 304). */
-void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head);
+void probe_http_read_body(probe_conn *c, apr_pool_t *p, probe_reply *r,
+                          int is_head);
 
 /* Both; afterwards r->bytes is everything received. */
 void probe_http_read(probe_conn *c, apr_pool_t *p, probe_reply *r, int is_head);

@@ -139,10 +139,12 @@ static const char *probe_jstring(probe_jparser *j, apr_size_t *len)
             if (cp < 0x100) {
                 *o++ = (char)cp;        /* the status page's raw bytes */
             }
-            else if (cp >= 0xd800 && cp < 0xdc00 && j->end - s >= 7 && s[1] == '\\'
-                     && s[2] == 'u' && probe_jhex4(s + 3, &lo) == 0
-                     && lo >= 0xdc00 && lo < 0xe000) {
-                o = probe_jutf8(o, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
+            else if (cp >= 0xd800 && cp < 0xdc00 && j->end - s >= 7
+                     && s[1] == '\\' && s[2] == 'u'
+                     && probe_jhex4(s + 3, &lo) == 0 && lo >= 0xdc00
+                     && lo < 0xe000) {
+                o = probe_jutf8(o, 0x10000 + ((cp - 0xd800) << 10)
+                                       + (lo - 0xdc00));
                 s += 6;
             }
             else if (cp >= 0xd800 && cp < 0xe000) {
@@ -170,7 +172,8 @@ static const char *probe_jstring(probe_jparser *j, apr_size_t *len)
 
 static probe_json *probe_jcontainer(probe_jparser *j, int depth, int object)
 {
-    probe_json *v = probe_jnode(j, object ? PROBE_J_OBJECT : PROBE_J_ARRAY), **tail;
+    probe_json *v = probe_jnode(j, object ? PROBE_J_OBJECT : PROBE_J_ARRAY),
+               **tail;
     char close = object ? '}' : ']';
 
     if (!v) {
@@ -193,7 +196,8 @@ static probe_json *probe_jcontainer(probe_jparser *j, int depth, int object)
 
         probe_jspace(j);
         if (object) {
-            if (j->s >= j->end || *j->s != '"' || !(key = probe_jstring(j, &klen))) {
+            if (j->s >= j->end || *j->s != '"'
+                || !(key = probe_jstring(j, &klen))) {
                 return probe_jfail(j, "expected a member name");
             }
             probe_jspace(j);
@@ -217,11 +221,13 @@ static probe_json *probe_jcontainer(probe_jparser *j, int depth, int object)
             j->s++;
             return v;
         }
-        return probe_jfail(j, object ? "expected ',' or '}'" : "expected ',' or ']'");
+        return probe_jfail(j, object ? "expected ',' or '}'"
+                                     : "expected ',' or ']'");
     }
 }
 
-static probe_json *probe_jliteral(probe_jparser *j, const char *word, probe_jtype type, double num)
+static probe_json *probe_jliteral(probe_jparser *j, const char *word,
+                                  probe_jtype type, double num)
 {
     apr_size_t n = strlen(word);
     probe_json *v;
@@ -282,7 +288,8 @@ static probe_json *probe_jvalue(probe_jparser *j, int depth)
     case '{': return probe_jcontainer(j, depth, 1);
     case '[': return probe_jcontainer(j, depth, 0);
     case '"':
-        if (!(v = probe_jnode(j, PROBE_J_STRING)) || !(v->str = probe_jstring(j, &v->len))) {
+        if (!(v = probe_jnode(j, PROBE_J_STRING))
+            || !(v->str = probe_jstring(j, &v->len))) {
             return NULL;
         }
         return v;

@@ -41,10 +41,16 @@ static apr_uint64_t probe_le64(const unsigned char *p)
 
 static void probe_sip_round(apr_uint64_t v[4])
 {
-    v[0] += v[1]; v[1] = PROBE_ROTL(v[1], 13); v[1] ^= v[0]; v[0] = PROBE_ROTL(v[0], 32);
+    v[0] += v[1];
+    v[1] = PROBE_ROTL(v[1], 13);
+    v[1] ^= v[0];
+    v[0] = PROBE_ROTL(v[0], 32);
     v[2] += v[3]; v[3] = PROBE_ROTL(v[3], 16); v[3] ^= v[2];
     v[0] += v[3]; v[3] = PROBE_ROTL(v[3], 21); v[3] ^= v[0];
-    v[2] += v[1]; v[1] = PROBE_ROTL(v[1], 17); v[1] ^= v[2]; v[2] = PROBE_ROTL(v[2], 32);
+    v[2] += v[1];
+    v[1] = PROBE_ROTL(v[1], 17);
+    v[1] ^= v[2];
+    v[2] = PROBE_ROTL(v[2], 32);
 }
 
 /* Two compression rounds per 8-byte word. */
@@ -103,7 +109,8 @@ void probe_mac_hex(const unsigned char key[PROBE_MAC_KEY], const char *msg,
                 char out[PROBE_MAC_HEX])
 {
     static const char hex[] = "0123456789abcdef";
-    apr_uint64_t h = probe_siphash(key, (const unsigned char *)msg, strlen(msg));
+    apr_uint64_t h =
+        probe_siphash(key, (const unsigned char *)msg, strlen(msg));
     int i;
 
     for (i = 15; i >= 0; i--) {

@@ -33,7 +33,8 @@
 #include "probe_net.h"
 
 #define PROBE_UA "User-Agent: proxyguard-probe/" PG_VERSION "\r\n"
-#define PROBE_GRACE apr_time_from_msec(300)   /* for canary connections to finish */
+/* for canary connections to finish */
+#define PROBE_GRACE apr_time_from_msec(300)
 #define PROBE_LINE_MAX 1024
 
 #define PROBE_H1 PROBE_TRANSPORT_HTTP1
@@ -42,61 +43,77 @@
 const probe_def probe_defs[] = {
     /* name, method, scheme, destination, authority, Host, version,
      * leading CRLF, body, tunnel, transport, what */
-    { "get", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/1.1",
-      0, 0, PROBE_TUNNEL_NONE, PROBE_H1, "absolute-form GET http://CANARY/, Host: the canary" },
-    { "head", "HEAD", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/1.1",
-      0, 0, PROBE_TUNNEL_NONE, PROBE_H1, "the same with HEAD" },
-    { "post", "POST", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/1.1",
-      0, 1, PROBE_TUNNEL_NONE, PROBE_H1, "the same with POST and a body carrying the token" },
-    { "https", "GET", "https", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/1.1",
-      0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+    { "get", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
+      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+      "absolute-form GET http://CANARY/, Host: the canary" },
+    { "head", "HEAD", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
+      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1, "the same with HEAD" },
+    { "post", "POST", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
+      "HTTP/1.1", 0, 1, PROBE_TUNNEL_NONE, PROBE_H1,
+      "the same with POST and a body carrying the token" },
+    { "https", "GET", "https", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
       "GET https://CANARY/: a proxy that takes it opens TLS to the canary" },
-    { "host-mismatch", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_TARGET,
-      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+    { "host-mismatch", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_TARGET, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
       "GET http://CANARY/ with Host: the target's own name" },
-    { "http10-no-host", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_NONE,
-      "HTTP/1.0", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1, "GET http://CANARY/ HTTP/1.0, no Host" },
-    { "mixed-case-scheme", "GET", "HtTp", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
-      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1, "GET HtTp://CANARY/" },
-    { "mixed-case-method", "gEt", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
-      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1, "gEt http://CANARY/" },
-    { "userinfo", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_USERINFO, PROBE_HOST_TARGET,
-      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+    { "http10-no-host", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_NONE, "HTTP/1.0", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+      "GET http://CANARY/ HTTP/1.0, no Host" },
+    { "mixed-case-scheme", "GET", "HtTp", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+      "GET HtTp://CANARY/" },
+    { "mixed-case-method", "gEt", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+      "gEt http://CANARY/" },
+    { "userinfo", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_USERINFO,
+      PROBE_HOST_TARGET, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
       "GET http://OWN@CANARY/: every parser connects to the canary" },
-    { "authority-query", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_QUERY_AT, PROBE_HOST_TARGET,
-      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+    { "authority-query", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_QUERY_AT,
+      PROBE_HOST_TARGET, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
       "GET http://OWN?@CANARY/: a URI parser reads OWN, mod_proxy the canary" },
-    { "authority-fragment", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_FRAGMENT_AT,
-      PROBE_HOST_TARGET, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+    { "authority-fragment", "GET", "http", PROBE_DEST_HTTP,
+      PROBE_AUTH_FRAGMENT_AT, PROBE_HOST_TARGET, "HTTP/1.1", 0, 0,
+      PROBE_TUNNEL_NONE, PROBE_H1,
       "GET http://OWN#@CANARY/: the same with '#'" },
-    { "authority-backslash", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_BACKSLASH_AT,
+    { "authority-backslash", "GET", "http", PROBE_DEST_HTTP,
+      PROBE_AUTH_BACKSLASH_AT, PROBE_HOST_TARGET, "HTTP/1.1", 0, 0,
+      PROBE_TUNNEL_NONE, PROBE_H1,
+      "GET http://OWN\\@CANARY/: WHATWG parsers read OWN, RFC parsers the "
+      "canary" },
+    { "own-name-port", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_OWN_NAME,
       PROBE_HOST_TARGET, "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
-      "GET http://OWN\\@CANARY/: WHATWG parsers read OWN, RFC parsers the canary" },
-    { "own-name-port", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_OWN_NAME, PROBE_HOST_TARGET,
-      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
-      "GET http://OWN:CANARYPORT/: the target's own name at a port it does not serve"
+      "GET http://OWN:CANARYPORT/: the target's own name at a port it does not "
+      "serve"
       " (only where OWN resolves to the canary address and nothing else)" },
-    { "leading-crlf", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
-      "HTTP/1.1", 1, 0, PROBE_TUNNEL_NONE, PROBE_H1, "an empty line, then GET http://CANARY/" },
-    { "ftp", "GET", "ftp", PROBE_DEST_LINE, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/1.1",
-      0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
-      "GET ftp://CANARY:SMTPPORT/TOKEN/: the canary greets like FTP, the token comes as CWD" },
-    { "post-smtp", "POST", "http", PROBE_DEST_LINE, PROBE_AUTH_PLAIN, PROBE_HOST_NONE,
-      "HTTP/1.0", 0, 1, PROBE_TUNNEL_NONE, PROBE_H1,
-      "POST http://CANARY:SMTPPORT/ with SMTP commands in the body (spam through HTTP)" },
-    { "connect", "CONNECT", NULL, PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/1.1",
-      0, 0, PROBE_TUNNEL_HTTP, PROBE_H1,
+    { "leading-crlf", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/1.1", 1, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+      "an empty line, then GET http://CANARY/" },
+    { "ftp", "GET", "ftp", PROBE_DEST_LINE, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
+      "HTTP/1.1", 0, 0, PROBE_TUNNEL_NONE, PROBE_H1,
+      "GET ftp://CANARY:SMTPPORT/TOKEN/: the canary greets like FTP, the token "
+      "comes as CWD" },
+    { "post-smtp", "POST", "http", PROBE_DEST_LINE, PROBE_AUTH_PLAIN,
+      PROBE_HOST_NONE, "HTTP/1.0", 0, 1, PROBE_TUNNEL_NONE, PROBE_H1,
+      "POST http://CANARY:SMTPPORT/ with SMTP commands in the body (spam "
+      "through HTTP)" },
+    { "connect", "CONNECT", NULL, PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/1.1", 0, 0, PROBE_TUNNEL_HTTP, PROBE_H1,
       "CONNECT CANARY (HTTPS-style), then an HTTP request through the tunnel" },
-    { "connect-smtp", "CONNECT", NULL, PROBE_DEST_LINE, PROBE_AUTH_PLAIN, PROBE_HOST_NONE,
-      "HTTP/1.0", 0, 0, PROBE_TUNNEL_SMTP, PROBE_H1,
-      "CONNECT CANARY:SMTPPORT HTTP/1.0 (spam relay), banner back, EHLO token" },
-    { "connect-mixed-case", "cOnNeCt", NULL, PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI,
-      "HTTP/1.1", 0, 0, PROBE_TUNNEL_HTTP, PROBE_H1, "cOnNeCt CANARY" },
-    { "h2-get", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/2",
-      0, 0, PROBE_TUNNEL_NONE, PROBE_H2, "h2c (--h2c): GET with :authority the canary" },
-    { "h2-connect", "CONNECT", NULL, PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, "HTTP/2",
-      0, 0, PROBE_TUNNEL_HTTP, PROBE_H2,
-      "h2c (--h2c): CONNECT :authority the canary, then a request through the stream" },
+    { "connect-smtp", "CONNECT", NULL, PROBE_DEST_LINE, PROBE_AUTH_PLAIN,
+      PROBE_HOST_NONE, "HTTP/1.0", 0, 0, PROBE_TUNNEL_SMTP, PROBE_H1,
+      "CONNECT CANARY:SMTPPORT HTTP/1.0 (spam relay), banner back, EHLO "
+      "token" },
+    { "connect-mixed-case", "cOnNeCt", NULL, PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/1.1", 0, 0, PROBE_TUNNEL_HTTP, PROBE_H1,
+      "cOnNeCt CANARY" },
+    { "h2-get", "GET", "http", PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/2", 0, 0, PROBE_TUNNEL_NONE, PROBE_H2,
+      "h2c (--h2c): GET with :authority the canary" },
+    { "h2-connect", "CONNECT", NULL, PROBE_DEST_HTTP, PROBE_AUTH_PLAIN,
+      PROBE_HOST_URI, "HTTP/2", 0, 0, PROBE_TUNNEL_HTTP, PROBE_H2,
+      "h2c (--h2c): CONNECT :authority the canary, then a request through the "
+      "stream" },
     { NULL, NULL, NULL, PROBE_DEST_HTTP, PROBE_AUTH_PLAIN, PROBE_HOST_URI, NULL,
       0, 0, PROBE_TUNNEL_NONE, PROBE_H1, NULL }
 };
@@ -149,9 +166,9 @@ const char *probe_matrix_hostport(apr_pool_t *p, const probe_addr *a)
 const char *probe_matrix_authority(apr_pool_t *p, const probe_run *run,
                                 const probe_target *t, const probe_def *d)
 {
-    const probe_addr *canary = probe_canary_addr(run->canary, d->dest == PROBE_DEST_LINE
-                                                        ? PROBE_LISTENER_LINE
-                                                        : PROBE_LISTENER_HTTP);
+    const probe_addr *canary = probe_canary_addr(
+        run->canary,
+        d->dest == PROBE_DEST_LINE ? PROBE_LISTENER_LINE : PROBE_LISTENER_HTTP);
     const char *c = probe_matrix_hostport(p, canary);
     const char *own = t->hostport;
 
@@ -167,8 +184,9 @@ const char *probe_matrix_authority(apr_pool_t *p, const probe_run *run,
     case PROBE_AUTH_OWN_NAME:
         /* planned only when t->host resolves to the canary and nothing
          * else (probe_own_name_is_canary) */
-        return apr_psprintf(p, "%s%s%s:%u", strchr(t->host, ':') ? "[" : "", t->host,
-                            strchr(t->host, ':') ? "]" : "", probe_addr_port(canary));
+        return apr_psprintf(p, "%s%s%s:%u", strchr(t->host, ':') ? "[" : "",
+                            t->host, strchr(t->host, ':') ? "]" : "",
+                            probe_addr_port(canary));
     case PROBE_AUTH_PLAIN:
     default:
         return c;
@@ -219,10 +237,11 @@ static const char *probe_bytes(apr_pool_t *p, const probe_run *run,
     const char *body = probe_body(p, pr);
     const char *host = "";
 
-    *line = apr_pstrcat(p, d->leading_crlf ? "\r\n" : "", d->method, " ", target,
-                        " ", d->version, NULL);
+    *line = apr_pstrcat(p, d->leading_crlf ? "\r\n" : "", d->method, " ",
+                        target, " ", d->version, NULL);
     if (d->host == PROBE_HOST_URI) {
-        host = apr_pstrcat(p, "Host: ", probe_matrix_authority(p, run, t, d), "\r\n", NULL);
+        host = apr_pstrcat(p, "Host: ", probe_matrix_authority(p, run, t, d),
+                           "\r\n", NULL);
     }
     else if (d->host == PROBE_HOST_TARGET) {
         host = apr_pstrcat(p, "Host: ", t->hostport, "\r\n", NULL);
@@ -249,8 +268,9 @@ static const probe_addr *probe_source(const probe_run *run)
 }
 
 /* One plain request and its reply, for the baseline and --status. */
-int probe_matrix_fetch(probe_run *run, const probe_addr *to, const probe_addr *source,
-                    const char *bytes, probe_reply *r, probe_addr *local)
+int probe_matrix_fetch(probe_run *run, const probe_addr *to,
+                       const probe_addr *source, const char *bytes,
+                       probe_reply *r, probe_addr *local)
 {
     probe_conn c;
 
@@ -276,9 +296,10 @@ int probe_matrix_fetch(probe_run *run, const probe_addr *to, const probe_addr *s
 int probe_matrix_baseline(probe_run *run, probe_target *t)
 {
     apr_pool_t *p = run->pool;
-    const char *addr_host = probe_addr_port(&t->addr) == 80
-                            ? probe_addr_text(&t->addr, 0, t->addr_text, sizeof(t->addr_text))
-                            : probe_addr_text(&t->addr, 1, t->addr_text, sizeof(t->addr_text));
+    const char *addr_host =
+        probe_addr_port(&t->addr) == 80
+            ? probe_addr_text(&t->addr, 0, t->addr_text, sizeof(t->addr_text))
+            : probe_addr_text(&t->addr, 1, t->addr_text, sizeof(t->addr_text));
     struct { const char *name; const char *line; const char *host; } forms[] = {
         { "own-host", "GET / HTTP/1.1", t->hostport },
         { "address-host", "GET / HTTP/1.1", NULL },
@@ -293,22 +314,25 @@ int probe_matrix_baseline(probe_run *run, probe_target *t)
     probe_addr_text(&t->addr, 1, t->addr_text, sizeof(t->addr_text));
     for (i = 0; i < PROBE_BASELINE_MAX; i++) {
         probe_baseline *b = &t->base[t->n_base++];
-        const char *bytes = apr_pstrcat(p, forms[i].line, "\r\n",
-                                        *forms[i].host ? "Host: " : "", forms[i].host,
-                                        *forms[i].host ? "\r\n" : "", PROBE_UA,
-                                        "Connection: close\r\n\r\n", NULL);
+        const char *bytes = apr_pstrcat(
+            p, forms[i].line, "\r\n", *forms[i].host ? "Host: " : "",
+            forms[i].host, *forms[i].host ? "\r\n" : "", PROBE_UA,
+            "Connection: close\r\n\r\n", NULL);
 
         b->name = forms[i].name;
         b->request = *forms[i].host ? apr_pstrcat(p, forms[i].line, ", Host: ",
                                                   forms[i].host, NULL)
                                     : forms[i].line;
-        if (probe_matrix_fetch(run, &t->addr, probe_source(run), bytes, &b->reply,
-                     i == 0 ? &t->local : NULL) < 0 && i == 0) {
+        if (probe_matrix_fetch(run, &t->addr, probe_source(run), bytes,
+                               &b->reply, i == 0 ? &t->local : NULL)
+                < 0
+            && i == 0) {
             /* the first is the plainest request there is: no answer to it
              * and nothing else can be judged (and waiting for two more
              * timeouts would only make the run longer) */
-            t->error = apr_psprintf(p, "no HTTP answer to GET /: %s",
-                                    b->reply.error ? b->reply.error : "unknown");
+            t->error =
+                apr_psprintf(p, "no HTTP answer to GET /: %s",
+                             b->reply.error ? b->reply.error : "unknown");
             return -1;
         }
     }
@@ -324,10 +348,12 @@ static int probe_own_name_is_canary(probe_run *run, const probe_target *t,
     probe_addr addrs[16];
     const char *err = NULL;
     int n = probe_addr_resolve(t->host, 80, addrs, 16, &err), i;
-    const probe_addr *canary = probe_canary_addr(run->canary, PROBE_LISTENER_HTTP);
+    const probe_addr *canary =
+        probe_canary_addr(run->canary, PROBE_LISTENER_HTTP);
 
     if (!n) {
-        *why = apr_psprintf(run->pool, "%s does not resolve here (%s)", t->host, err);
+        *why = apr_psprintf(run->pool, "%s does not resolve here (%s)", t->host,
+                            err);
         return 0;
     }
     for (i = 0; i < n; i++) {
@@ -336,9 +362,10 @@ static int probe_own_name_is_canary(probe_run *run, const probe_target *t,
 
             char c[PROBE_ADDR_TEXT];
 
-            *why = apr_psprintf(run->pool, "%s resolves to %s, which is not the canary (%s)",
-                                t->host, probe_addr_text(&addrs[i], 0, a, sizeof(a)),
-                                probe_addr_text(canary, 0, c, sizeof(c)));
+            *why = apr_psprintf(
+                run->pool, "%s resolves to %s, which is not the canary (%s)",
+                t->host, probe_addr_text(&addrs[i], 0, a, sizeof(a)),
+                probe_addr_text(canary, 0, c, sizeof(c)));
             return 0;
         }
     }
@@ -362,14 +389,17 @@ void probe_matrix_plan(probe_run *run, probe_target *t)
         probe_item *pr;
         const char *why = NULL;
 
-        if (run->opts->only && !probe_in_list(run->pool, run->opts->only, d->name)) {
+        if (run->opts->only
+            && !probe_in_list(run->pool, run->opts->only, d->name)) {
             continue;
         }
         /* h2 probes with --h2c, or when --only names them */
-        if (d->transport == PROBE_TRANSPORT_H2C && !run->opts->h2c && !run->opts->only) {
+        if (d->transport == PROBE_TRANSPORT_H2C && !run->opts->h2c
+            && !run->opts->only) {
             continue;
         }
-        if (d->auth == PROBE_AUTH_OWN_NAME && !probe_own_name_is_canary(run, t, &why)) {
+        if (d->auth == PROBE_AUTH_OWN_NAME
+            && !probe_own_name_is_canary(run, t, &why)) {
             probe_skip(t, d->name, why);
             continue;
         }
@@ -390,7 +420,8 @@ static const char *probe_read_line(probe_conn *c, apr_pool_t *p)
 
         if (nl) {
             apr_size_t n = (apr_size_t)(nl - c->buf);
-            const char *line = apr_pstrndup(p, c->buf, n && nl[-1] == '\r' ? n - 1 : n);
+            const char *line =
+                apr_pstrndup(p, c->buf, n && nl[-1] == '\r' ? n - 1 : n);
 
             probe_conn_consume(c, n + 1);
             return line;
@@ -404,8 +435,8 @@ static const char *probe_read_line(probe_conn *c, apr_pool_t *p)
 /* Does text (from the tunnel) carry this probe's proof?  Else, what does
  * it imitate?  The marker and the token are in what the target was sent;
  * the proof is not. */
-static int probe_tunnel_vouched(probe_run *run, probe_item *pr, const char *text,
-                             apr_size_t len)
+static int probe_tunnel_vouched(probe_run *run, probe_item *pr,
+                                const char *text, apr_size_t len)
 {
     char proof[PROBE_MAC_HEX];
 
@@ -445,8 +476,8 @@ static void probe_tunnel_smtp(probe_run *run, probe_conn *c, probe_item *pr)
 
 /* After "CONNECT canary" was answered 2xx: an HTTP request with the token
  * through the tunnel; the canary's reply should come back. */
-static void probe_tunnel_http(probe_run *run, const probe_target *t, probe_conn *c,
-                           probe_item *pr)
+static void probe_tunnel_http(probe_run *run, const probe_target *t,
+                              probe_conn *c, probe_item *pr)
 {
     const char *host = probe_matrix_authority(run->pool, run, t, pr->def);
     const char *req = apr_pstrcat(run->pool, "GET /?proxyguard=", pr->token,
@@ -459,9 +490,11 @@ static void probe_tunnel_http(probe_run *run, const probe_target *t, probe_conn 
     }
     memset(&inner, 0, sizeof(inner));
     probe_http_read(c, run->pool, &inner, 0);
-    if ((inner.body && probe_tunnel_vouched(run, pr, inner.body, inner.body_len))
+    if ((inner.body
+         && probe_tunnel_vouched(run, pr, inner.body, inner.body_len))
         || (inner.status_line
-            && probe_tunnel_vouched(run, pr, inner.status_line, strlen(inner.status_line)))) {
+            && probe_tunnel_vouched(run, pr, inner.status_line,
+                                    strlen(inner.status_line)))) {
         pr->reply_back = 1;
     }
 }

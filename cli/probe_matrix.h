@@ -42,8 +42,9 @@ void probe_matrix_run(probe_run *run, probe_target *t, probe_item *pr);
 
 /* One plain request (bytes as given) and its reply; 0 when it got an
  * HTTP answer.  local: our end of the connection, when not NULL. */
-int probe_matrix_fetch(probe_run *run, const probe_addr *to, const probe_addr *source,
-                    const char *bytes, probe_reply *r, probe_addr *local);
+int probe_matrix_fetch(probe_run *run, const probe_addr *to,
+                       const probe_addr *source, const char *bytes,
+                       probe_reply *r, probe_addr *local);
 
 /* The authority a probe names (canary, or a trick form of it). */
 const char *probe_matrix_authority(apr_pool_t *p, const probe_run *run,

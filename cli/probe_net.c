@@ -57,8 +57,8 @@ int probe_addr_numeric(const char *text, unsigned port, probe_addr *out)
     return -1;
 }
 
-int probe_addr_resolve(const char *host, unsigned port, probe_addr *out, int max,
-                    const char **why)
+int probe_addr_resolve(const char *host, unsigned port, probe_addr *out,
+                       int max, const char **why)
 {
     struct addrinfo hints, *res, *ai;
     int n = 0, rc;
@@ -106,7 +106,8 @@ unsigned probe_addr_port(const probe_addr *a)
 void probe_addr_set_port(probe_addr *a, unsigned port)
 {
     if (probe_addr_is_v6(a)) {
-        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((unsigned short)port);
+        ((struct sockaddr_in6 *)&a->ss)->sin6_port =
+            htons((unsigned short)port);
     }
     else {
         ((struct sockaddr_in *)&a->ss)->sin_port = htons((unsigned short)port);
@@ -207,8 +208,9 @@ int probe_url_parse(apr_pool_t *p, const char *url, const char **host,
     if (slash == auth || memchr(auth, '@', (apr_size_t)(slash - auth))) {
         return -1;
     }
-    if (probe_split_host_port(p, apr_pstrndup(p, auth, (apr_size_t)(slash - auth)),
-                           host, port) < 0) {
+    if (probe_split_host_port(
+            p, apr_pstrndup(p, auth, (apr_size_t)(slash - auth)), host, port)
+        < 0) {
         return -1;
     }
     if (!*port) {
@@ -282,7 +284,8 @@ static int probe_set_nonblocking(int fd)
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-static int probe_conn_fail(probe_conn *c, apr_pool_t *p, const char *what, int err)
+static int probe_conn_fail(probe_conn *c, apr_pool_t *p, const char *what,
+                           int err)
 {
     c->error = p ? apr_psprintf(p, "%s: %s", what, strerror(err)) : what;
     if (c->fd >= 0) {
@@ -308,7 +311,8 @@ int probe_conn_open(probe_conn *c, apr_pool_t *p, const probe_addr *to,
     if (c->fd < 0) {
         return probe_conn_fail(c, p, "socket", errno);
     }
-    if (source && bind(c->fd, (const struct sockaddr *)&source->ss, source->len) < 0) {
+    if (source
+        && bind(c->fd, (const struct sockaddr *)&source->ss, source->len) < 0) {
         return probe_conn_fail(c, p, "bind to the source address", errno);
     }
     if (probe_set_nonblocking(c->fd) < 0) {
@@ -348,7 +352,8 @@ int probe_conn_send(probe_conn *c, const char *data, apr_size_t len)
             len -= (apr_size_t)n;
             continue;
         }
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+            && errno != EINTR) {
             c->error = errno == EPIPE || errno == ECONNRESET
                        ? "the server closed the connection" : "send failed";
             return -1;

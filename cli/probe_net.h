@@ -28,8 +28,8 @@ int probe_addr_numeric(const char *text, unsigned port, probe_addr *out);
 
 /* Every address a name resolves to (numeric first), at most max; returns
  * how many, 0 when none (*why says why). */
-int probe_addr_resolve(const char *host, unsigned port, probe_addr *out, int max,
-                    const char **why);
+int probe_addr_resolve(const char *host, unsigned port, probe_addr *out,
+                       int max, const char **why);
 
 /* "127.0.0.1:80", "[::1]:80"; with_port 0: the address alone. */
 const char *probe_addr_text(const probe_addr *a, int with_port, char *buf,

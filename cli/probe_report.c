@@ -67,16 +67,20 @@ static const char *probe_upper(apr_pool_t *p, const char *s)
 
 static const char *probe_canary_cell(const probe_item *pr)
 {
-    return pr->ev.token ? "token" : pr->ev.tls ? "tls" : pr->ev.stray ? "stray" : "-";
+    return pr->ev.token   ? "token"
+           : pr->ev.tls   ? "tls"
+           : pr->ev.stray ? "stray"
+                          : "-";
 }
 
 /* The reason and action are the status page's text: a server's bytes,
  * escaped like every other. */
 static const char *probe_guard_cell(apr_pool_t *p, const probe_item *pr)
 {
-    return pr->guard_reason ? apr_pstrcat(p, probe_esc(p, pr->guard_reason), "/",
-                                          probe_esc(p, pr->guard_action), NULL)
-                            : "not seen";
+    return pr->guard_reason
+               ? apr_pstrcat(p, probe_esc(p, pr->guard_reason), "/",
+                             probe_esc(p, pr->guard_action), NULL)
+               : "not seen";
 }
 
 /* In probe_echo order: the --json "echo" values (null for none). */
@@ -86,13 +90,14 @@ static void probe_table_baseline(const pg_out *out, const probe_target *t)
 {
     int i;
 
-    pg_printf(out, "\n%-20s %6s %8s  %-16s  %s\n", "baseline", "status", "bytes",
-              "body hash", "request");
+    pg_printf(out, "\n%-20s %6s %8s  %-16s  %s\n", "baseline", "status",
+              "bytes", "body hash", "request");
     for (i = 0; i < t->n_base; i++) {
         const probe_baseline *b = &t->base[i];
 
-        pg_printf(out, "%-20s %6d %8lu  %016" APR_UINT64_T_HEX_FMT "  ", b->name,
-                  b->reply.status, (unsigned long)b->reply.body_len, b->reply.hash);
+        pg_printf(out, "%-20s %6d %8lu  %016" APR_UINT64_T_HEX_FMT "  ",
+                  b->name, b->reply.status, (unsigned long)b->reply.body_len,
+                  b->reply.hash);
         pg_put_text(out, b->request, NULL);
         if (!b->reply.status) {
             pg_puts(out, "  (");
@@ -107,8 +112,9 @@ static void probe_table_baseline(const pg_out *out, const probe_target *t)
     }
 }
 
-static void probe_table_probe(const pg_out *out, apr_pool_t *p, const probe_run *run,
-                           const probe_target *t, const probe_item *pr)
+static void probe_table_probe(const pg_out *out, apr_pool_t *p,
+                              const probe_run *run, const probe_target *t,
+                              const probe_item *pr)
 {
     pg_printf(out, "%-20s %6d  %-9s %-6s ", pr->def->name, pr->reply.status,
               probe_pv_name(pr->verdict), probe_canary_cell(pr));
@@ -150,8 +156,8 @@ static void probe_table_guard(const pg_out *out, const probe_target *t)
         pg_puts(out, "\n");
         return;
     }
-    pg_printf(out, "counted %d of %d probes; hits during the run:", g->probes_counted,
-              t->n_probes);
+    pg_printf(out, "counted %d of %d probes; hits during the run:",
+              g->probes_counted, t->n_probes);
     for (i = 0; i < g->n_reasons; i++) {
         if (g->delta[i]) {
             pg_printf(out, "%s %ld", first ? "" : ",", g->delta[i]);
@@ -160,8 +166,8 @@ static void probe_table_guard(const pg_out *out, const probe_target *t)
             first = 0;
         }
     }
-    pg_printf(out, "%s (total %ld -> %ld)\n", first ? " none" : "", g->before_total,
-              g->after_total);
+    pg_printf(out, "%s (total %ld -> %ld)\n", first ? " none" : "",
+              g->before_total, g->after_total);
     if (g->probes_not_seen) {
         int any400 = 0;
 
@@ -170,12 +176,14 @@ static void probe_table_guard(const pg_out *out, const probe_target *t)
             const probe_item *pr = &t->probes[i];
 
             if (!pr->guard_reason) {
-                pg_printf(out, "%s %s (%d)", first ? "" : ",", pr->def->name, pr->reply.status);
+                pg_printf(out, "%s %s (%d)", first ? "" : ",", pr->def->name,
+                          pr->reply.status);
                 any400 |= pr->reply.status == 400;
                 first = 0;
             }
         }
-        pg_puts(out, any400 ? "\n  (a 400 is httpd's own answer, given before any module runs)\n"
+        pg_puts(out, any400 ? "\n  (a 400 is httpd's own answer, given before "
+                              "any module runs)\n"
                             : "\n");
     }
     for (i = 0; i < t->n_base; i++) {
@@ -186,12 +194,16 @@ static void probe_table_guard(const pg_out *out, const probe_target *t)
         }
     }
     if (g->status_hits > 0) {
-        pg_printf(out, "  %ld hit(s) were this program's own request for the status page\n",
+        pg_printf(out,
+                  "  %ld hit(s) were this program's own request for the status "
+                  "page\n",
                   g->status_hits);
     }
     if (g->unattributed > 0) {
-        pg_printf(out, "  %ld hit(s) not from this run's requests (other clients, or"
-                  " beyond the page's 64 recent hits)\n", g->unattributed);
+        pg_printf(out,
+                  "  %ld hit(s) not from this run's requests (other clients, or"
+                  " beyond the page's 64 recent hits)\n",
+                  g->unattributed);
     }
 }
 
@@ -204,16 +216,21 @@ void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
     pg_put_text(out, t->url, NULL);
     pg_puts(out, "\n");
     if (t->local_text[0]) {
-        pg_printf(out, "target %s, from %s; canary: http %s, smtp %s\n", t->addr_text,
-                  t->local_text, t->canary_text[PROBE_LISTENER_HTTP][0]
-                  ? t->canary_text[PROBE_LISTENER_HTTP] : "-",
-                  t->canary_text[PROBE_LISTENER_LINE][0] ? t->canary_text[PROBE_LISTENER_LINE] : "-");
+        pg_printf(out, "target %s, from %s; canary: http %s, smtp %s\n",
+                  t->addr_text, t->local_text,
+                  t->canary_text[PROBE_LISTENER_HTTP][0]
+                      ? t->canary_text[PROBE_LISTENER_HTTP]
+                      : "-",
+                  t->canary_text[PROBE_LISTENER_LINE][0]
+                      ? t->canary_text[PROBE_LISTENER_LINE]
+                      : "-");
     }
     if (t->n_base) {
         probe_table_baseline(out, t);
     }
     if (t->n_probes) {
-        pg_printf(out, "\n%-20s %6s  %-9s %-6s ", "probe", "status", "verdict", "canary");
+        pg_printf(out, "\n%-20s %6s  %-9s %-6s ", "probe", "status", "verdict",
+                  "canary");
         if (t->guard && !t->guard->error) {
             pg_printf(out, "%-20s ", "module counted");
         }
@@ -390,8 +407,8 @@ void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
     (void)run;
 }
 
-void probe_report_plugin(const pg_out *out, apr_pool_t *p, const probe_target *t,
-                      int n, int exit, double seconds)
+void probe_report_plugin(const pg_out *out, apr_pool_t *p,
+                         const probe_target *t, int n, int exit, double seconds)
 {
     int counts[PROBE_PV_COUNT] = { 0 }, probes = 0, i, v;
 

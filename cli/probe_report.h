@@ -33,7 +33,8 @@ void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
                     const probe_target *t);
 
 /* The monitoring-plugin line for the whole run: status, text, perfdata. */
-void probe_report_plugin(const pg_out *out, apr_pool_t *p, const probe_target *t,
-                      int n, int exit, double seconds);
+void probe_report_plugin(const pg_out *out, apr_pool_t *p,
+                         const probe_target *t, int n, int exit,
+                         double seconds);
 
 #endif /* PROBE_REPORT_H */

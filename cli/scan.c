@@ -285,8 +285,8 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
             break;
         case SCAN_OPT_PORT:
             if ((n = scan_number_arg(optarg, 1, 65535)) < 0) {
-                return scan_usage_error("--port wants a port from 1 to 65535, not",
-                                      optarg);
+                return scan_usage_error(
+                    "--port wants a port from 1 to 65535, not", optarg);
             }
             cfg->default_port = (unsigned)n;
             break;
@@ -304,8 +304,10 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
             break;
         case 'e':
             if ((o->emit = scan_emit_kind_of(optarg)) == SCAN_EMIT_NONE) {
-                return scan_usage_error("--emit wants apache, nftables or ipset, "
-                                      "not", optarg);
+                return scan_usage_error(
+                    "--emit wants apache, nftables or ipset, "
+                    "not",
+                    optarg);
             }
             if (!scan_set_output(o, SCAN_OUT_EMIT)) {
                 return scan_usage_error("--json, --emit and --lines exclude "
@@ -324,13 +326,15 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
                 return scan_usage_error("--min-hits and --min-hosts want a "
                                       "number from 1, not", optarg);
             }
-            *(c == SCAN_OPT_MIN_HITS ? &o->min_hits : &o->min_hosts) = (unsigned)n;
+            *(c == SCAN_OPT_MIN_HITS ? &o->min_hits : &o->min_hosts) =
+                (unsigned)n;
             break;
         case SCAN_OPT_SET_NAME:
             if (!scan_valid_set_name(optarg)) {
-                return scan_usage_error("--set-name wants 1-24 letters, digits, "
-                                      "'_' or '-' starting with a letter, not",
-                                      optarg);
+                return scan_usage_error(
+                    "--set-name wants 1-24 letters, digits, "
+                    "'_' or '-' starting with a letter, not",
+                    optarg);
             }
             o->set_name = optarg;
             break;
@@ -346,8 +350,10 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
         case SCAN_OPT_TABLE_SIZE:
             if ((n = scan_number_arg(optarg, SCAN_TABLE_MIN,
                                    SCAN_TABLE_MAX)) < 0) {
-                return scan_usage_error("--table-size wants a number from 64 to "
-                                      "1048576, not", optarg);
+                return scan_usage_error(
+                    "--table-size wants a number from 64 to "
+                    "1048576, not",
+                    optarg);
             }
             o->table_size = (uint32_t)n;
             break;
@@ -368,8 +374,8 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
             if (cfg->filter.n_exclude == SCAN_EXCLUDE_MAX) {
                 return scan_usage_error("--exclude: at most 64 networks", NULL);
             }
-            if ((err = scan_cidr_parse(optarg,
-                                     &cfg->filter.exclude[cfg->filter.n_exclude]))
+            if ((err = scan_cidr_parse(
+                     optarg, &cfg->filter.exclude[cfg->filter.n_exclude]))
                 != NULL) {
                 return scan_bad_arg("--exclude", optarg, err);
             }
@@ -475,8 +481,8 @@ static double scan_elapsed(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static void scan_progress_show(scan_progress *p, const char *file, scan_input *in,
-                             uint64_t lines, uint64_t hits)
+static void scan_progress_show(scan_progress *p, const char *file,
+                               scan_input *in, uint64_t lines, uint64_t hits)
 {
     struct timespec now;
     uint64_t size = scan_input_size(in);
@@ -708,8 +714,8 @@ static void scan_one(scan_state *s, const char *file, uint64_t n,
     else {
         s->hits++;
         if (!have_time && s->time_item) {
-            scan_time_parse(s->time_item->time_kind,
-                               s->time_item->time_fmt, lf.f[SCAN_F_TIME], &when);
+            scan_time_parse(s->time_item->time_kind, s->time_item->time_fmt,
+                            lf.f[SCAN_F_TIME], &when);
         }
         scan_where(where, sizeof(where), file, n);
         rule = scan_tables_hit(s->tables, &c, client, &when, where, line, len);
@@ -853,8 +859,8 @@ static int scan_file(scan_state *s, const char *path)
     while ((line = scan_log_line(log, &len, &cut)) != NULL) {
         scan_one(s, name, ++n, line, len, cut);
         if (s->progress.on && (n & 0xffff) == 0) {
-            scan_progress_show(&s->progress, name, scan_log_input(log), r->lines,
-                             s->hits);
+            scan_progress_show(&s->progress, name, scan_log_input(log),
+                               r->lines, s->hits);
         }
     }
     r->file_lines[k] = s->file_lines;
@@ -863,7 +869,7 @@ static int scan_file(scan_state *s, const char *path)
     if (!ok) {
         scan_progress_done(&s->progress);
         cli_error(SCAN_NAME, "%s: %s (after %llu lines)", path,
-                     scan_input_error(scan_log_input(log)), (unsigned long long)n);
+                  scan_input_error(scan_log_input(log)), (unsigned long long)n);
     }
     scan_log_close(log);
     scan_progress_done(&s->progress);

@@ -61,12 +61,12 @@ int scan_reason_index(pg_reason reason);
 pg_reason scan_reason_of(int index);
 
 typedef enum scan_verdict {
-    SCAN_VERDICT_REJECTED = 0,        /* the probe failed */
-    SCAN_VERDICT_SERVED_LOCALLY,      /* answered with the server's own page */
-    SCAN_VERDICT_SUSPECT,             /* possibly relayed, or a tunnel accepted */
-    SCAN_VERDICT_UNKNOWN,             /* the format logs no status */
-    SCAN_VERDICT_UNDETERMINED,        /* the log cannot tell (the rule says why) */
-    SCAN_VERDICT_ORIGIN_FORM,         /* a path, not a URL: never relayed */
+    SCAN_VERDICT_REJECTED = 0,   /* the probe failed */
+    SCAN_VERDICT_SERVED_LOCALLY, /* answered with the server's own page */
+    SCAN_VERDICT_SUSPECT,        /* possibly relayed, or a tunnel accepted */
+    SCAN_VERDICT_UNKNOWN,        /* the format logs no status */
+    SCAN_VERDICT_UNDETERMINED,   /* the log cannot tell (the rule says why) */
+    SCAN_VERDICT_ORIGIN_FORM,    /* a path, not a URL: never relayed */
     SCAN_VERDICT_COUNT
 } scan_verdict;
 
@@ -104,9 +104,9 @@ scan_verdict scan_rule_verdict(scan_rule rule);
 
 /* What a logged size counts, which decides what it can prove. */
 typedef enum scan_size_kind {
-    SCAN_SIZE_NONE = 0,               /* not logged (%I, %S: not the answer's) */
-    SCAN_SIZE_BODY,                   /* %b, %B: the body alone */
-    SCAN_SIZE_SENT                    /* %O: headers and body */
+    SCAN_SIZE_NONE = 0, /* not logged (%I, %S: not the answer's) */
+    SCAN_SIZE_BODY,     /* %b, %B: the body alone */
+    SCAN_SIZE_SENT      /* %O: headers and body */
 } scan_size_kind;
 
 /* ------------------------------------------------------------------ */
@@ -156,26 +156,26 @@ int scan_time_parse(scan_time_kind kind, const char *strftime_fmt,
 
 /* What a field of a line means to scan; everything else is skipped. */
 typedef enum scan_field {
-    SCAN_F_CLIENT = 0,                /* %a (wins), else %h */
-    SCAN_F_REMOTE_HOST,               /* %h */
-    SCAN_F_LOCAL_ADDR,                /* %A */
-    SCAN_F_TIME,                      /* %t, %{...}t */
-    SCAN_F_REQUEST,                   /* %r */
-    SCAN_F_METHOD,                    /* %m */
-    SCAN_F_PATH,                      /* %U */
-    SCAN_F_QUERY,                     /* %q */
-    SCAN_F_STATUS,                    /* %>s (wins), else %s */
-    SCAN_F_STATUS_ORIG,               /* %s, %<s */
-    SCAN_F_BYTES,                     /* %b, %B */
-    SCAN_F_BYTES_SENT,                /* %O */
-    SCAN_F_HOST,                      /* %{Host}i */
-    SCAN_F_VHOST,                     /* %v */
-    SCAN_F_LOCAL_PORT,                /* %{local}p */
-    SCAN_F_CANONICAL_PORT,            /* %p, %{canonical}p */
-    SCAN_F_HTTPS,                     /* %{HTTPS}e */
-    SCAN_F_PROXYGUARD,                /* %{PROXYGUARD}e or n: the module's own */
+    SCAN_F_CLIENT = 0,     /* %a (wins), else %h */
+    SCAN_F_REMOTE_HOST,    /* %h */
+    SCAN_F_LOCAL_ADDR,     /* %A */
+    SCAN_F_TIME,           /* %t, %{...}t */
+    SCAN_F_REQUEST,        /* %r */
+    SCAN_F_METHOD,         /* %m */
+    SCAN_F_PATH,           /* %U */
+    SCAN_F_QUERY,          /* %q */
+    SCAN_F_STATUS,         /* %>s (wins), else %s */
+    SCAN_F_STATUS_ORIG,    /* %s, %<s */
+    SCAN_F_BYTES,          /* %b, %B */
+    SCAN_F_BYTES_SENT,     /* %O */
+    SCAN_F_HOST,           /* %{Host}i */
+    SCAN_F_VHOST,          /* %v */
+    SCAN_F_LOCAL_PORT,     /* %{local}p */
+    SCAN_F_CANONICAL_PORT, /* %p, %{canonical}p */
+    SCAN_F_HTTPS,          /* %{HTTPS}e */
+    SCAN_F_PROXYGUARD,     /* %{PROXYGUARD}e or n: the module's own */
     SCAN_F_COUNT,
-    SCAN_F_NONE = SCAN_F_COUNT          /* a field scan does not use */
+    SCAN_F_NONE = SCAN_F_COUNT /* a field scan does not use */
 } scan_field;
 
 typedef struct scan_format_item {

@@ -175,7 +175,8 @@ static pg_span scan_size_path(pg_span target)
     if (*p != '/') {
         const char *auth = target.len > 3 ? memchr(p, ':', target.len) : NULL;
 
-        if (auth == NULL || end - auth < 3 || auth[1] != '/' || auth[2] != '/') {
+        if (auth == NULL || end - auth < 3 || auth[1] != '/'
+            || auth[2] != '/') {
             return path;
         }
         p = memchr(auth + 3, '/', (size_t)(end - auth - 3));

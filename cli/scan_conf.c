@@ -158,7 +158,8 @@ static int scan_conf_directive(const char *text, scan_conf_name_fn *fn,
     if (scan_conf_is(word, "</VirtualHost")) {
         return 2;
     }
-    if (scan_conf_is(word, "Include") || scan_conf_is(word, "IncludeOptional")) {
+    if (scan_conf_is(word, "Include")
+        || scan_conf_is(word, "IncludeOptional")) {
         return scan_conf_fail(why, size, "an Include inside it (%s:%lu)", path,
                             line);
     }

@@ -190,8 +190,10 @@ static void scan_emit_nftables(FILE *to, const scan_results *r,
     const char *name = r->set_name;
 
     scan_header(to, r, rules);
-    fprintf(to, "# Load with: nft -f FILE\ntable inet %s\ndelete table inet %s\n"
-            "table inet %s {\n", name, name, name);
+    fprintf(to,
+            "# Load with: nft -f FILE\ntable inet %s\ndelete table inet %s\n"
+            "table inet %s {\n",
+            name, name, name);
     scan_nft_set(to, name, 4, rules);
     scan_nft_set(to, name, 6, rules);
     fprintf(to, "\tchain input {\n\t\ttype filter hook input priority filter "

@@ -46,14 +46,14 @@ typedef struct scan_preset {
 /* httpd's and Debian's stock formats, and the guide's abuse log. */
 static const scan_preset scan_presets[] = {
     { "common", "%h %l %u %t \"%r\" %>s %b" },
-    { "combined", "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"" },
+    { "combined",
+      "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"" },
     { "vhost_combined",
       "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" },
     { "combinedio",
       "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %I %O" },
-    { "proxyguard",
-      "%h %l %u %t \"%r\" %>s %b \"%{User-Agent}i\" "
-      "%{PROXYGUARD}e/%{PROXYGUARD_ACTION}e" },
+    { "proxyguard", "%h %l %u %t \"%r\" %>s %b \"%{User-Agent}i\" "
+                    "%{PROXYGUARD}e/%{PROXYGUARD_ACTION}e" },
     { NULL, NULL }
 };
 
@@ -71,8 +71,9 @@ const char *scan_format_preset(const char *name)
 
 const char *scan_format_preset_name(size_t i)
 {
-    return i < sizeof(scan_presets) / sizeof(scan_presets[0]) ? scan_presets[i].name
-                                                          : NULL;
+    return i < sizeof(scan_presets) / sizeof(scan_presets[0])
+               ? scan_presets[i].name
+               : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -397,7 +398,8 @@ const char *scan_format_compile(scan_format *f, const char *spec)
         }
     }
     scan_mark_needed(f);
-    if (!f->has[SCAN_F_REQUEST] && !(f->has[SCAN_F_METHOD] && f->has[SCAN_F_PATH])) {
+    if (!f->has[SCAN_F_REQUEST]
+        && !(f->has[SCAN_F_METHOD] && f->has[SCAN_F_PATH])) {
         return "the format logs no request: it needs %r (or %m and %U)";
     }
     return NULL;
@@ -445,7 +447,8 @@ static inline const char *scan_find_literal(const char *p, const char *end,
 static int scan_status_at(const scan_format *f, size_t i, const char *p,
                         const char *end)
 {
-    const scan_format_item *after = i + 1 < f->n_items ? &f->items[i + 1] : NULL;
+    const scan_format_item *after =
+        i + 1 < f->n_items ? &f->items[i + 1] : NULL;
 
     if (end - p < 3 || p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9'
         || p[2] < '0' || p[2] > '9') {

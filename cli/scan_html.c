@@ -85,7 +85,8 @@ static const scan_period *scan_find_period(const scan_chart_ctx *c, int64_t key)
     return lo < c->n && c->p[lo].key == key ? &c->p[lo] : NULL;
 }
 
-static apr_uint32_t scan_chart_hits(const void *ctx, apr_uint32_t bar, int reason)
+static apr_uint32_t scan_chart_hits(const void *ctx, apr_uint32_t bar,
+                                    int reason)
 {
     const scan_chart_ctx *c = ctx;
     const scan_period *p = scan_find_period(c, c->first + (int64_t)bar);
@@ -94,8 +95,8 @@ static apr_uint32_t scan_chart_hits(const void *ctx, apr_uint32_t bar, int reaso
     return p && i >= 0 ? p->hits[i] : 0;
 }
 
-static const char *scan_chart_label(const void *ctx, apr_uint32_t bar, char *buf,
-                                  apr_size_t size)
+static const char *scan_chart_label(const void *ctx, apr_uint32_t bar,
+                                    char *buf, apr_size_t size)
 {
     const scan_chart_ctx *c = ctx;
     int64_t key = c->first + (int64_t)bar;
@@ -288,7 +289,8 @@ static void scan_examples(const pg_out *out, const scan_results *r)
     for (i = 0; i < r->n_unparsed_examples; i++) {
         unparsed[i] = &r->unparsed_examples[i];
     }
-    scan_example_rows(out, SCAN_VERDICT_COUNT, unparsed, r->n_unparsed_examples);
+    scan_example_rows(out, SCAN_VERDICT_COUNT, unparsed,
+                      r->n_unparsed_examples);
     pg_puts(out, "</table>\n");
 }
 
@@ -407,11 +409,14 @@ void scan_html(const pg_out *out, const scan_results *r)
                 SCAN_DAY_BARS);
     scan_examples(out, r);
     scan_clients(out, r);
-    scan_nets(out, "networks", "Networks /24 and /64", r->nets, r->n_nets, r->top);
+    scan_nets(out, "networks", "Networks /24 and /64", r->nets, r->n_nets,
+              r->top);
     scan_nets(out, "wide-networks", "Wider networks /16 and /48", r->wide,
             r->n_wide, r->top);
     scan_ports(out, r);
-    scan_texts(out, "targets", "CONNECT targets", r->targets, r->n_targets, r->top);
-    scan_texts(out, "hosts", "Foreign hosts named", r->hosts, r->n_hosts, r->top);
+    scan_texts(out, "targets", "CONNECT targets", r->targets, r->n_targets,
+               r->top);
+    scan_texts(out, "hosts", "Foreign hosts named", r->hosts, r->n_hosts,
+               r->top);
     pg_printf(out, "<p>proxyguard %s</p>\n</body></html>\n", PG_VERSION);
 }

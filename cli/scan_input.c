@@ -199,7 +199,8 @@ scan_input *scan_input_open(const char *path, const char **err)
     /* the first bytes say whether this is gzip; no more than the
      * compressed-input buffer holds, where they go if it is */
     while (in->end < 2 && !in->raw_eof && !in->error) {
-        ssize_t got = scan_read(in, in->buf + in->end, SCAN_INPUT_RAW - in->end);
+        ssize_t got =
+            scan_read(in, in->buf + in->end, SCAN_INPUT_RAW - in->end);
 
         if (got > 0) {
             in->end += (size_t)got;
@@ -382,7 +383,8 @@ static void scan_rotated_parse(scan_rotated *r)
     if (r->path[len - digits - 1] == '.' && digits <= 6) {
         r->kind = 1;            /* access.log.3: bigger is older */
     }
-    else if (r->path[len - digits - 1] == '-' && (digits == 8 || digits == 10)) {
+    else if (r->path[len - digits - 1] == '-'
+             && (digits == 8 || digits == 10)) {
         r->kind = 0;            /* access.log-20240101: smaller is older */
     }
     else {

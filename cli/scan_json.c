@@ -175,7 +175,8 @@ static void scan_nets(pg_json *doc, const char *name,
                   SCAN_JSON_ROW_SEP);
     for (i = 0; i < n; i++) {
         pg_json_object(&list, NULL, &row);
-        pg_json_str(&row, "network", scan_net_text(nets[i], text, sizeof(text)));
+        pg_json_str(&row, "network",
+                    scan_net_text(nets[i], text, sizeof(text)));
         pg_json_uint(&row, "hits", nets[i]->total);
         pg_json_uint(&row, "hosts", nets[i]->hosts);
         scan_json_time(&row, "first", &nets[i]->first);

@@ -446,10 +446,12 @@ static void scan_unparsed(FILE *to, const scan_results *r)
 static void scan_notes(FILE *to, const scan_results *r)
 {
     if (r->has[SCAN_F_PROXYGUARD]) {
-        fprintf(to, "\nThe module's own PROXYGUARD field: %llu hits; %llu lines "
+        fprintf(to,
+                "\nThe module's own PROXYGUARD field: %llu hits; %llu lines "
                 "where it and scan differ\n  (scan cannot see proxy headers, "
                 "bans or proxy clients; the module had other names or was "
-                "off)\n", (unsigned long long)r->module_hits,
+                "off)\n",
+                (unsigned long long)r->module_hits,
                 (unsigned long long)r->module_disagree);
     }
     if (r->clients_evicted || r->nets_evicted || r->texts_evicted

@@ -249,11 +249,12 @@ static int scan_sizes_match(const scan_tables *t, uint64_t path, int kind,
                   ? sizeof(scan_sent_deltas) / sizeof(scan_sent_deltas[0]) : 1;
 
     for (i = 0; i < n; i++) {
-        if (scan_sizes_has(t, scan_fingerprint(path, kind,
-                                           size + scan_sent_deltas[i]))
+        if (scan_sizes_has(
+                t, scan_fingerprint(path, kind, size + scan_sent_deltas[i]))
             || (scan_sent_deltas[i]
-                && scan_sizes_has(t, scan_fingerprint(path, kind,
-                                                  size - scan_sent_deltas[i])))) {
+                && scan_sizes_has(
+                    t, scan_fingerprint(path, kind,
+                                        size - scan_sent_deltas[i])))) {
             return 1;
         }
     }
@@ -346,8 +347,9 @@ static void scan_time_span(scan_time *first, scan_time *last,
 static scan_client *scan_client_row(scan_tables *t,
                                      const scan_client_key *k, int *fresh)
 {
-    uint64_t h = k->family == 'n' ? scan_hash(t->seed, k->text, k->len)
-                                  : scan_hash(t->seed, k->bytes, 16) ^ k->family;
+    uint64_t h = k->family == 'n'
+                     ? scan_hash(t->seed, k->text, k->len)
+                     : scan_hash(t->seed, k->bytes, 16) ^ k->family;
     uint32_t i, mask = t->n_clients - 1, at = (uint32_t)h & mask;
     scan_client *free_row = NULL, *weakest = NULL;
 
@@ -687,8 +689,9 @@ static scan_rule scan_judge_hit(scan_tables *t, const scan_classified *c,
         }
         t->pending_early++;
     }
-    return scan_sizes_match(t, key.path, key.kind, key.size) ? SCAN_RULE_OWN_SIZE
-                                                           : rule;
+    return scan_sizes_match(t, key.path, key.kind, key.size)
+               ? SCAN_RULE_OWN_SIZE
+               : rule;
 }
 
 scan_rule scan_tables_hit(scan_tables *t, const scan_classified *c,
@@ -742,8 +745,8 @@ scan_rule scan_tables_hit(scan_tables *t, const scan_classified *c,
                        row->id, 0);
         return rule;
     }
-    scan_example_add(t->candidates, SCAN_CANDIDATES, SCAN_CANDIDATES, where, line,
-                   len, reason, SCAN_RULE_COUNT, row->id, pending);
+    scan_example_add(t->candidates, SCAN_CANDIDATES, SCAN_CANDIDATES, where,
+                     line, len, reason, SCAN_RULE_COUNT, row->id, pending);
     return rule;
 }
 
@@ -962,7 +965,8 @@ void scan_tables_results(scan_tables *t, scan_results *r)
 
     r->n_days = scan_view_periods(t->days, SCAN_DAYS_SLOTS, &t->day_view);
     r->days = t->day_view;
-    r->n_months = scan_view_periods(t->months, SCAN_MONTHS_SLOTS, &t->month_view);
+    r->n_months =
+        scan_view_periods(t->months, SCAN_MONTHS_SLOTS, &t->month_view);
     r->months = t->month_view;
 
     for (v = 0; v < SCAN_VERDICT_COUNT; v++) {

@@ -88,8 +88,9 @@ scan_verdict scan_verdict_in_order(int i)
 {
     /* failures, your own pages, what may have worked, what was not judged */
     static const scan_verdict order[SCAN_VERDICT_COUNT] = {
-        SCAN_VERDICT_REJECTED, SCAN_VERDICT_SERVED_LOCALLY, SCAN_VERDICT_SUSPECT,
-        SCAN_VERDICT_UNDETERMINED, SCAN_VERDICT_ORIGIN_FORM, SCAN_VERDICT_UNKNOWN
+        SCAN_VERDICT_REJECTED,    SCAN_VERDICT_SERVED_LOCALLY,
+        SCAN_VERDICT_SUSPECT,     SCAN_VERDICT_UNDETERMINED,
+        SCAN_VERDICT_ORIGIN_FORM, SCAN_VERDICT_UNKNOWN
     };
 
     return i >= 0 && i < SCAN_VERDICT_COUNT ? order[i] : SCAN_VERDICT_UNKNOWN;

@@ -20,11 +20,11 @@
  * part in `apachectl -S` output:
  *
  *   *:80                   is a NameVirtualHost
- *            default server www.example.com (/etc/apache2/sites-enabled/a.conf:1)
- *            port 80 namevhost www.example.com (/etc/apache2/sites-enabled/a.conf:1)
- *                    alias example.com
- *                    wild alias *.example.org
- *   127.0.0.1:8080         other.example.com (/etc/apache2/sites-enabled/b.conf:1)
+ *            default server www.example.com
+ * (/etc/apache2/sites-enabled/a.conf:1) port 80 namevhost www.example.com
+ * (/etc/apache2/sites-enabled/a.conf:1) alias example.com wild alias
+ * *.example.org 127.0.0.1:8080         other.example.com
+ * (/etc/apache2/sites-enabled/b.conf:1)
  *
  * So: with %v, the names of that vhost (on the line's port, when known)
  * plus %v itself (its ServerName); without %v, any name of any vhost.
@@ -140,7 +140,8 @@ static int scan_push(char ***list, size_t *n, char *s)
 {
     char **grown;
 
-    if (s == NULL || (grown = realloc(*list, (*n + 1) * sizeof(char *))) == NULL) {
+    if (s == NULL
+        || (grown = realloc(*list, (*n + 1) * sizeof(char *))) == NULL) {
         free(s);
         return 0;
     }
@@ -361,7 +362,8 @@ static unsigned scan_port_word(pg_span w)
 static void scan_open_vhost(scan_vhosts *v, const char *name, size_t len,
                           unsigned port)
 {
-    v->parse_cur = scan_new_vhost(v, name, len, port) ? v->n - 1 : SCAN_NO_VHOST;
+    v->parse_cur =
+        scan_new_vhost(v, name, len, port) ? v->n - 1 : SCAN_NO_VHOST;
 }
 
 static scan_vhost *scan_current(scan_vhosts *v)
@@ -381,8 +383,9 @@ static void scan_note_where(scan_vhost *h, const char *p, const char *end)
     }
     if (h == NULL || close <= p + 1
         || (colon = memrchr(p + 1, ':', (size_t)(close - 1 - (p + 1)))) == NULL
-        || !pg_parse_uint(colon + 1, (size_t)(close - 1 - (colon + 1)), 10000000,
-                          &line) || line == 0) {
+        || !pg_parse_uint(colon + 1, (size_t)(close - 1 - (colon + 1)),
+                          10000000, &line)
+        || line == 0) {
         return;
     }
     free(h->conf);
@@ -492,7 +495,8 @@ const char *scan_vhosts_run(scan_vhosts *v, char *const argv[], char *msg,
             char *grown;
 
             cap = cap ? cap * 2 : 65536;
-            if (cap > SCAN_RUN_OUTPUT_MAX || (grown = realloc(text, cap)) == NULL) {
+            if (cap > SCAN_RUN_OUTPUT_MAX
+                || (grown = realloc(text, cap)) == NULL) {
                 break;
             }
             text = grown;
