@@ -274,9 +274,9 @@ static int probe_canary_up(probe_run *run, probe_target *t)
         return -1;
     }
     probe_addr_text(probe_canary_addr(run->canary, PROBE_LISTENER_HTTP), 1,
-                 t->canary_text[PROBE_LISTENER_HTTP], PROBE_ADDR_TEXT);
+                    t->canary_text[PROBE_LISTENER_HTTP], PROBE_ADDR_TEXT);
     probe_addr_text(probe_canary_addr(run->canary, PROBE_LISTENER_LINE), 1,
-                 t->canary_text[PROBE_LISTENER_LINE], PROBE_ADDR_TEXT);
+                    t->canary_text[PROBE_LISTENER_LINE], PROBE_ADDR_TEXT);
     return 0;
 }
 
@@ -407,7 +407,8 @@ int probe_main(int argc, char **argv)
     }
     if (opts.format == PROBE_FORMAT_PLUGIN) {
         probe_report_plugin(&out, pool, targets, n ? n : 1, exit_code,
-                         (double)(apr_time_now() - start) / APR_USEC_PER_SEC);
+                            (double)(apr_time_now() - start)
+                                / APR_USEC_PER_SEC);
     }
     fflush(stdout);
     apr_pool_destroy(pool);

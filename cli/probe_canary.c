@@ -106,7 +106,7 @@ static int probe_listen_on(const probe_addr *where, probe_addr *bound,
 }
 
 probe_canary *probe_canary_open(apr_pool_t *p, const probe_addr *http,
-                          const probe_addr *line, const char **why)
+                                const probe_addr *line, const char **why)
 {
     probe_canary *c = apr_pcalloc(p, sizeof(*c));
     int i;
@@ -315,7 +315,7 @@ static const char *probe_find(const char *hay, apr_size_t len,
 
 /* The line of buf around p, at most size-1 bytes, raw. */
 static void probe_copy_line(const char *buf, apr_size_t len, const char *p,
-                         char *out, apr_size_t size)
+                            char *out, apr_size_t size)
 {
     const char *start = p, *end = p;
     apr_size_t n;

@@ -38,7 +38,7 @@ typedef struct probe_canary probe_canary;
 /* Listens on http (its port, 0 for any) and line (likewise).  NULL with
  * *why set when it cannot. */
 probe_canary *probe_canary_open(apr_pool_t *p, const probe_addr *http,
-                          const probe_addr *line, const char **why);
+                                const probe_addr *line, const char **why);
 void probe_canary_close(probe_canary *c);
 
 /* Where a listener is, for probes to name ("127.0.0.1:40001"). */

@@ -163,7 +163,7 @@ static probe_item *probe_match_probe(probe_target *t, const char *method,
 }
 
 static probe_baseline *probe_match_baseline(probe_target *t, const char *method,
-                                      const char *target, char *taken)
+                                            const char *target, char *taken)
 {
     int i;
 

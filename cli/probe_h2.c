@@ -47,9 +47,9 @@ typedef struct probe_h2 {
 } probe_h2;
 
 static int probe_h2_on_header(nghttp2_session *s, const nghttp2_frame *frame,
-                           const uint8_t *name, size_t namelen,
-                           const uint8_t *value, size_t valuelen,
-                           uint8_t flags, void *baton)
+                              const uint8_t *name, size_t namelen,
+                              const uint8_t *value, size_t valuelen,
+                              uint8_t flags, void *baton)
 {
     probe_h2 *h = baton;
 
@@ -68,7 +68,7 @@ static int probe_h2_on_header(nghttp2_session *s, const nghttp2_frame *frame,
 }
 
 static int probe_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream,
-                         const uint8_t *data, size_t len, void *baton)
+                            const uint8_t *data, size_t len, void *baton)
 {
     probe_h2 *h = baton;
     apr_size_t room = PROBE_BODY_MAX - h->body_len;
@@ -88,7 +88,7 @@ static int probe_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream,
 }
 
 static int probe_h2_on_close(nghttp2_session *s, int32_t stream, uint32_t error,
-                          void *baton)
+                             void *baton)
 {
     probe_h2 *h = baton;
 

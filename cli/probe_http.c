@@ -44,7 +44,7 @@ apr_uint64_t probe_http_hash(const char *data, apr_size_t len)
 }
 
 static const char *probe_find_bytes(const char *hay, apr_size_t len,
-                                 const char *needle, apr_size_t n)
+                                    const char *needle, apr_size_t n)
 {
     apr_size_t i;
 
@@ -87,8 +87,8 @@ static int probe_parse_status(const char *line, apr_size_t len)
     if (len < 12 || memcmp(line, "HTTP/", 5) || line[5] < '0' || line[5] > '9'
         || line[6] != '.' || line[7] < '0' || line[7] > '9' || line[8] != ' '
         || line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9'
-        || line[11] < '0' || line[11] > '9' || (len > 12 && line[12] != ' '
-                                                && line[12] != '\r')) {
+        || line[11] < '0' || line[11] > '9'
+        || (len > 12 && line[12] != ' ' && line[12] != '\r')) {
         return 0;
     }
     return (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');

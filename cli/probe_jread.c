@@ -301,7 +301,7 @@ static probe_json *probe_jvalue(probe_jparser *j, int depth)
 }
 
 probe_json *probe_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
-                       const char **why)
+                             const char **why)
 {
     probe_jparser j;
     probe_json *v;

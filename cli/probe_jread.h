@@ -45,7 +45,7 @@ struct probe_json {
 
 /* NULL with *why set when text is not one JSON value. */
 probe_json *probe_json_parse(apr_pool_t *p, const char *text, apr_size_t len,
-                       const char **why);
+                             const char **why);
 
 /* A member of an object, or NULL. */
 const probe_json *probe_json_get(const probe_json *obj, const char *key);

@@ -63,7 +63,7 @@ static void probe_sip_word(apr_uint64_t v[4], apr_uint64_t m)
 }
 
 static apr_uint64_t probe_siphash(const unsigned char key[PROBE_MAC_KEY],
-                               const unsigned char *msg, apr_size_t len)
+                                  const unsigned char *msg, apr_size_t len)
 {
     apr_uint64_t k0 = probe_le64(key), k1 = probe_le64(key + 8);
     apr_uint64_t v[4] = { k0 ^ APR_UINT64_C(0x736f6d6570736575),
@@ -106,7 +106,7 @@ int probe_mac_key(unsigned char key[PROBE_MAC_KEY], const char **why)
 }
 
 void probe_mac_hex(const unsigned char key[PROBE_MAC_KEY], const char *msg,
-                char out[PROBE_MAC_HEX])
+                   char out[PROBE_MAC_HEX])
 {
     static const char hex[] = "0123456789abcdef";
     apr_uint64_t h =

@@ -34,6 +34,6 @@ int probe_mac_key(unsigned char key[PROBE_MAC_KEY], const char **why);
 
 /* SipHash-2-4 of msg under key, as 16 lower-case hex digits. */
 void probe_mac_hex(const unsigned char key[PROBE_MAC_KEY], const char *msg,
-                char out[PROBE_MAC_HEX]);
+                   char out[PROBE_MAC_HEX]);
 
 #endif /* PROBE_MAC_H */

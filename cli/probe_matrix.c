@@ -164,7 +164,7 @@ const char *probe_matrix_hostport(apr_pool_t *p, const probe_addr *a)
 }
 
 const char *probe_matrix_authority(apr_pool_t *p, const probe_run *run,
-                                const probe_target *t, const probe_def *d)
+                                   const probe_target *t, const probe_def *d)
 {
     const probe_addr *canary = probe_canary_addr(
         run->canary,
@@ -205,7 +205,8 @@ static const char *probe_path(apr_pool_t *p, const probe_item *pr)
 
 /* The request-target exactly as sent. */
 static const char *probe_request_target(apr_pool_t *p, const probe_run *run,
-                                   const probe_target *t, const probe_item *pr)
+                                        const probe_target *t,
+                                        const probe_item *pr)
 {
     const char *authority = probe_matrix_authority(p, run, t, pr->def);
 
@@ -229,8 +230,8 @@ static const char *probe_body(apr_pool_t *p, const probe_item *pr)
 
 /* The bytes of an HTTP/1 probe; *line is what the report shows. */
 static const char *probe_bytes(apr_pool_t *p, const probe_run *run,
-                                  const probe_target *t, const probe_item *pr,
-                                  const char **line)
+                               const probe_target *t, const probe_item *pr,
+                               const char **line)
 {
     const probe_def *d = pr->def;
     const char *target = probe_request_target(p, run, t, pr);
@@ -276,7 +277,8 @@ int probe_matrix_fetch(probe_run *run, const probe_addr *to,
 
     memset(r, 0, sizeof(*r));
     if (probe_conn_open(&c, run->pool, to, source, run->canary,
-                     probe_run_step_deadline(run)) < 0) {
+                        probe_run_step_deadline(run))
+        < 0) {
         r->error = c.error;
         return -1;
     }
@@ -343,7 +345,7 @@ int probe_matrix_baseline(probe_run *run, probe_target *t)
 /* Does the target's own name resolve to the canary's address, and to
  * nothing else?  Only then may a probe name it as its destination. */
 static int probe_own_name_is_canary(probe_run *run, const probe_target *t,
-                                 const char **why)
+                                    const char **why)
 {
     probe_addr addrs[16];
     const char *err = NULL;
@@ -509,7 +511,8 @@ static void probe_run_http1(probe_run *run, probe_target *t, probe_item *pr)
     pr->request = line;
     pr->target = probe_request_target(run->pool, run, t, pr);
     if (probe_conn_open(&c, run->pool, &t->addr, probe_source(run), run->canary,
-                     probe_run_step_deadline(run)) < 0) {
+                        probe_run_step_deadline(run))
+        < 0) {
         pr->reply.error = c.error;
         return;
     }

@@ -48,7 +48,7 @@ int probe_matrix_fetch(probe_run *run, const probe_addr *to,
 
 /* The authority a probe names (canary, or a trick form of it). */
 const char *probe_matrix_authority(apr_pool_t *p, const probe_run *run,
-                                const probe_target *t, const probe_def *d);
+                                   const probe_target *t, const probe_def *d);
 
 /* "host:port" as a URI or Host header writes it (IPv6 in brackets). */
 const char *probe_matrix_hostport(apr_pool_t *p, const probe_addr *a);

@@ -128,7 +128,7 @@ int probe_addr_same_ip(const probe_addr *a, const probe_addr *b)
 }
 
 const char *probe_addr_text(const probe_addr *a, int with_port, char *buf,
-                         apr_size_t size)
+                            apr_size_t size)
 {
     char ip[INET6_ADDRSTRLEN];
     const void *raw = probe_addr_is_v6(a)
@@ -162,7 +162,7 @@ static int probe_parse_port(const char *s, unsigned *port)
 }
 
 int probe_split_host_port(apr_pool_t *p, const char *text, const char **host,
-                       unsigned *port)
+                          unsigned *port)
 {
     const char *colon;
 
@@ -196,7 +196,7 @@ int probe_split_host_port(apr_pool_t *p, const char *text, const char **host,
 }
 
 int probe_url_parse(apr_pool_t *p, const char *url, const char **host,
-                 unsigned *port, const char **path)
+                    unsigned *port, const char **path)
 {
     const char *auth, *slash;
 
@@ -224,7 +224,7 @@ int probe_url_parse(apr_pool_t *p, const char *url, const char **host,
  * socket is ready for events or the deadline passes.  1 ready, 0 at the
  * deadline, -1 on a poll error. */
 static int probe_net_wait(probe_canary *canary, int fd, short events,
-                       apr_time_t deadline)
+                          apr_time_t deadline)
 {
     for (;;) {
         struct pollfd fds[PROBE_POLL_MAX];
@@ -296,8 +296,8 @@ static int probe_conn_fail(probe_conn *c, apr_pool_t *p, const char *what,
 }
 
 int probe_conn_open(probe_conn *c, apr_pool_t *p, const probe_addr *to,
-                 const probe_addr *source, probe_canary *canary,
-                 apr_time_t deadline)
+                    const probe_addr *source, probe_canary *canary,
+                    apr_time_t deadline)
 {
     int err = 0;
     socklen_t errlen = sizeof(err);

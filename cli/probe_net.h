@@ -33,7 +33,7 @@ int probe_addr_resolve(const char *host, unsigned port, probe_addr *out,
 
 /* "127.0.0.1:80", "[::1]:80"; with_port 0: the address alone. */
 const char *probe_addr_text(const probe_addr *a, int with_port, char *buf,
-                         apr_size_t size);
+                            apr_size_t size);
 
 unsigned probe_addr_port(const probe_addr *a);
 void probe_addr_set_port(probe_addr *a, unsigned port);
@@ -42,12 +42,12 @@ int probe_addr_is_v6(const probe_addr *a);
 
 /* Splits "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT".  0 on success. */
 int probe_split_host_port(apr_pool_t *p, const char *text, const char **host,
-                       unsigned *port);
+                          unsigned *port);
 
 /* http://HOST[:PORT][/PATH] (the scheme in any case; IPv6 in brackets).
  * 0 on success; *port 80 when none is given, *path "/" when none. */
 int probe_url_parse(apr_pool_t *p, const char *url, const char **host,
-                 unsigned *port, const char **path);
+                    unsigned *port, const char **path);
 
 typedef struct probe_conn {
     int fd;
@@ -65,8 +65,8 @@ typedef struct probe_conn {
 /* Non-blocking connect bounded by deadline, from source when not NULL.
  * 0 on success; -1 with c->error set. */
 int probe_conn_open(probe_conn *c, apr_pool_t *p, const probe_addr *to,
-                 const probe_addr *source, struct probe_canary *canary,
-                 apr_time_t deadline);
+                    const probe_addr *source, struct probe_canary *canary,
+                    apr_time_t deadline);
 
 /* Sends everything or fails (-1, c->error). */
 int probe_conn_send(probe_conn *c, const char *data, apr_size_t len);

@@ -208,7 +208,7 @@ static void probe_table_guard(const pg_out *out, const probe_target *t)
 }
 
 void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
-                     const probe_target *t)
+                        const probe_target *t)
 {
     int i;
 
@@ -293,8 +293,8 @@ static void probe_json_probe(const pg_out *out, apr_pool_t *p,
     pg_json_bool(&j, "reply_back", pr->reply_back);
     pg_json_str(&j, "echo", probe_echo_names[pr->echo]);
     pg_json_str(&j, "stray_from", pr->ev.stray ? pr->ev.stray_peer : NULL);
-    pg_json_str(&j, "transport", pr->def->transport == PROBE_TRANSPORT_H2C
-                                 ? "h2c" : "http/1");
+    pg_json_str(&j, "transport",
+                pr->def->transport == PROBE_TRANSPORT_H2C ? "h2c" : "http/1");
     pg_json_str(&j, "token", pr->token);
     pg_json_str(&j, "note", pr->note);
     probe_jseconds(&j, "seconds", pr->seconds);

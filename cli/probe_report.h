@@ -26,11 +26,11 @@
 
 /* The readable table of one target. */
 void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
-                     const probe_target *t);
+                        const probe_target *t);
 
 /* One JSON object (one line) for one target: the --json contract. */
 void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
-                    const probe_target *t);
+                       const probe_target *t);
 
 /* The monitoring-plugin line for the whole run: status, text, perfdata. */
 void probe_report_plugin(const pg_out *out, apr_pool_t *p,

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
         }
         if ((c = cli_find(argv[2])) == NULL) {
             cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
-                         argv[2]);
+                      argv[2]);
             return PROXYGUARD_EXIT_USAGE;
         }
         {
@@ -118,8 +118,7 @@ int main(int argc, char **argv)
         }
     }
     if ((c = cli_find(argv[1])) == NULL) {
-        cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')",
-                     argv[1]);
+        cli_error(NULL, "no subcommand '%s' (try 'proxyguard help')", argv[1]);
         return PROXYGUARD_EXIT_USAGE;
     }
     return c->run(argc - 1, argv + 1);

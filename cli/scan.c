@@ -185,15 +185,15 @@ static long scan_number_arg(const char *s, long lo, long hi)
 static int scan_usage_error(const char *what, const char *arg)
 {
     cli_error(SCAN_NAME, "%s%s%s%s (try 'proxyguard scan --help')", what,
-                 arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+              arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
     return PROXYGUARD_EXIT_USAGE;
 }
 
 /* "--since '2024-13-01': wants an ISO date ..." */
 static int scan_bad_arg(const char *option, const char *arg, const char *why)
 {
-    cli_error(SCAN_NAME, "%s '%s': %s (try 'proxyguard scan --help')",
-                 option, arg, why);
+    cli_error(SCAN_NAME, "%s '%s': %s (try 'proxyguard scan --help')", option,
+              arg, why);
     return PROXYGUARD_EXIT_USAGE;
 }
 
@@ -220,8 +220,9 @@ static int scan_parse_https_ports(scan_config *cfg, const char *arg)
          tok = strtok_r(NULL, ",", &save)) {
         long port = scan_number_arg(tok, 1, 65535);
 
-        if (port < 0 || cfg->n_https_ports == sizeof(cfg->https_ports)
-                                               / sizeof(cfg->https_ports[0])) {
+        if (port < 0
+            || cfg->n_https_ports
+                   == sizeof(cfg->https_ports) / sizeof(cfg->https_ports[0])) {
             return 0;
         }
         cfg->https_ports[cfg->n_https_ports++] = (unsigned)port;
@@ -259,7 +260,7 @@ static int scan_valid_set_name(const char *s)
 
 /* Returns -1 to go on, else the exit status. */
 static int scan_parse_options(int argc, char **argv, scan_opts *o,
-                            scan_config *cfg)
+                              scan_config *cfg)
 {
     int c;
     long n;
@@ -293,13 +294,15 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
         case SCAN_OPT_HTTPS_PORTS:
             if (!scan_parse_https_ports(cfg, optarg)) {
                 return scan_usage_error("--https-ports wants ports (1-65535) "
-                                      "separated by commas, not", optarg);
+                                        "separated by commas, not",
+                                        optarg);
             }
             break;
         case 'j':
             if (!scan_set_output(o, SCAN_OUT_JSON)) {
                 return scan_usage_error("--json, --emit and --lines exclude "
-                                      "each other", NULL);
+                                        "each other",
+                                        NULL);
             }
             break;
         case 'e':
@@ -311,20 +314,23 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
             }
             if (!scan_set_output(o, SCAN_OUT_EMIT)) {
                 return scan_usage_error("--json, --emit and --lines exclude "
-                                      "each other", NULL);
+                                        "each other",
+                                        NULL);
             }
             break;
         case SCAN_OPT_LINES:
             if (!scan_set_output(o, SCAN_OUT_LINES)) {
                 return scan_usage_error("--json, --emit and --lines exclude "
-                                      "each other", NULL);
+                                        "each other",
+                                        NULL);
             }
             break;
         case SCAN_OPT_MIN_HITS:
         case SCAN_OPT_MIN_HOSTS:
             if ((n = scan_number_arg(optarg, 1, 1000000000)) < 0) {
                 return scan_usage_error("--min-hits and --min-hosts want a "
-                                      "number from 1, not", optarg);
+                                        "number from 1, not",
+                                        optarg);
             }
             *(c == SCAN_OPT_MIN_HITS ? &o->min_hits : &o->min_hosts) =
                 (unsigned)n;
@@ -342,14 +348,14 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
         case 'n':
             if ((n = scan_number_arg(optarg, 0, 100000000)) < 0) {
                 return scan_usage_error("--top wants a number (0: all), not",
-                                      optarg);
+                                        optarg);
             }
             o->top = (size_t)n;
             break;
         case SCAN_OPT_AS_GIVEN: o->as_given = 1; break;
         case SCAN_OPT_TABLE_SIZE:
-            if ((n = scan_number_arg(optarg, SCAN_TABLE_MIN,
-                                   SCAN_TABLE_MAX)) < 0) {
+            if ((n = scan_number_arg(optarg, SCAN_TABLE_MIN, SCAN_TABLE_MAX))
+                < 0) {
                 return scan_usage_error(
                     "--table-size wants a number from 64 to "
                     "1048576, not",
@@ -360,12 +366,13 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
         case SCAN_OPT_PROGRESS: o->progress = 1; break;
         case SCAN_OPT_SINCE:
         case SCAN_OPT_UNTIL:
-            if ((err = scan_bound_parse(optarg, c == SCAN_OPT_UNTIL,
+            if ((err =
+                     scan_bound_parse(optarg, c == SCAN_OPT_UNTIL,
                                       c == SCAN_OPT_UNTIL ? &cfg->filter.until
-                                                        : &cfg->filter.since))
+                                                          : &cfg->filter.since))
                 != NULL) {
                 return scan_bad_arg(c == SCAN_OPT_UNTIL ? "--until" : "--since",
-                                  optarg, err);
+                                    optarg, err);
             }
             *(c == SCAN_OPT_UNTIL ? &cfg->filter.has_until
                                 : &cfg->filter.has_since) = 1;
@@ -390,18 +397,19 @@ static int scan_parse_options(int argc, char **argv, scan_opts *o,
             return PROXYGUARD_EXIT_DONE;
         case ':':
             return scan_usage_error("an option needs an argument:",
-                                  argv[optind - 1]);
+                                    argv[optind - 1]);
         default:
             return scan_usage_error("unknown option", argv[optind - 1]);
         }
     }
     if (o->html && !strcmp(o->html, "-") && o->output != SCAN_OUT_REPORT) {
         return scan_usage_error("--html - takes standard output: not with "
-                              "--json, --emit or --lines", NULL);
+                                "--json, --emit or --lines",
+                                NULL);
     }
     if (optind >= argc) {
         return scan_usage_error("no log file given ('-' reads standard input)",
-                              NULL);
+                                NULL);
     }
     if (o->format
         && (err = scan_format_compile(&scan_the_format, o->format)) != NULL) {
@@ -548,8 +556,8 @@ static const scan_format_item *scan_time_item(const scan_format *f)
 /* --lines: one tab-separated line per log line: where, reason, verdict,
  * rule, status, client, request ("-" where a field has no value). */
 static void scan_print_line(const char *file, uint64_t n, const char *reason,
-                          scan_rule rule, const scan_classified *c,
-                          pg_span client)
+                            scan_rule rule, const scan_classified *c,
+                            pg_span client)
 {
     scan_put_text(stdout, file, 0);
     printf(":%llu\t%s", (unsigned long long)n, reason);
@@ -588,7 +596,7 @@ static pg_span scan_client_of(const scan_line_fields *lf)
 
 /* What %{PROXYGUARD}e says, against scan's reason. */
 static void scan_compare_module(scan_state *s, const scan_line_fields *lf,
-                              pg_reason reason)
+                                pg_reason reason)
 {
     pg_span m = lf->f[SCAN_F_PROXYGUARD];
     const char *name = pg_reason_name(reason);
@@ -634,7 +642,7 @@ static void scan_hint_unparsed(scan_state *s, const char *line, size_t len)
 }
 
 static void scan_unparsed(scan_state *s, const char *file, uint64_t n,
-                        const char *line, size_t len)
+                          const char *line, size_t len)
 {
     char where[64];
 
@@ -645,14 +653,14 @@ static void scan_unparsed(scan_state *s, const char *file, uint64_t n,
     scan_tables_unparsed(s->tables, where, line, len);
     if (s->opts->output == SCAN_OUT_LINES) {
         scan_print_line(file, n, "unparsed", SCAN_RULE_COUNT, NULL,
-                      (pg_span){ NULL, 0 });
+                        (pg_span){ NULL, 0 });
     }
 }
 
 /* --since, --until, --exclude: is the line read at all?  *when is its
  * time, parsed here when the window needs it. */
 static int scan_selected(scan_state *s, const scan_line_fields *lf,
-                       scan_time *when, int *have_time)
+                         scan_time *when, int *have_time)
 {
     const scan_filter *f = &s->cfg->filter;
 
@@ -665,9 +673,8 @@ static int scan_selected(scan_state *s, const scan_line_fields *lf,
     }
     *have_time = 1;
     if (!s->time_item
-        || !scan_time_parse(s->time_item->time_kind,
-                               s->time_item->time_fmt, lf->f[SCAN_F_TIME],
-                               when)) {
+        || !scan_time_parse(s->time_item->time_kind, s->time_item->time_fmt,
+                            lf->f[SCAN_F_TIME], when)) {
         s->res->undated++;      /* kept: leaving it out could hide a hit */
         return 1;
     }
@@ -679,7 +686,7 @@ static int scan_selected(scan_state *s, const scan_line_fields *lf,
 }
 
 static void scan_one(scan_state *s, const char *file, uint64_t n,
-                        const char *line, size_t len, int cut)
+                     const char *line, size_t len, int cut)
 {
     scan_line_fields lf;
     scan_classified c;
@@ -804,25 +811,28 @@ static int scan_check_parsed(scan_state *s, const char *path, int detected)
         snprintf(what, sizeof(what), "any preset");
     }
     if (s->hint_read[best] * 2 > s->hint_tried) {
-        cli_error(SCAN_NAME, "%s: %llu of %llu lines are not in %s; "
-                     "--format %s reads %llu of the first %llu of them",
-                     path, (unsigned long long)s->file_unparsed,
-                     (unsigned long long)s->file_lines, what,
-                     scan_format_name(&presets[best]),
-                     (unsigned long long)s->hint_read[best],
-                     (unsigned long long)s->hint_tried);
+        cli_error(SCAN_NAME,
+                  "%s: %llu of %llu lines are not in %s; "
+                  "--format %s reads %llu of the first %llu of them",
+                  path, (unsigned long long)s->file_unparsed,
+                  (unsigned long long)s->file_lines, what,
+                  scan_format_name(&presets[best]),
+                  (unsigned long long)s->hint_read[best],
+                  (unsigned long long)s->hint_tried);
     }
     else if (s->given || detected) {
-        cli_error(SCAN_NAME, "%s: %llu of %llu lines are not in %s, nor in "
-                     "another preset: give their LogFormat with --format",
-                     path, (unsigned long long)s->file_unparsed,
-                     (unsigned long long)s->file_lines, what);
+        cli_error(SCAN_NAME,
+                  "%s: %llu of %llu lines are not in %s, nor in "
+                  "another preset: give their LogFormat with --format",
+                  path, (unsigned long long)s->file_unparsed,
+                  (unsigned long long)s->file_lines, what);
     }
     else {
-        cli_error(SCAN_NAME, "%s: %llu of %llu lines are in no preset: give "
-                     "their LogFormat with --format", path,
-                     (unsigned long long)s->file_unparsed,
-                     (unsigned long long)s->file_lines);
+        cli_error(SCAN_NAME,
+                  "%s: %llu of %llu lines are in no preset: give "
+                  "their LogFormat with --format",
+                  path, (unsigned long long)s->file_unparsed,
+                  (unsigned long long)s->file_lines);
     }
     return 0;
 }
@@ -929,7 +939,7 @@ static void scan_write_output(const scan_opts *o, const scan_results *r)
 }
 
 static int scan_run(const scan_opts *o, scan_config *cfg, int nfiles,
-                       char **files)
+                    char **files)
 {
     static scan_results res;
     scan_state s;

@@ -148,8 +148,8 @@ typedef enum scan_time_kind {
 
 /* Parses a logged time; strftime is the format for SCAN_TIME_STRFTIME.
  * Returns 1 on success. */
-int scan_time_parse(scan_time_kind kind, const char *strftime_fmt,
-                       pg_span text, scan_time *out);
+int scan_time_parse(scan_time_kind kind, const char *strftime_fmt, pg_span text,
+                    scan_time *out);
 
 /* ------------------------------------------------------------------ */
 /* Log formats                                                           */
@@ -221,7 +221,7 @@ typedef struct scan_line_fields {
 /* Splits a line.  Returns 1 when it matches the format far enough to hold
  * its request, 0 when it does not (counted as unparsed). */
 int scan_format_split(const scan_format *f, const char *line, size_t len,
-                    scan_line_fields *out);
+                      scan_line_fields *out);
 
 #define SCAN_FORMAT_PRESETS_MAX 8
 
@@ -279,7 +279,7 @@ typedef struct scan_log scan_log;
 /* given NULL: the preset the first lines fit.  NULL and err on failure,
  * as scan_input_open. */
 scan_log *scan_log_open(const char *path, const scan_format *given,
-                    const char **err);
+                        const char **err);
 const char *scan_log_line(scan_log *l, size_t *len, int *cut);
 const scan_format *scan_log_format(const scan_log *l);
 int scan_log_detected(const scan_log *l);
@@ -304,14 +304,14 @@ size_t scan_vhosts_parse(scan_vhosts *v, const char *text, size_t len);
 /* Runs argv (NULL-terminated) and reads its standard output as -S output.
  * Returns NULL or a message (in buf). */
 const char *scan_vhosts_run(scan_vhosts *v, char *const argv[], char *buf,
-                          size_t size);
+                            size_t size);
 
 /* The vhosts alone on their address, whose ServerAlias names -S does not
  * list: their names read from where -S says each is defined.  warn is
  * told of each whose names may still be incomplete; returns how many. */
 typedef void scan_vhosts_warn_fn(void *baton, const char *message);
 size_t scan_vhosts_read_aliases(scan_vhosts *v, scan_vhosts_warn_fn *warn,
-                              void *baton);
+                                void *baton);
 size_t scan_vhosts_incomplete(const scan_vhosts *v);
 
 /* A vhost's names from httpd's configuration (scan_conf.c): the
@@ -319,10 +319,10 @@ size_t scan_vhosts_incomplete(const scan_vhosts *v);
  * fn is called for each.  Returns 1 when they could all be read, else 0
  * with why. */
 typedef void scan_conf_name_fn(void *baton, const char *name, size_t len,
-                             int wild);
+                               int wild);
 int scan_conf_vhost_names(const char *path, unsigned long line,
-                        scan_conf_name_fn *fn, void *baton, char *why,
-                        size_t size);
+                          scan_conf_name_fn *fn, void *baton, char *why,
+                          size_t size);
 
 size_t scan_vhosts_count(const scan_vhosts *v);
 size_t scan_vhosts_names(const scan_vhosts *v);
@@ -335,7 +335,7 @@ unsigned scan_vhosts_port_of(scan_vhosts *v, pg_span vhost);
 /* Is host a name of ours for a line of this vhost (vhost.ptr NULL: the
  * format logs no %v) on this port (0: unknown)? */
 int scan_vhosts_is_own(scan_vhosts *v, pg_span vhost, unsigned port,
-                     pg_span host);
+                       pg_span host);
 
 /* ------------------------------------------------------------------ */
 /* Classification                                                        */
@@ -403,7 +403,7 @@ typedef struct scan_classified {
 
 /* Splits %r (or %m %U %q), builds the pg_request and calls pg_decide. */
 void scan_classify(const scan_config *cfg, const scan_line_fields *lf,
-                      scan_classified *out);
+                   scan_classified *out);
 
 /* The status and size fields: -1 when absent or malformed; *kind says
  * what the size counts. */
@@ -488,16 +488,16 @@ void scan_tables_ordinary(scan_tables *t, const scan_classified *c);
  * pending until the end, where ordinary requests later in the logs may
  * still explain its size. */
 scan_rule scan_tables_hit(scan_tables *t, const scan_classified *c,
-                           pg_span client, const scan_time *when,
-                           const char *where, const char *line, size_t len);
+                          pg_span client, const scan_time *when,
+                          const char *where, const char *line, size_t len);
 
 /* From now on hits are decided at once, with the sizes seen so far (for
  * --lines, which prints each line as it is read: after a first pass
  * over the files has seen every ordinary answer). */
 void scan_tables_decide_now(scan_tables *t);
 
-void scan_tables_unparsed(scan_tables *t, const char *where,
-                        const char *line, size_t len);
+void scan_tables_unparsed(scan_tables *t, const char *where, const char *line,
+                          size_t len);
 
 /* Resolves pending verdicts; call once, after the last line. */
 void scan_tables_finish(scan_tables *t);
@@ -596,8 +596,7 @@ void scan_outcome_of(const scan_results *r, scan_outcome *o);
 /* The sentence the report and the HTML lead with ("N requests may have
  * been relayed through this server; M CONNECT tunnels were accepted"), or
  * the one saying that nothing in the logs shows either. */
-const char *scan_headline(const scan_outcome *o, char *buf,
-                             size_t size);
+const char *scan_headline(const scan_outcome *o, char *buf, size_t size);
 
 /* Address text of a network ("205.209.140.0/24"), buf at least 64. */
 const char *scan_net_text(const scan_net *n, char *buf, size_t size);

@@ -125,7 +125,7 @@ static unsigned scan_port_field(pg_span s)
 }
 
 static int scan_is_tls(const scan_config *cfg, const scan_line_fields *lf,
-                     unsigned port)
+                       unsigned port)
 {
     pg_span https = lf->f[SCAN_F_HTTPS];
     size_t i;
@@ -147,7 +147,7 @@ static int scan_is_tls(const scan_config *cfg, const scan_line_fields *lf,
  * ServerName's, else 80 or 443 by scheme: right on the usual ports, not on
  * a server listening on 8080); else --port.  *known is 0 for --port. */
 static unsigned scan_local_port(const scan_config *cfg,
-                              const scan_line_fields *lf, int *known)
+                                const scan_line_fields *lf, int *known)
 {
     unsigned port = scan_port_field(lf->f[SCAN_F_LOCAL_PORT]);
 
@@ -202,12 +202,12 @@ static int scan_own_host(void *baton, pg_span host)
 {
     scan_own_ctx *ctx = baton;
 
-    return ctx->vhosts && scan_vhosts_is_own(ctx->vhosts, ctx->vhost, ctx->port,
-                                           host);
+    return ctx->vhosts
+           && scan_vhosts_is_own(ctx->vhosts, ctx->vhost, ctx->port, host);
 }
 
 void scan_classify(const scan_config *cfg, const scan_line_fields *lf,
-                      scan_classified *out)
+                   scan_classified *out)
 {
     pg_request req;
     pg_policy policy;

@@ -137,7 +137,7 @@ static size_t scan_conf_host(pg_span w, const char **start)
 }
 
 static int scan_conf_fail(char *why, size_t size, const char *fmt,
-                        const char *a, unsigned long n)
+                          const char *a, unsigned long n)
 {
     snprintf(why, size, fmt, a, n);
     return 0;
@@ -146,8 +146,8 @@ static int scan_conf_fail(char *why, size_t size, const char *fmt,
 /* One directive inside the vhost.  Returns 0 when the names cannot all be
  * read (why says so), 1 to go on, 2 at </VirtualHost>. */
 static int scan_conf_directive(const char *text, scan_conf_name_fn *fn,
-                             void *baton, const char *path,
-                             unsigned long line, char *why, size_t size)
+                               void *baton, const char *path,
+                               unsigned long line, char *why, size_t size)
 {
     const char *p = text;
     pg_span word = scan_conf_arg(&p), arg;
@@ -161,7 +161,7 @@ static int scan_conf_directive(const char *text, scan_conf_name_fn *fn,
     if (scan_conf_is(word, "Include")
         || scan_conf_is(word, "IncludeOptional")) {
         return scan_conf_fail(why, size, "an Include inside it (%s:%lu)", path,
-                            line);
+                              line);
     }
     if (!names && !scan_conf_is(word, "ServerName")) {
         return 1;
@@ -169,7 +169,7 @@ static int scan_conf_directive(const char *text, scan_conf_name_fn *fn,
     while ((arg = scan_conf_arg(&p)).len > 0) {
         if (memchr(arg.ptr, '$', arg.len)) {
             return scan_conf_fail(why, size, "a name from a variable (%s:%lu)",
-                                path, line);
+                                  path, line);
         }
         if (names && (memchr(arg.ptr, '*', arg.len)
                       || memchr(arg.ptr, '?', arg.len))) {
@@ -186,8 +186,8 @@ static int scan_conf_directive(const char *text, scan_conf_name_fn *fn,
 }
 
 int scan_conf_vhost_names(const char *path, unsigned long at,
-                        scan_conf_name_fn *fn, void *baton, char *why,
-                        size_t size)
+                          scan_conf_name_fn *fn, void *baton, char *why,
+                          size_t size)
 {
     scan_conf_reader *r = calloc(1, sizeof(*r));
     const char *text, *p;

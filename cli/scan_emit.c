@@ -45,8 +45,8 @@ typedef struct scan_rules {
 } scan_rules;
 
 static void scan_why(char *buf, size_t size, const char *what,
-                   const uint32_t *hits, uint32_t total, uint32_t hosts,
-                   const scan_time *first, const scan_time *last)
+                     const uint32_t *hits, uint32_t total, uint32_t hosts,
+                     const scan_time *first, const scan_time *last)
 {
     char a[40], b[40];
     char host_part[32] = "";
@@ -61,7 +61,7 @@ static void scan_why(char *buf, size_t size, const char *what,
 }
 
 static int scan_in_net(const scan_client *c, const scan_net *const *nets,
-                     size_t n)
+                       size_t n)
 {
     size_t i;
 
@@ -98,7 +98,7 @@ static void scan_select(const scan_results *r, scan_rules *rules)
         scan_net_text(n, rule->addr, sizeof(rule->addr));
         rule->family = n->family;
         scan_why(rule->why, sizeof(rule->why), rule->addr, n->hits, n->total,
-               n->hosts, &n->first, &n->last);
+                 n->hosts, &n->first, &n->last);
     }
     rules->nets = rules->n;
     for (i = 0; i < r->n_clients; i++) {
@@ -117,13 +117,13 @@ static void scan_select(const scan_results *r, scan_rules *rules)
                   sizeof(rule->addr));
         rule->family = c->family;
         scan_why(rule->why, sizeof(rule->why), rule->addr, c->hits, c->total, 0,
-               &c->first, &c->last);
+                 &c->first, &c->last);
     }
     free(chosen);
 }
 
 static void scan_header(FILE *to, const scan_results *r,
-                      const scan_rules *rules)
+                        const scan_rules *rules)
 {
     fprintf(to, "# proxyguard scan: %zu networks (/24, /64) with >= %u hits "
             "from >= %u hosts,\n# and %zu addresses with >= %u hits outside "
@@ -145,7 +145,7 @@ static void scan_header(FILE *to, const scan_results *r,
 }
 
 static void scan_emit_apache(FILE *to, const scan_results *r,
-                           const scan_rules *rules)
+                             const scan_rules *rules)
 {
     size_t i;
 
@@ -159,7 +159,7 @@ static void scan_emit_apache(FILE *to, const scan_results *r,
 }
 
 static void scan_nft_set(FILE *to, const char *name, int family,
-                       const scan_rules *rules)
+                         const scan_rules *rules)
 {
     size_t i, left = 0;
 
@@ -185,7 +185,7 @@ static void scan_nft_set(FILE *to, const char *name, int family,
 /* A whole table, replaced on every load (the create-delete-create idiom
  * works whether or not it exists). */
 static void scan_emit_nftables(FILE *to, const scan_results *r,
-                             const scan_rules *rules)
+                               const scan_rules *rules)
 {
     const char *name = r->set_name;
 
@@ -202,7 +202,7 @@ static void scan_emit_nftables(FILE *to, const scan_results *r,
 }
 
 static void scan_emit_ipset(FILE *to, const scan_results *r,
-                          const scan_rules *rules)
+                            const scan_rules *rules)
 {
     const char *name = r->set_name;
     size_t i;
@@ -234,9 +234,10 @@ size_t scan_emit(FILE *to, scan_emit_kind kind, const scan_results *r)
     }
     free(rules.r);
     if (rules.names) {
-        cli_error("scan", "--emit: %zu clients with >= %u hits are host "
-                     "names, not addresses: not written", rules.names,
-                     r->min_hits);
+        cli_error("scan",
+                  "--emit: %zu clients with >= %u hits are host "
+                  "names, not addresses: not written",
+                  rules.names, r->min_hits);
     }
     return rules.n;
 }

@@ -160,7 +160,7 @@ static int scan_arg_is(const char *arg, size_t len, const char *word)
 
 /* %{...}t: the kind of time, and the strftime format when it is one. */
 static const char *scan_time_field(scan_format *f, scan_format_item *it,
-                                 const char *arg, size_t len)
+                                   const char *arg, size_t len)
 {
     it->field = SCAN_F_TIME;
     it->token = 1;
@@ -203,7 +203,7 @@ static const char *scan_time_field(scan_format *f, scan_format_item *it,
 
 /* The meaning of one directive: %X or %{arg}X. */
 static const char *scan_directive(scan_format *f, scan_format_item *it, char d,
-                                const char *arg, size_t alen, int final)
+                                  const char *arg, size_t alen, int final)
 {
     it->token = 1;
     switch (d) {
@@ -423,7 +423,8 @@ static int scan_escaped(const char *start, const char *q)
 
 /* The first unescaped occurrence of lit in [p, end), or NULL. */
 static inline const char *scan_find_literal(const char *p, const char *end,
-                                   const char *lit, size_t llen, int escapes)
+                                            const char *lit, size_t llen,
+                                            int escapes)
 {
     const char *start = p;
 
@@ -445,7 +446,7 @@ static inline const char *scan_find_literal(const char *p, const char *end,
 /* Does a status (three digits, then the end of the field) start at p?
  * Item i is the status. */
 static int scan_status_at(const scan_format *f, size_t i, const char *p,
-                        const char *end)
+                          const char *end)
 {
     const scan_format_item *after =
         i + 1 < f->n_items ? &f->items[i + 1] : NULL;
@@ -465,12 +466,12 @@ static int scan_status_at(const scan_format *f, size_t i, const char *p,
 #define SCAN_END_TRIES 16
 
 static const char *scan_literal_end(const scan_format *f, size_t i,
-                                  const char *from, const char *end)
+                                    const char *from, const char *end)
 {
     const scan_format_item *it = &f->items[i];
     const scan_format_item *lit = &f->items[i + 1];
-    const char *first = scan_find_literal(from, end, lit->text, lit->len,
-                                        !it->token);
+    const char *first =
+        scan_find_literal(from, end, lit->text, lit->len, !it->token);
     const char *q = first;
     int tries;
 
@@ -493,7 +494,7 @@ static const char *scan_token_end(const char *p, const char *end)
 /* Where the field of item i, starting at p, ends.  *complete is 0 when the
  * literal that should end it is missing (the line ended early). */
 static const char *scan_field_end(const scan_format *f, size_t i, const char *p,
-                                const char *end, int *complete)
+                                  const char *end, int *complete)
 {
     const scan_format_item *it = &f->items[i];
     const scan_format_item *next = i + 1 < f->n_items ? &f->items[i + 1] : NULL;
@@ -523,9 +524,9 @@ static const char *scan_field_end(const scan_format *f, size_t i, const char *p,
     if (next == NULL || !next->literal) {
         return it->token || next != NULL ? scan_token_end(from, end) : end;
     }
-    q = it->status_after ? scan_literal_end(f, i, from, end)
-                         : scan_find_literal(from, end, next->text, next->len,
-                                           !it->token);
+    q = it->status_after
+            ? scan_literal_end(f, i, from, end)
+            : scan_find_literal(from, end, next->text, next->len, !it->token);
     if (q == NULL) {
         *complete = 0;
         return it->token ? scan_token_end(from, end) : end;
@@ -536,7 +537,7 @@ static const char *scan_field_end(const scan_format *f, size_t i, const char *p,
 /* Splits up to item last (or every item); *whole is set when every item
  * of the format matched and the line ended right after the last one. */
 static int scan_split(const scan_format *f, const char *line, size_t len,
-                    size_t last, scan_line_fields *out, int *whole)
+                      size_t last, scan_line_fields *out, int *whole)
 {
     const char *p = line;
     const char *end = line + len;
@@ -585,7 +586,7 @@ static int scan_split(const scan_format *f, const char *line, size_t len,
 }
 
 int scan_format_split(const scan_format *f, const char *line, size_t len,
-                    scan_line_fields *out)
+                      scan_line_fields *out)
 {
     int whole;
 
@@ -647,8 +648,8 @@ const scan_format *scan_format_detect(const pg_span *lines, size_t n)
 
         for (k = 0; k < n; k++) {
             fit += scan_format_fits(&presets[i], lines[k].ptr, lines[k].len);
-            split += scan_format_split(&presets[i], lines[k].ptr, lines[k].len,
-                                     &lf);
+            split +=
+                scan_format_split(&presets[i], lines[k].ptr, lines[k].len, &lf);
         }
         if (fit > best_fit || (fit == best_fit && split > best_split)) {
             best = &presets[i];

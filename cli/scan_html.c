@@ -106,8 +106,8 @@ static const char *scan_chart_label(const void *ctx, apr_uint32_t bar,
 }
 
 static void scan_chart_of(const pg_out *out, const char *id, const char *title,
-                        const scan_period *p, size_t n, int months,
-                        int64_t max_bars)
+                          const scan_period *p, size_t n, int months,
+                          int64_t max_bars)
 {
     scan_chart_ctx ctx;
     pg_chart chart;
@@ -255,13 +255,13 @@ static void scan_rules(const pg_out *out, const scan_results *r)
 }
 
 static void scan_example_rows(const pg_out *out, scan_verdict verdict,
-                            const scan_example *const *ex, size_t n)
+                              const scan_example *const *ex, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
-        scan_tr(out, verdict < SCAN_VERDICT_COUNT
-                   && scan_verdict_alarms(verdict));
+        scan_tr(out,
+                verdict < SCAN_VERDICT_COUNT && scan_verdict_alarms(verdict));
         pg_printf(out, "<td>%s</td><td>%s</td>", verdict < SCAN_VERDICT_COUNT
                   ? scan_verdict_name(verdict) : "unparsed",
                   scan_rule_name(ex[i]->rule));
@@ -284,7 +284,7 @@ static void scan_examples(const pg_out *out, const scan_results *r)
         scan_verdict verdict = scan_verdict_in_order(v);
 
         scan_example_rows(out, verdict, r->examples[verdict],
-                        r->n_examples[verdict]);
+                          r->n_examples[verdict]);
     }
     for (i = 0; i < r->n_unparsed_examples; i++) {
         unparsed[i] = &r->unparsed_examples[i];
@@ -313,7 +313,7 @@ static void scan_clients(const pg_out *out, const scan_results *r)
         const scan_client *c = r->clients[i];
 
         scan_tr(out, c->verdicts[SCAN_VERDICT_SUSPECT] > 0
-                   || c->verdicts[SCAN_VERDICT_UNDETERMINED] > 0);
+                         || c->verdicts[SCAN_VERDICT_UNDETERMINED] > 0);
         scan_td_text(out, c->text);
         scan_td_num(out, c->total, NULL);
         scan_td_num(out, c->hits[0], NULL);
@@ -332,7 +332,7 @@ static void scan_clients(const pg_out *out, const scan_results *r)
 }
 
 static void scan_nets(const pg_out *out, const char *id, const char *title,
-                    const scan_net *const *nets, size_t count, size_t top)
+                      const scan_net *const *nets, size_t count, size_t top)
 {
     size_t i, n = scan_cut(count, top);
     char text[64];
@@ -377,7 +377,7 @@ static void scan_ports(const pg_out *out, const scan_results *r)
 }
 
 static void scan_texts(const pg_out *out, const char *id, const char *title,
-                     const scan_text *const *rows, size_t count, size_t top)
+                       const scan_text *const *rows, size_t count, size_t top)
 {
     size_t i, n = scan_cut(count, top);
 
@@ -404,15 +404,15 @@ void scan_html(const pg_out *out, const scan_results *r)
     scan_hits(out, r);
     scan_rules(out, r);
     scan_chart_of(out, "months", "Hits per month", r->months, r->n_months, 1,
-                SCAN_MONTH_BARS);
+                  SCAN_MONTH_BARS);
     scan_chart_of(out, "days", "Hits per day", r->days, r->n_days, 0,
-                SCAN_DAY_BARS);
+                  SCAN_DAY_BARS);
     scan_examples(out, r);
     scan_clients(out, r);
     scan_nets(out, "networks", "Networks /24 and /64", r->nets, r->n_nets,
               r->top);
     scan_nets(out, "wide-networks", "Wider networks /16 and /48", r->wide,
-            r->n_wide, r->top);
+              r->n_wide, r->top);
     scan_ports(out, r);
     scan_texts(out, "targets", "CONNECT targets", r->targets, r->n_targets,
                r->top);

@@ -141,7 +141,7 @@ static int scan_fill_gzip(scan_input *in)
         }
         else if (rc != Z_OK && rc != Z_BUF_ERROR) {
             scan_input_fail(in, in->zs.msg ? in->zs.msg
-                                         : "invalid compressed data");
+                                           : "invalid compressed data");
         }
     }
     return in->end > before;
@@ -253,7 +253,7 @@ static int scan_skip_rest(scan_input *in)
 }
 
 static const char *scan_hand_out(scan_input *in, size_t from, size_t len,
-                               size_t *out_len)
+                                 size_t *out_len)
 {
     char *line = in->buf + from;
 

@@ -227,8 +227,9 @@ static void scan_periods(pg_json *doc, const char *name,
 
     pg_json_object(doc, name, &o);
     for (i = 0; i < n; i++) {
-        scan_reasons32(&o, months ? scan_month_text(p[i].key, key, sizeof(key))
-                                  : scan_day_text(p[i].key, key, sizeof(key)),
+        scan_reasons32(&o,
+                       months ? scan_month_text(p[i].key, key, sizeof(key))
+                              : scan_day_text(p[i].key, key, sizeof(key)),
                        p[i].hits);
     }
     pg_json_end(&o, "}");

@@ -64,7 +64,7 @@ static void scan_log_read_head(scan_log *l)
 }
 
 scan_log *scan_log_open(const char *path, const scan_format *given,
-                    const char **err)
+                        const char **err)
 {
     scan_log *l = calloc(1, sizeof(*l));
 

@@ -108,8 +108,8 @@ static void scan_put_format(FILE *to, const scan_format *f, int detected)
     const char *name = scan_format_name(f);
 
     if (name) {
-        fprintf(to, "%s%s: ", name, detected ? " (found from its first lines)"
-                                             : "");
+        fprintf(to, "%s%s: ", name,
+                detected ? " (found from its first lines)" : "");
     }
     scan_put_text(to, f->expanded, 0);
 }
@@ -180,8 +180,9 @@ static void scan_header(FILE *to, const scan_results *r)
     fputs("  our names: ", to);
     if (r->vhosts == 0 && r->host_patterns == 0) {
         fputs(r->has[SCAN_F_VHOST] ? "each line's %v only"
-                                 : "none given (--host, -S): every "
-                                   "absolute URI is foreign", to);
+                                   : "none given (--host, -S): every "
+                                     "absolute URI is foreign",
+              to);
     }
     else {
         fprintf(to, "%zu --host pattern%s, %zu vhost%s from apachectl -S "
@@ -272,8 +273,7 @@ static void scan_verdicts(FILE *to, const scan_results *r)
     size_t k;
 
     scan_outcome_of(r, &o);
-    fprintf(to, "\nDid it work?  %s.\n", scan_headline(&o, text,
-                                                          sizeof(text)));
+    fprintf(to, "\nDid it work?  %s.\n", scan_headline(&o, text, sizeof(text)));
     for (i = 0; i < SCAN_VERDICT_COUNT; i++) {
         scan_verdict v = scan_verdict_in_order(i);
 
@@ -350,7 +350,7 @@ static void scan_clients(FILE *to, const scan_results *r)
 }
 
 static void scan_nets(FILE *to, const char *title, const scan_net *const *nets,
-                    size_t count, size_t top)
+                      size_t count, size_t top)
 {
     size_t i, n = scan_shown(count, top);
     char net[64];
@@ -370,7 +370,7 @@ static void scan_nets(FILE *to, const char *title, const scan_net *const *nets,
 }
 
 static void scan_texts(FILE *to, const char *title,
-                     const scan_text *const *rows, size_t count, size_t top)
+                       const scan_text *const *rows, size_t count, size_t top)
 {
     size_t i, n = scan_shown(count, top);
 
@@ -406,7 +406,7 @@ static void scan_ports(FILE *to, const scan_results *r)
 }
 
 static void scan_periods(FILE *to, const char *title, const scan_period *p,
-                       size_t n, size_t keep, int months)
+                         size_t n, size_t keep, int months)
 {
     size_t i, from = n > keep ? n - keep : 0;
     char key[16];

@@ -217,8 +217,9 @@ void scan_tables_destroy(scan_tables *t)
 
 static uint64_t scan_fingerprint(uint64_t path, int kind, int64_t size)
 {
-    uint64_t fp = path ^ scan_mix(((uint64_t)size << 2 | (uint64_t)kind)
-                                + 0x51ed270b27a5b5b5ULL);
+    uint64_t fp = path
+                  ^ scan_mix(((uint64_t)size << 2 | (uint64_t)kind)
+                             + 0x51ed270b27a5b5b5ULL);
 
     return fp ? fp : 1;
 }
@@ -243,7 +244,7 @@ static int scan_sizes_has(const scan_tables *t, uint64_t fp)
 /* Did an ordinary answer for the path get this size (for %O, up to what
  * the connection's headers add or take away)? */
 static int scan_sizes_match(const scan_tables *t, uint64_t path, int kind,
-                          int64_t size)
+                            int64_t size)
 {
     size_t i, n = kind == SCAN_SIZE_SENT
                   ? sizeof(scan_sent_deltas) / sizeof(scan_sent_deltas[0]) : 1;
@@ -278,7 +279,7 @@ void scan_tables_ordinary(scan_tables *t, const scan_classified *c)
         return;
     }
     fp = scan_fingerprint(scan_hash(t->seed, c->path.ptr, c->path.len),
-                        c->size_kind, c->size);
+                          c->size_kind, c->size);
     at = (uint32_t)fp & (SCAN_SIZES_SLOTS - 1);
     for (i = 0; i < SCAN_PROBE; i++) {
         uint64_t *slot = &t->sizes[(at + i) & (SCAN_SIZES_SLOTS - 1)];
@@ -330,7 +331,7 @@ static int scan_client_is(const scan_client *c, const scan_client_key *k)
 }
 
 static void scan_time_span(scan_time *first, scan_time *last,
-                         const scan_time *when)
+                           const scan_time *when)
 {
     if (!when->valid) {
         return;
@@ -344,8 +345,8 @@ static void scan_time_span(scan_time *first, scan_time *last,
 }
 
 /* The client's row; *fresh when it was not in the table. */
-static scan_client *scan_client_row(scan_tables *t,
-                                     const scan_client_key *k, int *fresh)
+static scan_client *scan_client_row(scan_tables *t, const scan_client_key *k,
+                                    int *fresh)
 {
     uint64_t h = k->family == 'n'
                      ? scan_hash(t->seed, k->text, k->len)
@@ -385,7 +386,7 @@ static scan_client *scan_client_row(scan_tables *t,
 }
 
 static scan_net *scan_net_row(scan_tables *t, const unsigned char *addr,
-                               unsigned char family, unsigned char prefix)
+                              unsigned char family, unsigned char prefix)
 {
     unsigned char key[18];
     uint32_t i, mask = t->n_nets - 1, at;
@@ -425,7 +426,7 @@ static scan_net *scan_net_row(scan_tables *t, const unsigned char *addr,
 }
 
 static void scan_count_net(scan_tables *t, const scan_client_key *k, int fresh,
-                         int reason, const scan_time *when)
+                           int reason, const scan_time *when)
 {
     static const unsigned char v4[2] = { 24, 16 }, v6[2] = { 64, 48 };
     int i;
@@ -435,7 +436,7 @@ static void scan_count_net(scan_tables *t, const scan_client_key *k, int fresh,
     }
     for (i = 0; i < 2; i++) {
         scan_net *n = scan_net_row(t, k->bytes, k->family,
-                                    k->family == 4 ? v4[i] : v6[i]);
+                                   k->family == 4 ? v4[i] : v6[i]);
 
         n->hits[reason]++;
         n->total++;
@@ -525,8 +526,8 @@ static pg_span scan_named_host(const scan_classified *c)
 /* ------------------------------------------------------------------ */
 /* Days and months                                                      */
 
-static void scan_count_period(scan_tables *t, scan_period *rows,
-                            uint32_t slots, int64_t key, int reason)
+static void scan_count_period(scan_tables *t, scan_period *rows, uint32_t slots,
+                              int64_t key, int reason)
 {
     uint32_t i, at = (uint32_t)scan_mix((uint64_t)key) & (slots - 1);
 
@@ -571,8 +572,8 @@ static void scan_copy_text(char *dst, size_t size, const char *src, size_t len)
 }
 
 static void scan_example_fill(scan_example *e, const char *where,
-                            const char *line, size_t len, int reason,
-                            scan_rule rule)
+                              const char *line, size_t len, int reason,
+                              scan_rule rule)
 {
     snprintf(e->where, sizeof(e->where), "%s", where);
     scan_copy_text(e->text, sizeof(e->text), line, len);
@@ -583,11 +584,10 @@ static void scan_example_fill(scan_example *e, const char *where,
 
 /* Examples worth reading: at most per_client of one reason from one
  * client, so that one busy client does not fill every slot. */
-static void scan_example_add(scan_example *slots, size_t n,
-                           size_t per_client, const char *where,
-                           const char *line, size_t len, int reason,
-                           scan_rule rule, uint64_t client,
-                           uint32_t pending)
+static void scan_example_add(scan_example *slots, size_t n, size_t per_client,
+                             const char *where, const char *line, size_t len,
+                             int reason, scan_rule rule, uint64_t client,
+                             uint32_t pending)
 {
     size_t i, same = 0;
 
@@ -605,12 +605,12 @@ static void scan_example_add(scan_example *slots, size_t n,
     }
 }
 
-void scan_tables_unparsed(scan_tables *t, const char *where,
-                        const char *line, size_t len)
+void scan_tables_unparsed(scan_tables *t, const char *where, const char *line,
+                          size_t len)
 {
     if (t->n_unparsed < SCAN_EXAMPLES) {
         scan_example_fill(&t->unparsed[t->n_unparsed++], where, line, len, -1,
-                        SCAN_RULE_COUNT);
+                          SCAN_RULE_COUNT);
     }
 }
 
@@ -618,7 +618,7 @@ void scan_tables_unparsed(scan_tables *t, const char *where,
 /* Verdicts                                                             */
 
 static void scan_count_verdict(scan_tables *t, int reason, scan_rule rule,
-                             uint64_t n, scan_client *row)
+                               uint64_t n, scan_client *row)
 {
     scan_verdict v = scan_rule_verdict(rule);
 
@@ -638,8 +638,8 @@ static void scan_count_verdict(scan_tables *t, int reason, scan_rule rule,
 static uint32_t scan_pend(scan_tables *t, const scan_pending *key)
 {
     uint64_t h = scan_mix(key->path ^ scan_mix((uint64_t)key->size)
-                        ^ (key->client * 0x9e3779b97f4a7c15ULL)
-                        ^ ((uint64_t)key->unmatched << 56));
+                          ^ (key->client * 0x9e3779b97f4a7c15ULL)
+                          ^ ((uint64_t)key->unmatched << 56));
     uint32_t i, at = (uint32_t)h & (SCAN_PENDING_SLOTS - 1);
 
     for (i = 0; i < SCAN_PROBE; i++) {
@@ -664,8 +664,8 @@ static uint32_t scan_pend(scan_tables *t, const scan_pending *key)
 /* The hit's rule, or SCAN_RULE_COUNT with *pending set when it waits for
  * the end. */
 static scan_rule scan_judge_hit(scan_tables *t, const scan_classified *c,
-                                 int reason, const scan_client *row,
-                                 uint32_t *pending)
+                                int reason, const scan_client *row,
+                                uint32_t *pending)
 {
     scan_pending key;
     int compare;
@@ -695,8 +695,8 @@ static scan_rule scan_judge_hit(scan_tables *t, const scan_classified *c,
 }
 
 scan_rule scan_tables_hit(scan_tables *t, const scan_classified *c,
-                           pg_span client, const scan_time *when,
-                           const char *where, const char *line, size_t len)
+                          pg_span client, const scan_time *when,
+                          const char *where, const char *line, size_t len)
 {
     int reason = scan_reason_index(c->reason);
     scan_client_key key;
@@ -732,17 +732,16 @@ scan_rule scan_tables_hit(scan_tables *t, const scan_classified *c,
     }
     if (when->valid) {
         scan_count_period(t, t->days, SCAN_DAYS_SLOTS, scan_time_day(when),
-                        reason);
+                          reason);
         scan_count_period(t, t->months, SCAN_MONTHS_SLOTS,
-                        scan_time_month(when), reason);
+                          scan_time_month(when), reason);
     }
 
     rule = scan_judge_hit(t, c, reason, row, &pending);
     if (rule != SCAN_RULE_COUNT) {
         scan_count_verdict(t, reason, rule, 1, row);
-        scan_example_add(t->examples[scan_rule_verdict(rule)],
-                       SCAN_EXAMPLES, 2, where, line, len, reason, rule,
-                       row->id, 0);
+        scan_example_add(t->examples[scan_rule_verdict(rule)], SCAN_EXAMPLES, 2,
+                         where, line, len, reason, rule, row->id, 0);
         return rule;
     }
     scan_example_add(t->candidates, SCAN_CANDIDATES, SCAN_CANDIDATES, where,
@@ -776,7 +775,7 @@ void scan_tables_finish(scan_tables *t)
         p->rule = scan_sizes_match(t, p->path, p->kind, p->size)
                   ? SCAN_RULE_OWN_SIZE : p->unmatched;
         scan_count_verdict(t, p->reason, (scan_rule)p->rule, p->hits,
-                         scan_pending_row(t, p));
+                           scan_pending_row(t, p));
     }
     for (i = 0; i < SCAN_CANDIDATES; i++) {
         scan_example *e = &t->candidates[i];
@@ -785,8 +784,8 @@ void scan_tables_finish(scan_tables *t)
             scan_rule rule = (scan_rule)t->pending[e->pending - 1].rule;
 
             scan_example_add(t->examples[scan_rule_verdict(rule)],
-                           SCAN_EXAMPLES, 2, e->where, e->text,
-                           strlen(e->text), e->reason, rule, e->client, 0);
+                             SCAN_EXAMPLES, 2, e->where, e->text,
+                             strlen(e->text), e->reason, rule, e->client, 0);
         }
     }
 }
@@ -853,7 +852,7 @@ static int scan_cmp_period(const void *a, const void *b)
 }
 
 static size_t scan_view_texts(const scan_text *rows, uint32_t n,
-                            const scan_text ***view)
+                              const scan_text ***view)
 {
     size_t used = 0;
     uint32_t i;
@@ -871,7 +870,7 @@ static size_t scan_view_texts(const scan_text *rows, uint32_t n,
 }
 
 static size_t scan_view_periods(const scan_period *rows, uint32_t n,
-                              scan_period **view)
+                                scan_period **view)
 {
     size_t used = 0;
     uint32_t i;

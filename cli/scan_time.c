@@ -352,8 +352,8 @@ static int scan_parse_strftime(scan_cursor *c, const char *fmt, scan_time *out)
     return scan_civil_to_time(&t, out);
 }
 
-int scan_time_parse(scan_time_kind kind, const char *strftime_fmt,
-                       pg_span text, scan_time *out)
+int scan_time_parse(scan_time_kind kind, const char *strftime_fmt, pg_span text,
+                    scan_time *out)
 {
     scan_cursor c;
 

@@ -202,8 +202,7 @@ void scan_outcome_of(const scan_results *r, scan_outcome *o)
                   + r->by_reason[connect][SCAN_VERDICT_UNKNOWN];
 }
 
-const char *scan_headline(const scan_outcome *o, char *buf,
-                             size_t size)
+const char *scan_headline(const scan_outcome *o, char *buf, size_t size)
 {
     char a[32], b[32], c[32], d[32];
     size_t used;

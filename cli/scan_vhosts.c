@@ -260,7 +260,7 @@ static void scan_set_add(scan_vhosts *v, char *name)
 /* Reading -S output                                                    */
 
 static scan_vhost *scan_new_vhost(scan_vhosts *v, const char *name, size_t len,
-                              unsigned port)
+                                  unsigned port)
 {
     char canon[SCAN_NAME_BUF];
     size_t clen = scan_canon_span((pg_span){ name, len }, canon);
@@ -295,7 +295,7 @@ static scan_vhost *scan_new_vhost(scan_vhosts *v, const char *name, size_t len,
 }
 
 static void scan_add_alias(scan_vhosts *v, scan_vhost *h, const char *name,
-                         size_t len, int wild)
+                           size_t len, int wild)
 {
     char canon[SCAN_NAME_BUF];
     size_t clen;
@@ -360,7 +360,7 @@ static unsigned scan_port_word(pg_span w)
 }
 
 static void scan_open_vhost(scan_vhosts *v, const char *name, size_t len,
-                          unsigned port)
+                            unsigned port)
 {
     v->parse_cur =
         scan_new_vhost(v, name, len, port) ? v->n - 1 : SCAN_NO_VHOST;
@@ -459,7 +459,7 @@ size_t scan_vhosts_parse(scan_vhosts *v, const char *text, size_t len)
 /* Runs the command with its standard output into a buffer; its standard
  * error stays ours (httpd's warnings are the operator's to see). */
 const char *scan_vhosts_run(scan_vhosts *v, char *const argv[], char *msg,
-                          size_t size)
+                            size_t size)
 {
     int out[2], errp[2];
     pid_t pid;
@@ -556,7 +556,7 @@ static void scan_take_name(void *baton, const char *name, size_t len, int wild)
 }
 
 size_t scan_vhosts_read_aliases(scan_vhosts *v, scan_vhosts_warn_fn *warn,
-                              void *baton)
+                                void *baton)
 {
     char why[512], msg[1024];
     size_t i, incomplete = 0;
@@ -569,7 +569,7 @@ size_t scan_vhosts_read_aliases(scan_vhosts *v, scan_vhosts_warn_fn *warn,
             continue;
         }
         if (scan_conf_vhost_names(h->conf, h->conf_line, scan_take_name, &ctx,
-                                why, sizeof(why))) {
+                                  why, sizeof(why))) {
             continue;
         }
         snprintf(msg, sizeof(msg), "vhost %s is alone on its address, "
@@ -614,7 +614,7 @@ size_t scan_vhosts_hosts(const scan_vhosts *v)
 /* The vhosts with this ServerName on this port (port 0: any), cached:
  * consecutive lines mostly belong to one vhost. */
 static void scan_lookup(scan_vhosts *v, const char *canon, size_t len,
-                      unsigned port)
+                        unsigned port)
 {
     size_t i;
 
@@ -702,7 +702,7 @@ static int scan_any_vhost_has(const scan_vhosts *v, pg_span host)
 }
 
 int scan_vhosts_is_own(scan_vhosts *v, pg_span vhost, unsigned port,
-                     pg_span host)
+                       pg_span host)
 {
     char canon[SCAN_NAME_BUF];
     size_t i, len;
