@@ -109,7 +109,9 @@ int pg_parse_uint(const char *s, size_t len, unsigned long max,
     for (i = 0; i < len; i++) {
         unsigned long digit = (unsigned long)(s[i] - '0');
 
-        if (!pg_is_digit((unsigned char)s[i]) || value > (max - digit) / 10) {
+        /* digit > max first: max - digit must not wrap */
+        if (!pg_is_digit((unsigned char)s[i]) || digit > max
+            || value > (max - digit) / 10) {
             return 0;
         }
         value = value * 10 + digit;

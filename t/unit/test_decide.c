@@ -229,6 +229,10 @@ static void test_ports_and_addresses(void)
            && pg_parse_uint("0010", 4, 10, &v) && v == 10
            && !pg_parse_uint("11", 2, 10, &v),
            "pg_parse_uint: digits only, up to max, no overflow");
+        ok(!pg_parse_uint("5", 1, 3, &v) && !pg_parse_uint("9", 1, 0, &v)
+           && pg_parse_uint("3", 1, 3, &v) && v == 3
+           && pg_parse_uint("0", 1, 0, &v) && v == 0,
+           "pg_parse_uint: a max below 9 (max - digit must not wrap)");
     }
     ok(pg_port_in(proxy_ports, 3, 8050) && !pg_port_in(proxy_ports, 3, 8100)
        && !pg_port_in(proxy_ports, 3, 0), "port range: membership, 0 never");
