@@ -41,7 +41,7 @@
  *
  * This file is the hub of the request path: it reads the request once,
  * asks pg_decide() (pg_decide.c, which knows nothing of httpd) for the
- * verdict, builds the hit, has the table count it
+ * decision, builds the hit, has the table count it
  * (mod_proxyguard_table.c) and the ban code act on the result
  * (mod_proxyguard_ban.c).  The other glue files call none of the hub's
  * functions, and the pure files (pg_*.c) call no glue;
@@ -111,12 +111,12 @@ static const char *pg_log_field(apr_pool_t *p, const char *s)
 
 /* Rejections (and DetectOnly's would-be rejections) are warnings; hits
  * that only count are info. */
-static int pg_log_level(const pg_verdict *v)
+static int pg_log_level(const pg_decision *v)
 {
     return v->status ? APLOG_WARNING : APLOG_INFO;
 }
 
-static void pg_log_hit(request_rec *r, const pg_verdict *v, const char *host)
+static void pg_log_hit(request_rec *r, const pg_decision *v, const char *host)
 {
     ap_log_rerror(APLOG_MARK, pg_log_level(v), 0, r,
                   PG_TAG_HIT ": action=%s reason=%s vhost=%s "
@@ -155,7 +155,7 @@ static void pg_publish(request_rec *r, const char *reason, const char *action)
 /* An internal redirect (a local ErrorDocument for our 403 among them) is a
  * new request that is decided no more, and whose environment httpd renames
  * to REDIRECT_*: the request that gets logged is the last one, so the
- * verdict of the first must be published there too. */
+ * decision of the first must be published there too. */
 static void pg_publish_again(request_rec *r)
 {
     const request_rec *first = r->prev;
@@ -215,8 +215,8 @@ typedef struct pg_upgrade_mark {
     const char *path;           /* what stream 1 carries as :path */
 } pg_upgrade_mark;
 
-/* The verdict on the last origin-form request of a kept-alive connection.
- * pg_decide's verdict on an origin-form request depends only on the method
+/* The decision on the last origin-form request of a kept-alive connection.
+ * pg_decide's decision on an origin-form request depends only on the method
  * being CONNECT, the Host header, the proxy headers, the client being a
  * proxy client and the vhost's policy (pg_decide.h); so the next request
  * on the connection that repeats them, as browsers and clients do, reuses
@@ -229,7 +229,7 @@ typedef struct pg_remembered {
     char host[PG_REMEMBER_HOST_MAX];    /* NUL-terminated */
     int proxy_header;
     int proxy_client;
-    pg_verdict verdict;
+    pg_decision decision;
 } pg_remembered;
 
 typedef struct pg_conn_state {
@@ -250,7 +250,7 @@ static APR_INLINE pg_conn_state *pg_conn_state_of(conn_rec *c)
     return st;
 }
 
-/* What a verdict on an origin-form request depends on besides the vhost
+/* What a decision on an origin-form request depends on besides the vhost
  * (pg_decide.h): read from the request on every request, compared with
  * what is remembered. */
 typedef struct pg_head {
@@ -259,9 +259,9 @@ typedef struct pg_head {
     int proxy_client;
 } pg_head;
 
-/* The remembered verdict, if this request repeats what it depends on. */
+/* The remembered decision, if this request repeats what it depends on. */
 static int pg_recall(const pg_remembered *m, const request_rec *r,
-                     const pg_head *head, pg_verdict *v)
+                     const pg_head *head, pg_decision *v)
 {
     if (m->server != r->server || m->proxy_header != head->proxy_header
         || m->proxy_client != head->proxy_client
@@ -269,12 +269,12 @@ static int pg_recall(const pg_remembered *m, const request_rec *r,
         || (head->host && strcmp(m->host, head->host))) {
         return 0;
     }
-    *v = m->verdict;
+    *v = m->decision;
     return 1;
 }
 
 static void pg_remember(pg_remembered *m, const request_rec *r,
-                        const pg_request *req, const pg_verdict *v)
+                        const pg_request *req, const pg_decision *v)
 {
     if (req->host.len >= sizeof(m->host)) {
         m->server = NULL;
@@ -288,7 +288,7 @@ static void pg_remember(pg_remembered *m, const request_rec *r,
     m->host[req->host.len] = '\0';
     m->proxy_header = req->has_proxy_header;
     m->proxy_client = req->proxy_client;
-    m->verdict = *v;
+    m->decision = *v;
 }
 
 /* Only asked of a hit that passes (rare): pg_head_of's pass over the
@@ -405,15 +405,15 @@ static void pg_request_of(request_rec *r, const pg_head *head,
     req->server_port = r->server->port;
 }
 
-/* pg_decide's verdict on the request (and remembered in last, if given). */
-static PG_NOINLINE pg_verdict pg_decide_now(request_rec *r,
+/* pg_decide's decision on the request (and remembered in last, if given). */
+static PG_NOINLINE pg_decision pg_decide_now(request_rec *r,
                                             const pg_vhost_conf *conf,
                                             const pg_head *head,
                                             pg_remembered *last)
 {
     pg_request req;
     pg_policy policy;
-    pg_verdict v;
+    pg_decision v;
 
     pg_request_of(r, head, &req);
     policy = conf->policy;
@@ -426,17 +426,17 @@ static PG_NOINLINE pg_verdict pg_decide_now(request_rec *r,
     return v;
 }
 
-/* pg_decide's verdict: remembered from the connection's last origin-form
+/* pg_decide's decision: remembered from the connection's last origin-form
  * request when this one repeats it, else decided (and remembered).  st:
  * the connection's state, NULL on an HTTP/2 stream.  *head: what was read
  * of the request's headers. */
-static pg_verdict pg_verdict_of(request_rec *r, const pg_vhost_conf *conf,
+static pg_decision pg_decision_of(request_rec *r, const pg_vhost_conf *conf,
                                 pg_conn_state *st, pg_head *head)
 {
     int origin_form = r->unparsed_uri && r->unparsed_uri[0] == '/'
                       && r->method_number != M_CONNECT;
     pg_remembered *last = origin_form && st ? &st->last : NULL;
-    pg_verdict v;
+    pg_decision v;
 
     pg_head_of(r, conf, head);
     if (last && pg_recall(last, r, head, &v)) {
@@ -451,7 +451,7 @@ static pg_verdict pg_verdict_of(request_rec *r, const pg_vhost_conf *conf,
  * returning it from post_read_request itself matters: a request that dies
  * there makes httpd drop the connection, so every probe of a flood would
  * cost a new TCP connection where stock httpd keeps it alive. */
-static int pg_reject_later(request_rec *r, const pg_verdict *v)
+static int pg_reject_later(request_rec *r, const pg_decision *v)
 {
     const char *scheme = r->parsed_uri.scheme;
     int *status;
@@ -474,7 +474,7 @@ static int pg_reject_later(request_rec *r, const pg_verdict *v)
 
 /* The hit as the table records it. */
 static void pg_hit_of(request_rec *r, const pg_vhost_conf *conf,
-                      const pg_verdict *v, const char *host, int loggable,
+                      const pg_decision *v, const char *host, int loggable,
                       pg_hit *hit)
 {
     const pg_global_conf *g = conf->global;
@@ -500,7 +500,7 @@ static void pg_hit_of(request_rec *r, const pg_vhost_conf *conf,
 /* Counted (always), recorded (a banned client's flood only counts, and
  * takes no lock), and what the record decided: a ban, the log budget. */
 static void pg_count(request_rec *r, const pg_vhost_conf *conf,
-                     const pg_verdict *v, const pg_hit *hit,
+                     const pg_decision *v, const pg_hit *hit,
                      pg_record_result *res)
 {
     apr_status_t rv;
@@ -530,7 +530,7 @@ static void pg_count(request_rec *r, const pg_vhost_conf *conf,
  * header, as pg_head_of found it (NULL for a banned client's request, whose
  * hit is only counted). */
 static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
-                     const pg_verdict *v, const char *host)
+                     const pg_decision *v, const char *host)
 {
     int loggable = v->reason != PG_REASON_BANNED
                    && APLOG_R_IS_LEVEL(r, pg_log_level(v));
@@ -561,7 +561,7 @@ static int pg_post_read_request(request_rec *r)
     const pg_vhost_conf *conf;
     pg_conn_state *st;
     pg_head head;
-    pg_verdict v;
+    pg_decision v;
 
     /* Decide once, on the request as the client sent it: internal
      * redirects (ErrorDocument among them) and subrequests run this hook
@@ -585,7 +585,7 @@ static int pg_post_read_request(request_rec *r)
         v = pg_decide_banned(&conf->policy);
         return pg_on_hit(r, conf, &v, NULL);
     }
-    v = pg_verdict_of(r, conf, st, &head);
+    v = pg_decision_of(r, conf, st, &head);
     return v.reason == PG_REASON_NONE ? DECLINED
                                       : pg_on_hit(r, conf, &v, head.host);
 }

@@ -51,7 +51,7 @@ static int pg_ban_exempt(const request_rec *r, const pg_global_conf *g)
 /* Only rejections (or DetectOnly's would-be rejections) lead to bans:
  * unknown-host under Detect and proxy-header are too weak a signal. */
 void pg_ban_terms(const request_rec *r, const pg_global_conf *g,
-                  const pg_verdict *v, pg_hit *hit)
+                  const pg_decision *v, pg_hit *hit)
 {
     int on = pg_bans_configured(g) && pg_store_ready();
 

@@ -47,7 +47,7 @@ int pg_is_banned(request_rec *r, const pg_global_conf *g, pg_ban_memo *memo);
  * towards one, on what terms, and whether a ban it starts must be told to
  * a shared store. */
 void pg_ban_terms(const request_rec *r, const pg_global_conf *g,
-                  const pg_verdict *v, pg_hit *hit);
+                  const pg_decision *v, pg_hit *hit);
 
 /* The table's answer to a hit (pg_record_result): a ban started (kept in
  * a local store, logged as PG0010), or refused for want of a row (PG0013,

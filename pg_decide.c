@@ -14,7 +14,7 @@
 /*
  * pg_decide.c: the request decision of mod_proxyguard.  See pg_decide.h.
  *
- * A verdict must hold under every reader that acts on the same bytes:
+ * A decision must hold under every reader that acts on the same bytes:
  * httpd's URI parse and vhost selection (which host it routes on), mod_proxy's
  * proxy_detect (whether it forwards the request) and its scheme handlers' own
  * reading of the authority (where it connects).  So the absolute-form parser
@@ -733,10 +733,10 @@ static pg_span pg_host_header_name(pg_span host)
 }
 
 /* A hit that rejects: enforced under On, only reported under DetectOnly. */
-static pg_verdict pg_reject(const pg_policy *policy, pg_reason reason,
+static pg_decision pg_reject(const pg_policy *policy, pg_reason reason,
                             int status)
 {
-    pg_verdict v;
+    pg_decision v;
 
     v.reason = reason;
     v.status = status;
@@ -745,9 +745,9 @@ static pg_verdict pg_reject(const pg_policy *policy, pg_reason reason,
     return v;
 }
 
-static pg_verdict pg_detect(pg_reason reason)
+static pg_decision pg_detect(pg_reason reason)
 {
-    pg_verdict v;
+    pg_decision v;
 
     v.reason = reason;
     v.action = PG_ACTION_DETECT;
@@ -755,11 +755,11 @@ static pg_verdict pg_detect(pg_reason reason)
     return v;
 }
 
-static const pg_verdict pg_pass = { PG_REASON_NONE, PG_ACTION_PASS, 0 };
+static const pg_decision pg_pass = { PG_REASON_NONE, PG_ACTION_PASS, 0 };
 
 /* CONNECT: only proxy clients, and only to their ports (checked before
  * mod_proxy_connect opens anything). */
-static pg_verdict pg_decide_connect(const pg_request *req,
+static pg_decision pg_decide_connect(const pg_request *req,
                                     const pg_policy *policy)
 {
     if (!req->proxy_client) {
@@ -775,7 +775,7 @@ static pg_verdict pg_decide_connect(const pg_request *req,
 /* An absolute-form request.  Returns a hit, or pass with *proxied set when
  * a proxy client uses us as its proxy (nothing more to check), or pass
  * with *routed set to the host httpd routes on (NULL ptr: none). */
-static pg_verdict pg_decide_absolute(const pg_request *req,
+static pg_decision pg_decide_absolute(const pg_request *req,
                                      const pg_policy *policy,
                                      const pg_absolute_uri *abs,
                                      int *proxied, pg_span *routed)
@@ -807,12 +807,12 @@ static pg_verdict pg_decide_absolute(const pg_request *req,
     return pg_pass;
 }
 
-pg_verdict pg_decide_banned(const pg_policy *policy)
+pg_decision pg_decide_banned(const pg_policy *policy)
 {
     return pg_reject(policy, PG_REASON_BANNED, 403);
 }
 
-pg_verdict pg_decide(const pg_request *req, const pg_policy *policy)
+pg_decision pg_decide(const pg_request *req, const pg_policy *policy)
 {
     pg_absolute_uri abs;
     pg_span routed = { NULL, 0 };
@@ -825,7 +825,8 @@ pg_verdict pg_decide(const pg_request *req, const pg_policy *policy)
         return pg_decide_connect(req, policy);
     }
     if (pg_parse_absolute_uri(req->uri, &abs)) {
-        pg_verdict v = pg_decide_absolute(req, policy, &abs, &proxied, &routed);
+        pg_decision v = pg_decide_absolute(req, policy, &abs, &proxied,
+                                           &routed);
 
         if (v.reason != PG_REASON_NONE || proxied) {
             return v;

@@ -131,28 +131,28 @@ typedef struct pg_request {
     unsigned server_port;       /* port of the vhost's ServerName, 0 if none */
 } pg_request;
 
-typedef struct pg_verdict {
+typedef struct pg_decision {
     pg_reason reason;
     pg_action action;
     /* The status that rejects this hit (403/405), also under DetectOnly,
      * where it is what *would* have been sent; 0 for pass-and-count hits. */
     int status;
-} pg_verdict;
+} pg_decision;
 
 /* The decision: pure, total (defined for every input) and allocation-free.
  *
- * For an origin-form request (the target starts with '/') the verdict
+ * For an origin-form request (the target starts with '/') the decision
  * depends on the method being CONNECT or not, the Host header,
  * has_proxy_header, proxy_client and the policy only: not on the rest of
  * the target, tls, the local address and ports, or proxy_claimed.  The
- * module relies on it to reuse a verdict on a kept-alive connection
- * (mod_proxyguard.c, pg_verdict_of); the unit tests and the fuzzer check
+ * module relies on it to reuse a decision on a kept-alive connection
+ * (mod_proxyguard.c, pg_decision_of); the unit tests and the fuzzer check
  * it. */
-pg_verdict pg_decide(const pg_request *req, const pg_policy *policy);
+pg_decision pg_decide(const pg_request *req, const pg_policy *policy);
 
-/* The verdict on any request from a banned address (ProxyGuardBan): 403,
+/* The decision on any request from a banned address (ProxyGuardBan): 403,
  * only reported under DetectOnly. */
-pg_verdict pg_decide_banned(const pg_policy *policy);
+pg_decision pg_decide_banned(const pg_policy *policy);
 
 const char *pg_reason_name(pg_reason reason);
 const char *pg_action_name(pg_action action);

@@ -212,7 +212,7 @@ void scan_classify(const scan_config *cfg, const scan_line_fields *lf,
     pg_request req;
     pg_policy policy;
     scan_own_ctx own;
-    pg_verdict v;
+    pg_decision v;
     int port_known;
 
     memset(out, 0, sizeof(*out));

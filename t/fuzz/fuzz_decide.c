@@ -8,7 +8,7 @@
  * whether it came over TLS.
  *
  * Besides crashes and sanitizer reports it stops on:
- *  - a verdict outside the contract (status, action and reason that do not
+ *  - a decision outside the contract (status, action and reason that do not
  *    go together);
  *  - an absolute-form target the decision lets through whose host or port
  *    any reader that acts on it reads differently: httpd (the real
@@ -16,7 +16,7 @@
  *    real apr_parse_addr_port, t/unit/readers.h);
  *  - a stranger's request that mod_proxy claimed and that is not refused;
  *  - a proxy client's forwarded request to a port outside its list;
- *  - an origin-form verdict that changes with what it must not depend on
+ *  - an origin-form decision that changes with what it must not depend on
  *    (the rest of the target, the method unless CONNECT, TLS, mod_proxy's
  *    claim, the local address and ports): a kept-alive connection reuses
  *    it.
@@ -58,7 +58,7 @@ static void check(int cond, const char *what)
 }
 
 static void check_verdict(const pg_request *req, const pg_policy *pol,
-                          pg_verdict v)
+                          pg_decision v)
 {
     check((unsigned)v.reason < PG_REASON_COUNT, "reason in range");
     check(v.status == 0 || v.status == 403 || v.status == 405, "status");
@@ -76,7 +76,7 @@ static void check_verdict(const pg_request *req, const pg_policy *pol,
           "proxy clients' CONNECTs are connect-port or pass");
     check((v.reason != PG_REASON_CONNECT_PORT
            && v.reason != PG_REASON_PROXY_PORT) || req->proxy_client,
-          "only proxy clients get port verdicts");
+          "only proxy clients get port decisions");
     check(v.reason != PG_REASON_PROXY_PORT || v.status == 403,
           "proxy-port is 403");
     check(v.reason != PG_REASON_PROXY_HEADER || req->has_proxy_header,
@@ -88,7 +88,7 @@ static void check_verdict(const pg_request *req, const pg_policy *pol,
  * alike by every reader; a stranger's claimed request must be refused; a
  * proxy client's forwarded one must go to one of its ports. */
 static void check_readers(const pg_request *req, const pg_policy *pol,
-                          pg_verdict v)
+                          pg_decision v)
 {
     pg_absolute_uri abs;
     char why[256], *text;
@@ -119,17 +119,17 @@ static void check_readers(const pg_request *req, const pg_policy *pol,
     }
 }
 
-static int same_verdict(pg_verdict a, pg_verdict b)
+static int same_verdict(pg_decision a, pg_decision b)
 {
     return a.reason == b.reason && a.action == b.action && a.status == b.status;
 }
 
-/* pg_decide.h: an origin-form request's verdict depends on the method
+/* pg_decide.h: an origin-form request's decision depends on the method
  * being CONNECT, the Host header, the proxy header, the client being a
  * proxy client and the policy only (a kept-alive connection reuses it).
- * Everything else is changed here; the verdict must not. */
+ * Everything else is changed here; the decision must not. */
 static void check_origin_form(const pg_request *req, const pg_policy *pol,
-                              pg_verdict v)
+                              pg_decision v)
 {
     static const char *const methods[] = { "GET", "POST", "connect", "" };
     pg_request other = *req;
@@ -151,7 +151,7 @@ static void check_origin_form(const pg_request *req, const pg_policy *pol,
         other.method.ptr = methods[i];
         other.method.len = strlen(methods[i]);
         check(same_verdict(pg_decide(&other, pol), v),
-              "an origin-form verdict depends only on CONNECT, Host, the "
+              "an origin-form decision depends only on CONNECT, Host, the "
               "proxy header, proxy_client and the policy");
     }
 }
@@ -214,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.server_port = (data[0] >> 2) & 1 ? 80 : 0;
 
     {
-        pg_verdict v = pg_decide(&req, &pol);
+        pg_decision v = pg_decide(&req, &pol);
 
         check_verdict(&req, &pol, v);
         check_readers(&req, &pol, v);

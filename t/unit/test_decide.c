@@ -106,7 +106,7 @@ static pg_request request(const char *method, const char *uri,
 static void expect(pg_request req, pg_policy pol, pg_reason reason,
                    pg_action action, int status, const char *name)
 {
-    pg_verdict v = pg_decide(&req, &pol);
+    pg_decision v = pg_decide(&req, &pol);
     int good = v.reason == reason && v.action == action && v.status == status;
 
     ok(good, name);
@@ -530,7 +530,7 @@ static void test_decide(void)
     free(huge);
 }
 
-/* Issue 9: a verdict must hold under every reader that acts. */
+/* Issue 9: a decision must hold under every reader that acts. */
 static void test_every_reader(void)
 {
     static const char *const tricks[] = {
@@ -723,7 +723,7 @@ static void test_names_are_a_contract(void)
 }
 
 /* The premise of the kept-alive memo (pg_decide.h): an origin-form
- * request's verdict depends on the method being CONNECT, the Host, the
+ * request's decision depends on the method being CONNECT, the Host, the
  * proxy header, the client being a proxy client and the policy only.  For
  * Hosts of every kind, under every policy, everything else is varied. */
 static void test_origin_form_depends_on_little(void)
@@ -751,14 +751,14 @@ static void test_origin_form_depends_on_little(void)
         for (h = 0; h < (int)(sizeof(hosts) / sizeof(hosts[0])); h++) {
             for (flags = 0; flags < 4; flags++) {
                 pg_request base = request("GET", "/", hosts[h], flags & 1);
-                pg_verdict v;
+                pg_decision v;
 
                 base.proxy_client = (flags >> 1) & 1;
                 v = pg_decide(&base, &pols[p]);
                 for (t = 0; t < 4; t++) {
                     for (m = 0; m < 5; m++) {
                         pg_request other = base;
-                        pg_verdict w;
+                        pg_decision w;
 
                         other.uri = S(targets[t]);
                         other.method = S(methods[m]);
@@ -776,7 +776,7 @@ static void test_origin_form_depends_on_little(void)
             }
         }
     }
-    snprintf(name, sizeof(name), "origin-form: the verdict of %d variants follows "
+    snprintf(name, sizeof(name), "origin-form: the decision of %d variants follows "
              "CONNECT, Host, proxy header, proxy client and policy only (%d changed)",
              cases, changed);
     ok(changed == 0 && cases == 6 * 14 * 4 * 20, name);
