@@ -63,8 +63,10 @@ SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer
 include cli/cli.mk
 .DEFAULT_GOAL := all
 
-# the program's own tests need what its fragments list
+# the program's own tests need what its fragments list, the demo what
+# building it needs
 DEB_TEST += $(CLI_DEB) $(CLI_TEST_DEB)
+DEB_DEMO += $(CLI_DEB)
 
 # make mutants, make mutants-check
 include tools/mutants.mk

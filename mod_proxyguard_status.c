@@ -120,7 +120,7 @@ static int pg_status_unban(request_rec *r)
     }
     lift = pg_ban_lift(r, &addr);
     if (lift == PG_LIFT_FAILED) {
-        return HTTP_SERVICE_UNAVAILABLE;        /* said in the error log */
+        return HTTP_SERVICE_UNAVAILABLE;        /* no lock: PG0003 says so */
     }
     pg_addr_format(shown, sizeof(shown), &addr);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_BAN_LIFTED

@@ -12,8 +12,8 @@
  */
 
 /*
- * pg_table_rows.h: what the hit table's own files (pg_table.c, pg_ban.c,
- * pg_snapshot.c) share of its layout, and what its unit test
+ * pg_table_rows.h: what the hit table's own files (pg_table.c, pg_record.c,
+ * pg_ban.c, pg_snapshot.c) share of its layout, and what its unit test
  * (t/unit/test_table.c) reads besides the API.  No other file includes it.
  */
 

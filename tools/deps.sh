@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages given as arguments that are not installed
-# yet, saying which.  Used by `make`, `make test` and `make demo` so that a
-# fresh Debian 12 machine needs nothing but make and this tree.
+# yet, saying which.  Used by the Makefile's targets that need packages
+# (`make deps`, `make test`, `make demo` ...; not the build itself) so that
+# a fresh Debian 12 machine needs nothing but make and this tree.
 set -eu
 missing=""
 for pkg in "$@"; do
