@@ -31,13 +31,14 @@ BUILD    := build
 MODULE   := $(BUILD)/.libs/mod_proxyguard.so
 SOURCES  := mod_proxyguard.c mod_proxyguard_config.c mod_proxyguard_table.c \
             mod_proxyguard_ban.c mod_proxyguard_store.c mod_proxyguard_agent.c \
-            mod_proxyguard_status.c \
-            pg_decide.c pg_table.c pg_record.c pg_ban.c pg_snapshot.c pg_addr.c \
+            mod_proxyguard_status.c mod_proxyguard_backend.c \
+            pg_decide.c pg_backend.c pg_table.c pg_record.c pg_ban.c pg_snapshot.c pg_addr.c \
             pg_status.c pg_out.c
 HEADERS  := mod_proxyguard_private.h mod_proxyguard_config.h \
             mod_proxyguard_table.h mod_proxyguard_ban.h mod_proxyguard_store.h \
             mod_proxyguard_agent.h mod_proxyguard_status.h \
-            pg_decide.h pg_table.h pg_table_rows.h pg_ban.h pg_snapshot.h \
+            mod_proxyguard_backend.h \
+            pg_decide.h pg_backend.h pg_table.h pg_table_rows.h pg_ban.h pg_snapshot.h \
             pg_addr.h pg_status.h pg_out.h pg_version.h
 TABLE_SOURCES := pg_table.c pg_record.c pg_ban.c pg_snapshot.c pg_addr.c
 STRICT   := -Wall -Wextra -Werror -std=gnu99
@@ -103,10 +104,10 @@ $(MODULE): $(SOURCES) $(HEADERS)
 
 # Unit tests link the pure decision code directly, plus APR for the
 # comparison with apr_uri_parse.
-$(BUILD)/unit/test_decide: t/unit/test_decide.c t/unit/tap.h t/unit/readers.h pg_decide.c $(HEADERS)
+$(BUILD)/unit/test_decide: t/unit/test_decide.c t/unit/tap.h t/unit/readers.h pg_decide.c pg_backend.c $(HEADERS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(STRICT) -g -O1 $$(apr-1-config --cppflags --includes) \
-	    $$(apu-1-config --includes) -o $@ t/unit/test_decide.c pg_decide.c \
+	    $$(apu-1-config --includes) -o $@ t/unit/test_decide.c pg_decide.c pg_backend.c \
 	    $$(apu-1-config --link-ld) $$(apr-1-config --link-ld)
 
 $(BUILD)/unit/test_table: t/unit/test_table.c t/unit/tap.h $(TABLE_SOURCES) pg_status.c pg_out.c pg_decide.c $(HEADERS)
@@ -183,11 +184,11 @@ test-deb: deb
 
 # libFuzzer over the pure decision code (t/fuzz/), FUZZ_SECS seconds; the
 # corpus grows in build/fuzz-corpus, crashes land in build/.
-$(BUILD)/fuzz_decide: t/fuzz/fuzz_decide.c t/unit/readers.h pg_decide.c pg_decide.h
+$(BUILD)/fuzz_decide: t/fuzz/fuzz_decide.c t/unit/readers.h pg_decide.c pg_decide.h pg_backend.c pg_backend.h
 	@mkdir -p $(BUILD)
 	clang $(STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined $$(apr-1-config --cppflags --includes) \
-	    $$(apu-1-config --includes) -o $@ t/fuzz/fuzz_decide.c pg_decide.c \
+	    $$(apu-1-config --includes) -o $@ t/fuzz/fuzz_decide.c pg_decide.c pg_backend.c \
 	    $$(apu-1-config --link-ld) $$(apr-1-config --link-ld)
 
 fuzz: deps-fuzz $(BUILD)/fuzz_decide

@@ -67,6 +67,10 @@
 #include "mod_proxyguard_table.h"
 #include "mod_proxyguard_ban.h"
 #include "mod_proxyguard_status.h"
+#include "mod_proxyguard_backend.h"
+
+/* Set on a request whose proxy backend has been decided. */
+#define PG_NOTE_BACKEND "proxyguard-backend"
 
 /* Attacker-controlled fields are cut to this many bytes before escaping. */
 #define PG_LOG_FIELD_MAX 200
@@ -116,16 +120,22 @@ static int pg_log_level(const pg_decision *v)
     return v->status ? APLOG_WARNING : APLOG_INFO;
 }
 
-static void pg_log_hit(request_rec *r, const pg_decision *v, const char *host)
+/* backend: the URL a reverse-proxy rule made of the request, for a
+ * dynamic-backend hit (else NULL, and the field is left out). */
+static void pg_log_hit(request_rec *r, const pg_decision *v, const char *host,
+                       const char *backend)
 {
     ap_log_rerror(APLOG_MARK, pg_log_level(v), 0, r,
                   PG_TAG_HIT ": action=%s reason=%s vhost=%s "
-                  "method=\"%s\" uri=\"%s\" host=\"%s\"",
+                  "method=\"%s\" uri=\"%s\" host=\"%s\"%s%s%s",
                   pg_action_name(v->action), pg_reason_name(v->reason),
                   r->server->server_hostname,
                   pg_log_field(r->pool, r->method),
                   pg_log_field(r->pool, r->unparsed_uri),
-                  pg_log_field(r->pool, host));
+                  pg_log_field(r->pool, host),
+                  backend ? " backend=\"" : "",
+                  backend ? pg_log_field(r->pool, backend) : "",
+                  backend ? "\"" : "");
 }
 
 /* The hits of this client that ProxyGuardLogLimit kept out of the log. */
@@ -526,17 +536,32 @@ static void pg_count(request_rec *r, const pg_vhost_conf *conf,
     }
 }
 
-/* Publish, count, log, and answer later if it rejects.  host: the Host
- * header, as pg_head_of found it (NULL for a banned client's request, whose
- * hit is only counted). */
-static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
-                     const pg_decision *v, const char *host)
+/* Count and log a hit.  host: the Host header (NULL for a banned client's
+ * request, whose hit is only counted); backend: as pg_log_hit. */
+static void pg_count_and_log(request_rec *r, const pg_vhost_conf *conf,
+                             const pg_decision *v, const char *host,
+                             const char *backend)
 {
     int loggable = v->reason != PG_REASON_BANNED
                    && APLOG_R_IS_LEVEL(r, pg_log_level(v));
     pg_record_result res;
     pg_hit hit;
 
+    pg_hit_of(r, conf, v, host, loggable, &hit);
+    pg_count(r, conf, v, &hit, &res);
+    if (res.suppressed) {
+        pg_log_suppressed(r, &res);
+    }
+    if (res.log) {
+        pg_log_hit(r, v, host, backend);
+    }
+}
+
+/* Publish, count, log, and answer later if it rejects.  host: the Host
+ * header, as pg_head_of found it (NULL for a banned client's request). */
+static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
+                     const pg_decision *v, const char *host)
+{
     pg_publish(r, pg_reason_name(v->reason), pg_action_name(v->action));
     if (pg_is_upgraded_stream(r)) {
         return pg_reject_later(r, v);   /* counted as the HTTP/1.1 request */
@@ -545,14 +570,7 @@ static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
         && pg_asks_h2c(r)) {
         pg_mark_upgrade(r);
     }
-    pg_hit_of(r, conf, v, host, loggable, &hit);
-    pg_count(r, conf, v, &hit, &res);
-    if (res.suppressed) {
-        pg_log_suppressed(r, &res);
-    }
-    if (res.log) {
-        pg_log_hit(r, v, host);
-    }
+    pg_count_and_log(r, conf, v, host, NULL);
     return pg_reject_later(r, v);
 }
 
@@ -590,6 +608,33 @@ static int pg_post_read_request(request_rec *r)
                                       : pg_on_hit(r, conf, &v, head.host);
 }
 
+/* mod_proxy's scheme_handler hook, run first (pg_backend_hook): the URL
+ * and worker mod_proxy is about to connect with, balancer member chosen.
+ * A backend a reverse-proxy rule took from the request is refused here,
+ * once per request (a failover or a ProxyRemote runs the hook again). */
+static int pg_proxy_scheme_handler(request_rec *r, proxy_worker *worker,
+                                   proxy_server_conf *proxy_conf, char *url,
+                                   const char *proxyhost,
+                                   apr_port_t proxyport)
+{
+    const pg_vhost_conf *conf = pg_conf_of(r->server);
+    pg_decision v;
+
+    (void)proxyhost;
+    (void)proxyport;
+    if (apr_table_get(r->notes, PG_NOTE_BACKEND)) {
+        return DECLINED;
+    }
+    v = pg_backend_decide(r, conf, worker, proxy_conf, url);
+    if (v.reason == PG_REASON_NONE) {
+        return DECLINED;
+    }
+    apr_table_setn(r->notes, PG_NOTE_BACKEND, "1");
+    pg_publish(r, pg_reason_name(v.reason), pg_action_name(v.action));
+    pg_count_and_log(r, conf, &v, apr_table_get(r->headers_in, "Host"), url);
+    return v.action == PG_ACTION_DENY ? v.status : DECLINED;
+}
+
 static int pg_quick_handler(request_rec *r, int lookup_uri)
 {
     const int *status;
@@ -612,11 +657,15 @@ static int pg_quick_handler(request_rec *r, int lookup_uri)
 /* ------------------------------------------------------------------ */
 /* Start-up                                                             */
 
+/* mod_proxy's scheme_handler hook has pg_proxy_scheme_handler. */
+static int pg_proxy_hooked;
+
 static int pg_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
+    pg_proxy_hooked = pg_backend_hook(pg_proxy_scheme_handler);
     return pg_shm_pre_config(pconf);
 }
 
@@ -643,6 +692,7 @@ static int pg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     pg_config_warn(pconf, s);
+    pg_backend_post_config(pconf, s, pg_proxy_hooked);
     return OK;
 }
 

@@ -29,6 +29,7 @@
 #include "apr_strings.h"
 #include "mod_proxy.h"
 
+#include "pg_backend.h"
 #include "pg_table.h"
 #include "mod_proxyguard_private.h"
 #include "mod_proxyguard_config.h"
@@ -69,6 +70,7 @@ static pg_global_conf *pg_global_of(apr_pool_t *pool)
         g->ban_cache_given = 0;
         g->log_lines = PG_UNSET;
         g->log_window = PG_UNSET;
+        g->fixed_backends = NULL;
         apr_pool_userdata_set(g, PG_GLOBAL_KEY, apr_pool_cleanup_null, pool);
     }
     return g;
@@ -85,6 +87,8 @@ void *pg_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->proxy_clients = NULL;
     conf->connect_ports = NULL;
     conf->proxy_ports = NULL;
+    conf->proxy_schemes = PG_UNSET;
+    conf->dynamic_backends = NULL;
     conf->global = pg_global_of(p);
     return conf;
 }
@@ -111,6 +115,10 @@ void *pg_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->connect_ports = add->connect_ports ? add->connect_ports
                                              : base->connect_ports;
     conf->proxy_ports = add->proxy_ports ? add->proxy_ports : base->proxy_ports;
+    conf->proxy_schemes = add->proxy_schemes != PG_UNSET ? add->proxy_schemes
+                                                         : base->proxy_schemes;
+    conf->dynamic_backends = add->dynamic_backends ? add->dynamic_backends
+                                                   : base->dynamic_backends;
     conf->global = base->global;
     return conf;
 }
@@ -215,6 +223,23 @@ static const char *pg_push_subnet(cmd_parms *cmd, apr_array_header_t **list,
     return NULL;
 }
 
+/* One more parsed argument for a list directive (created on first use):
+ * err is what the parser said of arg, item what it made of it. */
+static const char *pg_push_parsed(cmd_parms *cmd, apr_array_header_t **list,
+                                  const char *arg, const char *err,
+                                  const void *item, size_t size)
+{
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
+                            err);
+    }
+    if (*list == NULL) {
+        *list = apr_array_make(cmd->pool, 4, (int)size);
+    }
+    memcpy(apr_array_push(*list), item, size);
+    return NULL;
+}
+
 /* One more port or port range for ProxyGuardConnectPorts / ProxyPorts. */
 static const char *pg_push_ports(cmd_parms *cmd, apr_array_header_t **list,
                                  const char *arg)
@@ -222,15 +247,7 @@ static const char *pg_push_ports(cmd_parms *cmd, apr_array_header_t **list,
     pg_port_range range;
     const char *err = pg_port_range_parse(arg, &range);
 
-    if (err) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
-                            err);
-    }
-    if (*list == NULL) {
-        *list = apr_array_make(cmd->pool, 4, sizeof(pg_port_range));
-    }
-    APR_ARRAY_PUSH(*list, pg_port_range) = range;
-    return NULL;
+    return pg_push_parsed(cmd, list, arg, err, &range, sizeof(range));
 }
 
 /* ------------------------------------------------------------------ */
@@ -252,20 +269,12 @@ static const char *pg_cmd_unknown_host(cmd_parms *cmd, void *dummy,
 static const char *pg_cmd_allow_host(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
-    pg_vhost_conf *conf = pg_conf_of(cmd->server);
     pg_hostpat pat;
-    const char *err;
+    const char *err = pg_hostpat_parse(arg, &pat);
 
     (void)dummy;
-    if ((err = pg_hostpat_parse(arg, &pat)) != NULL) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is %s", cmd->cmd->name, arg,
-                            err);
-    }
-    if (conf->allow_hosts == NULL) {
-        conf->allow_hosts = apr_array_make(cmd->pool, 4, sizeof(pg_hostpat));
-    }
-    APR_ARRAY_PUSH(conf->allow_hosts, pg_hostpat) = pat;
-    return NULL;
+    return pg_push_parsed(cmd, &pg_conf_of(cmd->server)->allow_hosts, arg, err,
+                          &pat, sizeof(pat));
 }
 
 static const char *pg_cmd_proxy_clients(cmd_parms *cmd, void *dummy,
@@ -287,6 +296,41 @@ static const char *pg_cmd_proxy_ports(cmd_parms *cmd, void *dummy,
 {
     (void)dummy;
     return pg_push_ports(cmd, &pg_conf_of(cmd->server)->proxy_ports, arg);
+}
+
+/* One more scheme for ProxyGuardProxySchemes: the first replaces the
+ * default list. */
+static const char *pg_cmd_proxy_schemes(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    pg_vhost_conf *conf = pg_conf_of(cmd->server);
+    pg_span scheme;
+    unsigned bit;
+
+    (void)dummy;
+    scheme.ptr = arg;
+    scheme.len = strlen(arg);
+    if ((bit = pg_scheme_bit(scheme)) == 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is no scheme mod_proxy has "
+                            "a handler for (http https ws wss h2c h2 ftp fcgi "
+                            "scgi uwsgi ajp)", cmd->cmd->name, arg);
+    }
+    if (conf->proxy_schemes == PG_UNSET) {
+        conf->proxy_schemes = 0;
+    }
+    conf->proxy_schemes |= (int)bit;
+    return NULL;
+}
+
+static const char *pg_cmd_dynamic_backends(cmd_parms *cmd, void *dummy,
+                                           const char *arg)
+{
+    pg_backend_pat pat;
+    const char *err = pg_backend_pat_parse(arg, &pat);
+
+    (void)dummy;
+    return pg_push_parsed(cmd, &pg_conf_of(cmd->server)->dynamic_backends,
+                          arg, err, &pat, sizeof(pat));
 }
 
 static const char *pg_cmd_ban(cmd_parms *cmd, void *dummy, const char *hits,
@@ -382,6 +426,14 @@ const command_rec pg_cmds[] = {
                     RSRC_CONF,
                     "the only ports (or low-high ranges) proxy clients' "
                     "absolute URIs may name"),
+    AP_INIT_ITERATE("ProxyGuardProxySchemes", pg_cmd_proxy_schemes, NULL,
+                    RSRC_CONF,
+                    "the only schemes proxy clients' absolute URIs may use "
+                    "(default: http https ws wss)"),
+    AP_INIT_ITERATE("ProxyGuardDynamicBackends", pg_cmd_dynamic_backends,
+                    NULL, RSRC_CONF,
+                    "backends (host[:port], *.suffix, addresses) that a "
+                    "reverse-proxy rule may take from the request"),
     AP_INIT_TAKE3("ProxyGuardBan", pg_cmd_ban, NULL, RSRC_CONF,
                   "hits seconds duration: ban an address with that many hits "
                   "within that many seconds, for duration seconds"),
@@ -441,6 +493,9 @@ static void pg_policy_finish(pg_vhost_conf *conf)
                                  1, &p->n_connect_ports);
     p->proxy_ports = pg_ranges(conf->proxy_ports, pg_default_proxy_ports, 2,
                                &p->n_proxy_ports);
+    p->proxy_schemes = conf->proxy_schemes == PG_UNSET
+                       ? pg_default_proxy_schemes()
+                       : (unsigned)conf->proxy_schemes;
     p->is_own_host = NULL;      /* set with the baton, per request */
     p->baton = NULL;
 }

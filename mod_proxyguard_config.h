@@ -22,6 +22,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "apr_hash.h"
 
 #include "pg_decide.h"
 #include "mod_proxyguard_private.h"
@@ -38,6 +39,9 @@ typedef struct pg_global_conf {
     int ban_cache_given;                /* ... written, not the default */
     int log_lines;                      /* ProxyGuardLogLimit */
     int log_window;
+    /* made at start-up (pg_backend_post_config): the backends the
+     * configuration names literally, pg_backend_key -> "" */
+    apr_hash_t *fixed_backends;
 } pg_global_conf;
 
 /* The settings of one vhost (server config and virtual host). */
@@ -48,6 +52,9 @@ typedef struct pg_vhost_conf {
     apr_array_header_t *proxy_clients;  /* of apr_ipsubnet_t * */
     apr_array_header_t *connect_ports;  /* of pg_port_range */
     apr_array_header_t *proxy_ports;    /* of pg_port_range */
+    int proxy_schemes;                  /* ProxyGuardProxySchemes: bits of
+                                         * pg_scheme_bit, or PG_UNSET */
+    apr_array_header_t *dynamic_backends; /* of pg_backend_pat */
     pg_global_conf *global;
     /* made by pg_config_finish for the request path: */
     pg_policy policy;                   /* every default resolved */

@@ -36,10 +36,13 @@
  *                             shared store
  *   mod_proxyguard_status.c   the proxyguard-status handler, the unban form,
  *                             the /server-status section (pg_status.c)
+ *   mod_proxyguard_backend.c  reverse-proxy backends taken from the
+ *                             request: mod_proxy's scheme_handler hook,
+ *                             the rules found at start-up (pg_backend.c)
  *
  * The calls go one way: the hub calls the others; ban calls store, agent
  * and table; agent calls store and table; store calls table; status calls
- * ban and table; config and table call no other glue file.  The pure files
+ * ban and table; config, table and backend call no other glue file.  The pure files
  * (pg_*.c: also linked by the unit tests, the fuzzer and the proxyguard
  * program) call no glue.  t/27_structure.t checks both from the objects.
  */
@@ -73,6 +76,8 @@ APLOG_USE_MODULE(proxyguard);
 #define PG_TAG_OPEN_PROXY   "PG0004"   /* ProxyRequests On for everyone */
 #define PG_TAG_MAIL_PORT    "PG0005"   /* a mail port open to proxy clients */
 #define PG_TAG_SUPPRESSED   "PG0006"   /* hits counted but not logged */
+#define PG_TAG_DYNAMIC_BACKEND "PG0007" /* a proxy rule's backend comes
+                                         * from the request */
 #define PG_TAG_BAN          "PG0010"   /* a ban starts */
 #define PG_TAG_BAN_LIFTED   "PG0011"   /* an operator lifted a ban */
 #define PG_TAG_BAN_CACHE    "PG0012"   /* the ban store failed: fail open */

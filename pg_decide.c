@@ -32,7 +32,8 @@
 
 static const char *const pg_reason_names[PG_REASON_COUNT] = {
     "none", "connect", "absolute-uri", "unknown-host", "proxy-header",
-    "connect-port", "proxy-port", "banned"
+    "connect-port", "proxy-port", "banned", "proxy-scheme",
+    "dynamic-backend"
 };
 
 const char *pg_reason_name(pg_reason reason)
@@ -319,22 +320,50 @@ typedef struct pg_scheme_default {
     unsigned port;
 } pg_scheme_default;
 
-unsigned pg_scheme_port(pg_span scheme)
+/* The schemes mod_proxy has a handler for: the index in this list is the
+ * scheme's bit for ProxyGuardProxySchemes. */
+static const pg_scheme_default pg_schemes[] = {
+    { "http", 4, 80 }, { "https", 5, 443 }, { "ws", 2, 80 },
+    { "wss", 3, 443 }, { "h2c", 3, 80 }, { "h2", 2, 443 },
+    { "ftp", 3, 21 }, { "fcgi", 4, 8000 }, { "scgi", 4, 4000 },
+    { "uwsgi", 5, 3031 }, { "ajp", 3, 8009 }
+};
+#define PG_N_SCHEMES (sizeof(pg_schemes) / sizeof(pg_schemes[0]))
+
+static const pg_scheme_default *pg_scheme_of(pg_span scheme, unsigned *bit)
 {
-    static const pg_scheme_default defaults[] = {
-        { "http", 4, 80 }, { "https", 5, 443 }, { "ws", 2, 80 },
-        { "wss", 3, 443 }, { "h2c", 3, 80 }, { "h2", 2, 443 },
-        { "ftp", 3, 21 }, { "fcgi", 4, 8000 }, { "scgi", 4, 4000 },
-        { "uwsgi", 5, 3031 }, { "ajp", 3, 8009 }
-    };
     size_t i;
 
-    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-        if (pg_span_eq_nocase(scheme, defaults[i].name, defaults[i].len)) {
-            return defaults[i].port;
+    for (i = 0; i < PG_N_SCHEMES; i++) {
+        if (pg_span_eq_nocase(scheme, pg_schemes[i].name,
+                              pg_schemes[i].len)) {
+            *bit = 1u << i;
+            return &pg_schemes[i];
         }
     }
-    return 0;
+    *bit = 0;
+    return NULL;
+}
+
+unsigned pg_scheme_port(pg_span scheme)
+{
+    unsigned bit;
+    const pg_scheme_default *d = pg_scheme_of(scheme, &bit);
+
+    return d ? d->port : 0;
+}
+
+unsigned pg_scheme_bit(pg_span scheme)
+{
+    unsigned bit;
+
+    pg_scheme_of(scheme, &bit);
+    return bit;
+}
+
+unsigned pg_default_proxy_schemes(void)
+{
+    return 0xfu;                /* http https ws wss: the first four */
 }
 
 int pg_port_in(const pg_port_range *ranges, size_t n, unsigned port)
@@ -772,6 +801,24 @@ static pg_decision pg_decide_connect(const pg_request *req,
     return pg_pass;
 }
 
+/* A forward-proxy request of a client allowed to make them: the port
+ * policy, on the port mod_proxy will connect to, then the scheme policy,
+ * which keeps out the handlers that open connections of their own
+ * (mod_proxy_ftp's data connection). */
+static pg_decision pg_decide_proxied(const pg_policy *policy,
+                                     const pg_absolute_uri *abs)
+{
+    unsigned port = abs->has_port ? abs->port : pg_scheme_port(abs->scheme);
+
+    if (!pg_port_in(policy->proxy_ports, policy->n_proxy_ports, port)) {
+        return pg_reject(policy, PG_REASON_PROXY_PORT, 403);
+    }
+    if (!(pg_scheme_bit(abs->scheme) & policy->proxy_schemes)) {
+        return pg_reject(policy, PG_REASON_PROXY_SCHEME, 403);
+    }
+    return pg_pass;
+}
+
 /* An absolute-form request.  Returns a hit, or pass with *proxied set when
  * a proxy client uses us as its proxy (nothing more to check), or pass
  * with *routed set to the host httpd routes on (NULL ptr: none). */
@@ -789,13 +836,8 @@ static pg_decision pg_decide_absolute(const pg_request *req,
     }
     names_us = pg_absolute_names_us(abs, req, policy);
     if (req->proxy_client && (req->proxy_claimed || !names_us)) {
-        /* a forward-proxy request of a client allowed to make them: the
-         * port policy, on the port mod_proxy will connect to */
-        unsigned port = abs->has_port ? abs->port : pg_scheme_port(abs->scheme);
-
         *proxied = 1;
-        return pg_port_in(policy->proxy_ports, policy->n_proxy_ports, port)
-               ? pg_pass : pg_reject(policy, PG_REASON_PROXY_PORT, 403);
+        return pg_decide_proxied(policy, abs);
     }
     /* mod_proxy's claim decides: it would connect wherever the URI says,
      * even to a name of ours at a port it does not take for ours */
@@ -810,6 +852,14 @@ static pg_decision pg_decide_absolute(const pg_request *req,
 pg_decision pg_decide_banned(const pg_policy *policy)
 {
     return pg_reject(policy, PG_REASON_BANNED, 403);
+}
+
+pg_decision pg_decide_dynamic_backend(const pg_policy *policy)
+{
+    if (policy->mode == PG_MODE_OFF) {
+        return pg_pass;
+    }
+    return pg_reject(policy, PG_REASON_DYNAMIC_BACKEND, 403);
 }
 
 pg_decision pg_decide(const pg_request *req, const pg_policy *policy)

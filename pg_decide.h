@@ -45,6 +45,12 @@ typedef enum pg_reason {
     PG_REASON_PROXY_PORT,       /* a proxy client's absolute URI, port
                                  * refused */
     PG_REASON_BANNED,           /* any request from a banned address */
+    PG_REASON_PROXY_SCHEME,     /* a proxy client's absolute URI, scheme
+                                 * not in ProxyGuardProxySchemes */
+    PG_REASON_DYNAMIC_BACKEND,  /* a reverse-proxy backend taken from the
+                                 * request, not in ProxyGuardDynamicBackends
+                                 * (decided in mod_proxy's scheme_handler
+                                 * hook, pg_backend.h) */
     PG_REASON_COUNT
 } pg_reason;
 
@@ -112,6 +118,8 @@ typedef struct pg_policy {
     size_t n_connect_ports;
     const pg_port_range *proxy_ports;   /* ProxyGuardProxyPorts */
     size_t n_proxy_ports;
+    unsigned proxy_schemes;             /* ProxyGuardProxySchemes: bits of
+                                         * pg_scheme_bit */
     pg_own_host_fn *is_own_host;        /* may be NULL: nothing is ours */
     void *baton;
 } pg_policy;
@@ -154,6 +162,11 @@ pg_decision pg_decide(const pg_request *req, const pg_policy *policy);
  * only reported under DetectOnly. */
 pg_decision pg_decide_banned(const pg_policy *policy);
 
+/* The decision on a reverse-proxy backend taken from the request that the
+ * configuration does not name (pg_backend.h): 403, only reported under
+ * DetectOnly, nothing under Off. */
+pg_decision pg_decide_dynamic_backend(const pg_policy *policy);
+
 const char *pg_reason_name(pg_reason reason);
 const char *pg_action_name(pg_action action);
 
@@ -188,6 +201,17 @@ int pg_parse_absolute_uri(pg_span uri, pg_absolute_uri *out);
  * ws 80, wss 443, h2c 80, h2 443, ftp 21, fcgi 8000, scgi 4000,
  * uwsgi 3031, ajp 8009); 0 for a scheme it has no handler for. */
 unsigned pg_scheme_port(pg_span scheme);
+
+/* The bit of a scheme mod_proxy has a handler for (the list of
+ * pg_scheme_port), for ProxyGuardProxySchemes; 0 for any other scheme,
+ * which no setting lets a proxy client use. */
+unsigned pg_scheme_bit(pg_span scheme);
+
+/* The schemes a proxy client may use when ProxyGuardProxySchemes is not
+ * given: http https ws wss.  Not ftp: mod_proxy_ftp opens a second, data
+ * connection to whatever address and port the FTP server's PASV or EPSV
+ * reply names, which no port policy of ours sees (docs/decision.md). */
+unsigned pg_default_proxy_schemes(void);
 
 /* Decimal digits only (no sign, no blank), not empty, at most max: the
  * value in *out and 1; else 0.  Every number read from a request, a

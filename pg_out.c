@@ -279,7 +279,9 @@ static const char *const pg_colors[] = {
     "#7f8c8d",  /* proxy-header */
     "#8e44ad",  /* connect-port */
     "#16a085",  /* proxy-port */
-    "#222222"   /* banned */
+    "#222222",  /* banned */
+    "#d4ac0d",  /* proxy-scheme */
+    "#a93226"   /* dynamic-backend */
 };
 typedef char pg_colors_cover_every_reason[
     sizeof(pg_colors) / sizeof(pg_colors[0]) == PG_REASON_COUNT ? 1 : -1];

@@ -26,7 +26,8 @@ ok($res->{json}, '?json parses') or diag $res->{json_error};
 is($res->{json}{total}, 0, '?json: total 0 before any hit');
 is_deeply($res->{json}{hits},
           { connect => 0, 'absolute-uri' => 0, 'unknown-host' => 0, 'proxy-header' => 0,
-            'connect-port' => 0, 'proxy-port' => 0, banned => 0 },
+            'connect-port' => 0, 'proxy-port' => 0, banned => 0, 'proxy-scheme' => 0,
+            'dynamic-backend' => 0 },
           '?json: every reason present, 0');
 
 # Hits, with hostile bytes where the attacker controls them (a control byte
@@ -43,7 +44,8 @@ ok($res->{json}, '?json parses with hostile strings inside') or diag $res->{json
 my $j = $res->{json} || {};
 is($j->{total}, 7, '?json: total 7');
 is_deeply($j->{hits}, { connect => 4, 'absolute-uri' => 1, 'unknown-host' => 1, 'proxy-header' => 1,
-                        'connect-port' => 0, 'proxy-port' => 0, banned => 0 },
+                        'connect-port' => 0, 'proxy-port' => 0, banned => 0, 'proxy-scheme' => 0,
+                        'dynamic-backend' => 0 },
           '?json: hits by reason');
 is_deeply($j->{actions}, { deny => 5, detect => 2 }, '?json: deny 5, detect 2');
 my ($default) = grep { $_->{vhost} eq 'default.test' } @{ $j->{vhosts} || [] };

@@ -14,10 +14,12 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use PGTest;
 
-my @REASONS = qw(connect absolute-uri unknown-host proxy-header connect-port proxy-port banned);
+my @REASONS = qw(connect absolute-uri unknown-host proxy-header connect-port proxy-port banned
+                 proxy-scheme dynamic-backend);
 my %CAMEL = ('connect' => 'Connect', 'absolute-uri' => 'AbsoluteUri', 'unknown-host' => 'UnknownHost',
              'proxy-header' => 'ProxyHeader', 'connect-port' => 'ConnectPort', 'proxy-port' => 'ProxyPort',
-             'banned' => 'Banned');
+             'banned' => 'Banned', 'proxy-scheme' => 'ProxyScheme',
+             'dynamic-backend' => 'DynamicBackend');
 my @AUTO_KEYS = (qw(ProxyGuardVersion ProxyGuardTotal ProxyGuardDenied ProxyGuardDetected),
                  (map { "ProxyGuardHits$CAMEL{$_}" } @REASONS),
                  qw(ProxyGuardClientsTracked ProxyGuardClientsCapacity ProxyGuardClientsEvicted
@@ -109,7 +111,8 @@ hits_from('127.0.0.50', $page, 403, 'banned') for 1 .. 2;
 my $t50_end = int time;
 
 my %hits = (connect => 5, 'absolute-uri' => 1, 'unknown-host' => 1, 'proxy-header' => 1,
-            'connect-port' => 1, 'proxy-port' => 1, banned => 2);
+            'connect-port' => 1, 'proxy-port' => 1, banned => 2,
+            'proxy-scheme' => 0, 'dynamic-backend' => 0);
 # vhost => reason => [deny, detect]
 my %by_vhost = (
     'default.test' => { connect => [5, 0], 'absolute-uri' => [1, 0], 'unknown-host' => [0, 1],
@@ -252,7 +255,7 @@ for my $r (@REASONS) {
 like($html, qr/<p>3 addresses tracked of 16 \(0 replaced when the table was full\)\.<\/p>/, 'HTML: table use');
 my $first = strftime('%Y-%m-%d %H:%M:%S', gmtime $c40->{first_seen});
 my $last = strftime('%Y-%m-%d %H:%M:%S', gmtime $c40->{last_seen});
-like($html, qr{<tr><td>127\.0\.0\.40</td><td class="n">2</td>(?:<td class="n">\d+</td>){7}<td>\Q$first\E</td><td>\Q$last\E</td></tr>},
+like($html, qr{<tr><td>127\.0\.0\.40</td><td class="n">2</td>(?:<td class="n">\d+</td>){9}<td>\Q$first\E</td><td>\Q$last\E</td></tr>},
      'HTML: the client row with its hits, first and last seen (UTC)');
 like($html, qr{<tr><td>127\.0\.0\.0/24</td><td class="n">10</td><td class="n">3</td>}, 'HTML: the network row');
 like($html, qr{<table id="ports">.*<tr><td>25</td><td class="n">5</td></tr>.*</table>}s, 'HTML: port 25');

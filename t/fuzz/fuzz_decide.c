@@ -33,6 +33,7 @@
 #include <apr_uri.h>
 
 #include "../../pg_decide.h"
+#include "../../pg_backend.h"
 #include "../unit/readers.h"
 
 static apr_pool_t *pool;
@@ -168,6 +169,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* pg_backend.h on hostile text: a pattern, a URL, a rule's target.  A
+ * backend's key is what the start-up set is looked up by: it must hold
+ * the host exactly, in lower case, and a port mod_proxy could use. */
+static void check_backend(const char *arg, pg_span url)
+{
+    pg_backend_pat pat;
+    pg_backend b;
+    char key[300];
+
+    (void)pg_target_kind_of(url);
+    if (pg_backend_of(url, &b)) {
+        size_t n = pg_backend_key(&b, key, sizeof(key));
+
+        if (b.port == 0 || b.port > 65535 || b.host.len == 0
+            || (n != 0 && (strlen(key) != n || key[n - 1] < '0'
+                           || key[n - 1] > '9'))) {
+            abort();
+        }
+        if (pg_backend_pat_parse(arg, &pat) == NULL) {
+            (void)pg_backend_listed(&pat, 1, &b);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pg_request req;
@@ -198,6 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pol.n_connect_ports = 2;
     pol.proxy_ports = proxy_ports;
     pol.n_proxy_ports = 3;
+    pol.proxy_schemes = (data[0] & 1) ? pg_default_proxy_schemes() : 0x7ffu;
     pol.is_own_host = own_host;
 
     memset(&req, 0, sizeof(req));
@@ -231,6 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)pg_hostpat_matches(&pat, field[1]);
         }
         (void)pg_name_matches(arg, field[1]);
+        check_backend(arg, field[1]);
     }
     apr_pool_clear(pool);
     return 0;

@@ -16,7 +16,11 @@ package PGListener;
 # parent.  The http kind answers 200 "FOREIGN-SITE"; the smtp kind greets
 # with "220 ... ESMTP" and answers 250 to every line, as a relay would; the
 # drop kind reads a request and closes without a word (a proxy relaying to
-# it answers 502: reached, and no answer).
+# it answers 502: reached, and no answer).  The ftp kind is a hostile FTP
+# server for mod_proxy_ftp: it logs in anyone and sends the data
+# connection where it likes, to data => "addr:port" (EPSV: the port on the
+# control connection's address; with epsv => 0 it refuses EPSV so that the
+# client falls back to PASV, which names the address too).
 
 use strict;
 use warnings;
@@ -37,6 +41,7 @@ sub new {
     my ($class, %opt) = @_;
     my $addr = $opt{addr} || '127.0.0.3';
     my $kind = $opt{kind} || 'http';
+    my %ftp = (data => $opt{data} // '127.0.0.1:1', epsv => $opt{epsv} // 1);
     my ($port, $sock);
     for (1 .. 50) {
         $port = PGTest::free_port();
@@ -47,7 +52,7 @@ sub new {
     my (undef, $file) = tempfile("pgl-$kind-XXXXXX", TMPDIR => 1, UNLINK => 1);
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        _serve($sock, $kind, $file);
+        $kind eq 'ftp' ? _serve_ftp($sock, $file, \%ftp) : _serve($sock, $kind, $file);
         _exit(0);
     }
     close $sock;
@@ -79,6 +84,51 @@ sub _serve {
                    . "Connection: close\r\n\r\nFOREIGN-SITE\n";
         }
         (my $line = substr($data, 0, 300)) =~ s/([^\x20-\x7e])/sprintf('\\x%02x', ord $1)/ge;
+        open my $fh, '>>', $file or next;
+        print $fh "$line\n";
+        close $fh;
+        close $c;
+    }
+}
+
+# One FTP session per connection, every command logged on the
+# connection's line.
+sub _serve_ftp {
+    my ($sock, $file, $ftp) = @_;
+    $SIG{TERM} = sub { _exit(0) };
+    my ($daddr, $dport) = split /:/, $ftp->{data};
+    my $pasv = join(',', split(/\./, $daddr), int($dport / 256), $dport % 256);
+    my %answer = (
+        USER => '331 any password', PASS => '230 logged in', TYPE => '200 ok',
+        CWD => '250 ok', PWD => '257 "/"', SYST => '215 UNIX', FEAT => '211 end',
+        SIZE => '213 10', MDTM => '213 20260101000000', OPTS => '200 ok',
+        REST => '350 ok', QUIT => '221 bye',
+        EPSV => $ftp->{epsv} ? "229 Entering Extended Passive Mode (|||$dport|)"
+                             : '500 no EPSV',
+        PASV => "227 Entering Passive Mode ($pasv)",
+        RETR => '150 here it comes', LIST => '150 here it comes',
+        NLST => '150 here it comes',
+    );
+    while (my $c = $sock->accept) {
+        $c->autoflush(1);
+        print $c "220 ftp.test ready\r\n";
+        my $seen = '';
+        my $sel = IO::Select->new($c);
+        my $deadline = time + 5;
+        my $buf = '';
+        while (time < $deadline && $sel->can_read(0.5)) {
+            my $n = sysread($c, my $more, 4096) or last;
+            $buf .= $more;
+            while ($buf =~ s/^([^\n]*)\n//) {
+                (my $line = $1) =~ s/\r$//;
+                my ($cmd) = $line =~ /^(\w+)/;
+                $seen .= "$line|";
+                my $reply = $answer{ uc($cmd // '') } // '502 no';
+                print $c "$reply\r\n";
+                print $c "226 done\r\n" if $reply =~ /^150/;
+            }
+        }
+        (my $line = substr($seen, 0, 300)) =~ s/([^\x20-\x7e])/sprintf('\\x%02x', ord $1)/ge;
         open my $fh, '>>', $file or next;
         print $fh "$line\n";
         close $fh;

@@ -14,6 +14,7 @@
 #include <apr_uri.h>
 
 #include "../../pg_decide.h"
+#include "../../pg_backend.h"
 
 #include "readers.h"
 #include "tap.h"
@@ -65,6 +66,7 @@ static pg_policy policy(pg_mode mode, pg_unknown_host unknown)
     p.n_connect_ports = 2;
     p.proxy_ports = proxy_ports;
     p.n_proxy_ports = 3;
+    p.proxy_schemes = pg_default_proxy_schemes();
     p.is_own_host = fake_own_host;
     return p;
 }
@@ -600,9 +602,42 @@ static void test_every_reader(void)
                                         NULL, 0))), on, PG_REASON_PROXY_PORT,
            PG_ACTION_DENY, 403,
            "proxy client: a scheme mod_proxy has no port for is refused");
-    expect(proxy_client(claimed(request("GET", "fcgi://x.example.net:8010/",
+    expect(proxy_client(claimed(request("GET", "http://x.example.net:8010/",
                                         NULL, 0))), on, PG_REASON_NONE,
            PG_ACTION_PASS, 0, "proxy client: a port inside a range");
+    /* proxy clients: the scheme, after the port */
+    expect(proxy_client(claimed(request("GET", "ftp://x.example.net:443/f",
+                                        NULL, 0))), on, PG_REASON_PROXY_SCHEME,
+           PG_ACTION_DENY, 403,
+           "proxy client: ftp:// to an allowed port is proxy-scheme");
+    expect(proxy_client(claimed(request("GET", "FTP://x.example.net:8010/",
+                                        NULL, 0))), detect_only,
+           PG_REASON_PROXY_SCHEME, PG_ACTION_DETECT, 403,
+           "proxy client, DetectOnly: FTP:// detected, would be 403");
+    expect(proxy_client(claimed(request("GET", "fcgi://x.example.net:8010/",
+                                        NULL, 0))), on, PG_REASON_PROXY_SCHEME,
+           PG_ACTION_DENY, 403, "proxy client: fcgi:// is not a default scheme");
+    expect(proxy_client(claimed(request("GET", "gopher://x.example.net:80/",
+                                        NULL, 0))), on, PG_REASON_PROXY_SCHEME,
+           PG_ACTION_DENY, 403,
+           "proxy client: a scheme without a handler, at an allowed port");
+    expect(proxy_client(claimed(request("GET", "wss://x.example.net/",
+                                        NULL, 0))), on, PG_REASON_NONE,
+           PG_ACTION_PASS, 0, "proxy client: wss:// is a default scheme");
+    {
+        pg_policy ftp_too = on;
+
+        ftp_too.proxy_schemes |= pg_scheme_bit(S("ftp"));
+        expect(proxy_client(claimed(request("GET", "ftp://x.example.net:443/",
+                                            NULL, 0))), ftp_too,
+               PG_REASON_NONE, PG_ACTION_PASS, 0,
+               "proxy client: ftp:// passes once the scheme is listed");
+        ftp_too.proxy_schemes = pg_scheme_bit(S("ftp"));
+        expect(proxy_client(claimed(request("GET", "http://x.example.net/",
+                                            NULL, 0))), ftp_too,
+               PG_REASON_PROXY_SCHEME, PG_ACTION_DENY, 403,
+               "proxy client: a list without http refuses http://");
+    }
     expect(proxy_client(claimed(request("GET", "http://x.example.net:587/",
                                         NULL, 0))), detect_only,
            PG_REASON_PROXY_PORT, PG_ACTION_DETECT, 403,
@@ -706,7 +741,8 @@ static void test_names_are_a_contract(void)
 {
     static const char *const reasons[PG_REASON_COUNT] = {
         "none", "connect", "absolute-uri", "unknown-host", "proxy-header",
-        "connect-port", "proxy-port", "banned"
+        "connect-port", "proxy-port", "banned", "proxy-scheme",
+        "dynamic-backend"
     };
     int r, same = 1;
 
@@ -782,6 +818,119 @@ static void test_origin_form_depends_on_little(void)
     ok(changed == 0 && cases == 6 * 14 * 4 * 20, name);
 }
 
+/* pg_backend.h: proxy rules' targets, backend URLs, the dynamic list. */
+static void test_backend(void)
+{
+    pg_policy on = policy(PG_MODE_ON, PG_UNKNOWN_DETECT);
+    pg_policy off = policy(PG_MODE_OFF, PG_UNKNOWN_DETECT);
+    pg_policy detect_only = policy(PG_MODE_DETECT_ONLY, PG_UNKNOWN_DETECT);
+    pg_backend_pat pats[3];
+    pg_backend b;
+    pg_decision v;
+    char key[300];
+
+    ok(pg_target_kind_of(S("http://$1/$2")) == PG_TARGET_FROM_REQUEST,
+       "target: http://$1/ takes its backend from the request");
+    ok(pg_target_kind_of(S("http://%{HTTP_HOST}/$1")) == PG_TARGET_FROM_REQUEST,
+       "target: %{HTTP_HOST} too");
+    ok(pg_target_kind_of(S("http://img-%1.example.com/")) == PG_TARGET_FROM_REQUEST,
+       "target: a part of the host from a RewriteCond");
+    ok(pg_target_kind_of(S("http://backend:${port}/")) == PG_TARGET_FROM_REQUEST,
+       "target: a map or variable in the port");
+    ok(pg_target_kind_of(S("$1")) == PG_TARGET_FROM_REQUEST
+       && pg_target_kind_of(S("%{ENV:TO}")) == PG_TARGET_FROM_REQUEST,
+       "target: a whole URL substituted");
+    ok(pg_target_kind_of(S("${scheme}://backend/")) == PG_TARGET_FROM_REQUEST,
+       "target: the scheme substituted");
+    ok(pg_target_kind_of(S("http://backend:8080/$1")) == PG_TARGET_FIXED
+       && pg_target_kind_of(S("http://backend/%{REQUEST_URI}")) == PG_TARGET_FIXED,
+       "target: substitutions after the authority leave it fixed");
+    ok(pg_target_kind_of(S("unix:/run/php.sock|fcgi://localhost")) == PG_TARGET_FIXED
+       && pg_target_kind_of(S("unix:/run/$1.sock|fcgi://localhost")) == PG_TARGET_FIXED,
+       "target: a Unix socket's path is not the authority");
+    ok(pg_target_kind_of(S("!")) == PG_TARGET_NONE
+       && pg_target_kind_of(S("/local/path")) == PG_TARGET_NONE
+       && pg_target_kind_of((pg_span){ NULL, 0 }) == PG_TARGET_NONE,
+       "target: no backend");
+
+    ok(pg_backend_of(S("http://Backend.Example:8080/x"), &b) && b.port == 8080
+       && pg_backend_key(&b, key, sizeof(key)) == 20
+       && strcmp(key, "backend.example:8080") == 0,
+       "backend: host and port, key in lower case");
+    ok(pg_backend_of(S("https://backend/"), &b) && b.port == 443
+       && pg_backend_of(S("fcgi://localhost/x.php"), &b) && b.port == 8000,
+       "backend: the scheme's default port");
+    ok(pg_backend_of(S("unix:/run/php.sock|fcgi://localhost:9000/"), &b)
+       && b.port == 9000 && b.host.len == 9,
+       "backend: after a Unix socket's path");
+    ok(pg_backend_of(S("http://[::1]:8080/"), &b)
+       && pg_backend_key(&b, key, sizeof(key))
+       && strcmp(key, "[::1]:8080") == 0, "backend: IPv6 in brackets");
+    ok(!pg_backend_of(S("http://user@backend/"), &b)
+       && !pg_backend_of(S("http://backend:99999/"), &b)
+       && !pg_backend_of(S("balancer://pool/"), &b)
+       && !pg_backend_of(S("http:///x"), &b) && !pg_backend_of(S("/x"), &b),
+       "backend: userinfo, bad port, balancer, no host: none");
+    ok(pg_backend_of(S("http://backend:1/"), &b)
+       && pg_backend_key(&b, key, 8) == 0 && pg_backend_key(&b, key, 18) == 9,
+       "backend: a key that does not fit is refused");
+
+    ok(pg_backend_pat_parse("img.example.com", &pats[0]) == NULL
+       && pats[0].port == 0, "pattern: a name alone");
+    ok(pg_backend_pat_parse("*.cdn.example:8080", &pats[1]) == NULL
+       && pats[1].port == 8080, "pattern: a wildcard with a port");
+    ok(pg_backend_pat_parse("[2001:db8::7]:81", &pats[2]) == NULL
+       && pats[2].port == 81, "pattern: IPv6 in brackets with a port");
+    {
+        pg_backend_pat x;
+
+        ok(pg_backend_pat_parse("2001:db8::7", &x) == NULL && x.port == 0
+           && x.host.kind == PG_HOSTPAT_IPV6,
+           "pattern: IPv6 without brackets has no port");
+        ok(pg_backend_pat_parse("img.test:0", &x) != NULL
+           && pg_backend_pat_parse("img.test:65536", &x) != NULL
+           && pg_backend_pat_parse("img.test:", &x) != NULL
+           && pg_backend_pat_parse("http://img.test", &x) != NULL
+           && pg_backend_pat_parse("", &x) != NULL
+           && pg_backend_pat_parse("[2001:db8::7]x", &x) != NULL,
+           "pattern: bad ports, a URL, empty, junk after ']' refused");
+        ok(pg_backend_pat_parse("img.test:65535", &x) == NULL
+           && x.port == 65535, "pattern: port 65535");
+    }
+    ok(pg_backend_of(S("http://IMG.example.com/a"), &b)
+       && pg_backend_listed(pats, 3, &b), "listed: a name, default port");
+    ok(pg_backend_of(S("http://img.example.com:81/a"), &b)
+       && !pg_backend_listed(pats, 3, &b), "listed: not at another port");
+    ok(pg_backend_of(S("https://img.example.com/a"), &b)
+       && pg_backend_listed(pats, 3, &b),
+       "listed: https at its own default port");
+    ok(pg_backend_of(S("http://a.cdn.example:8080/"), &b)
+       && pg_backend_listed(pats, 3, &b)
+       && pg_backend_of(S("http://cdn.example:8080/"), &b)
+       && !pg_backend_listed(pats, 3, &b),
+       "listed: a wildcard's names, not the bare suffix");
+    ok(pg_backend_of(S("http://[2001:db8::7]:81/"), &b)
+       && pg_backend_listed(pats, 3, &b)
+       && pg_backend_of(S("http://[2001:db8::8]:81/"), &b)
+       && !pg_backend_listed(pats, 3, &b), "listed: an IPv6 address");
+    ok(pg_backend_of(S("http://mail.example.com:25/"), &b)
+       && !pg_backend_listed(pats, 3, &b) && !pg_backend_listed(pats, 0, &b),
+       "listed: anything else is not");
+
+    v = pg_decide_dynamic_backend(&on);
+    ok(v.reason == PG_REASON_DYNAMIC_BACKEND && v.action == PG_ACTION_DENY
+       && v.status == 403, "dynamic backend: 403 under On");
+    v = pg_decide_dynamic_backend(&detect_only);
+    ok(v.reason == PG_REASON_DYNAMIC_BACKEND && v.action == PG_ACTION_DETECT
+       && v.status == 403, "dynamic backend: detected under DetectOnly");
+    v = pg_decide_dynamic_backend(&off);
+    ok(v.reason == PG_REASON_NONE && v.action == PG_ACTION_PASS,
+       "dynamic backend: nothing under Off");
+    ok(pg_scheme_bit(S("HTTP")) == 1 && pg_scheme_bit(S("ajp")) == 1u << 10
+       && pg_scheme_bit(S("gopher")) == 0 && pg_scheme_bit(S("")) == 0,
+       "scheme bits: one per handler, none for the rest");
+}
+
 int main(void)
 {
     tap_start();
@@ -798,6 +947,7 @@ int main(void)
     test_every_reader();
     test_readers_agree();
     test_names_are_a_contract();
+    test_backend();
     test_origin_form_depends_on_little();
 
     apr_terminate();

@@ -97,10 +97,10 @@ static void test_layout(void)
     char name[64];
 
     /* the sizes docs/directives.md (ProxyGuardTableSize) states */
-    ok(pg_table_bytes_per_client() == 176,
-       "layout: 176 bytes per ProxyGuardTableSize entry (client, network and ban row, two weights)");
-    ok(pg_table_bytes(20 + 16, TABLE_SIZE_DEFAULT) == 773168,
-       "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 773,168 bytes");
+    ok(pg_table_bytes_per_client() == 184,
+       "layout: 184 bytes per ProxyGuardTableSize entry (client, network and ban row, two weights)");
+    ok(pg_table_bytes(20 + 16, TABLE_SIZE_DEFAULT) == 807376,
+       "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 807,376 bytes");
     ok(pg_table_bytes(4, 100) >= sizeof(pg_table) + 100 * pg_table_bytes_per_client(),
        "layout: the block holds header, vhost, client, network and ban rows");
     ok(t->n_bans == 104, "layout: ban rows: ProxyGuardTableSize in whole buckets of 8");
