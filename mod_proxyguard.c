@@ -69,7 +69,7 @@
 #include "mod_proxyguard_status.h"
 #include "mod_proxyguard_backend.h"
 
-/* Set on a request whose proxy backend has been decided. */
+/* Set on a request whose proxy backend was a hit: counted once. */
 #define PG_NOTE_BACKEND "proxyguard-backend"
 
 /* Attacker-controlled fields are cut to this many bytes before escaping. */
@@ -246,6 +246,7 @@ typedef struct pg_conn_state {
     pg_upgrade_mark upgrade;
     pg_remembered last;
     pg_ban_memo ban;
+    pg_backend_memo backend;
 } pg_conn_state;
 
 static APR_INLINE pg_conn_state *pg_conn_state_of(conn_rec *c)
@@ -618,20 +619,23 @@ static int pg_proxy_scheme_handler(request_rec *r, proxy_worker *worker,
                                    apr_port_t proxyport)
 {
     const pg_vhost_conf *conf = pg_conf_of(r->server);
+    pg_backend_memo *memo = r->connection->master
+                            ? NULL : &pg_conn_state_of(r->connection)->backend;
     pg_decision v;
 
     (void)proxyhost;
     (void)proxyport;
-    if (apr_table_get(r->notes, PG_NOTE_BACKEND)) {
-        return DECLINED;
-    }
-    v = pg_backend_decide(r, conf, worker, proxy_conf, url);
+    v = pg_backend_decide(r, conf, worker, proxy_conf, url, memo);
     if (v.reason == PG_REASON_NONE) {
         return DECLINED;
     }
-    apr_table_setn(r->notes, PG_NOTE_BACKEND, "1");
-    pg_publish(r, pg_reason_name(v.reason), pg_action_name(v.action));
-    pg_count_and_log(r, conf, &v, apr_table_get(r->headers_in, "Host"), url);
+    /* a passing DetectOnly hit runs into this hook again on a retry */
+    if (!apr_table_get(r->notes, PG_NOTE_BACKEND)) {
+        apr_table_setn(r->notes, PG_NOTE_BACKEND, "1");
+        pg_publish(r, pg_reason_name(v.reason), pg_action_name(v.action));
+        pg_count_and_log(r, conf, &v, apr_table_get(r->headers_in, "Host"),
+                         url);
+    }
     return v.action == PG_ACTION_DENY ? v.status : DECLINED;
 }
 

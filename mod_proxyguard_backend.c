@@ -263,9 +263,10 @@ static int pg_worker_is_named(const proxy_worker *worker,
 static int pg_backend_is_fixed(const pg_global_conf *g, const pg_backend *b)
 {
     char key[PG_BACKEND_KEY_MAX + 1];
+    size_t len = pg_backend_key(b, key, sizeof(key));
 
-    return g->fixed_backends && pg_backend_key(b, key, sizeof(key))
-           && apr_hash_get(g->fixed_backends, key, APR_HASH_KEY_STRING);
+    return g->fixed_backends && len
+           && apr_hash_get(g->fixed_backends, key, (apr_ssize_t)len);
 }
 
 static int pg_backend_is_listed(const pg_vhost_conf *conf,
@@ -277,14 +278,42 @@ static int pg_backend_is_listed(const pg_vhost_conf *conf,
                                      (size_t)list->nelts, b);
 }
 
+/* Is the backend url, whose "scheme://authority" is len bytes long, named
+ * by the configuration? */
+static int pg_backend_is_named(const pg_vhost_conf *conf, pg_span url)
+{
+    pg_backend b;
+
+    return pg_backend_of(url, &b)
+           && (pg_backend_is_fixed(conf->global, &b)
+               || pg_backend_is_listed(conf, &b));
+}
+
+static int pg_memo_has(const pg_backend_memo *memo, const pg_vhost_conf *conf,
+                       pg_span url, apr_size_t len)
+{
+    return memo && memo->conf == conf && memo->len == len
+           && memcmp(memo->prefix, url.ptr, len) == 0;
+}
+
+static void pg_memo_set(pg_backend_memo *memo, const pg_vhost_conf *conf,
+                        pg_span url, apr_size_t len)
+{
+    if (memo && len <= sizeof(memo->prefix)) {
+        memcpy(memo->prefix, url.ptr, len);
+        memo->len = len;
+        memo->conf = conf;
+    }
+}
+
 pg_decision pg_backend_decide(request_rec *r, const pg_vhost_conf *conf,
                               const proxy_worker *worker,
                               const proxy_server_conf *proxy_conf,
-                              const char *url)
+                              const char *url, pg_backend_memo *memo)
 {
     static const pg_decision pass = { PG_REASON_NONE, PG_ACTION_PASS, 0 };
-    pg_backend b;
     pg_span span;
+    apr_size_t len;
 
     /* forward-proxy requests were decided in post_read_request */
     if (r->proxyreq != PROXYREQ_REVERSE
@@ -293,9 +322,12 @@ pg_decision pg_backend_decide(request_rec *r, const pg_vhost_conf *conf,
     }
     span.ptr = url;
     span.len = url ? strlen(url) : 0;
-    if (pg_backend_of(span, &b)
-        && (pg_backend_is_fixed(conf->global, &b)
-            || pg_backend_is_listed(conf, &b))) {
+    len = pg_backend_prefix_len(span);
+    if (len && pg_memo_has(memo, conf, span, len)) {
+        return pass;
+    }
+    if (pg_backend_is_named(conf, span)) {
+        pg_memo_set(memo, conf, span, len);
         return pass;
     }
     return pg_decide_dynamic_backend(&conf->policy);

@@ -36,13 +36,25 @@ int pg_backend_hook(proxy_HOOK_scheme_handler_t *fn);
  * line) for every rule whose backend comes from the request. */
 void pg_backend_post_config(apr_pool_t *pconf, server_rec *s, int hooked);
 
+/* The last backend of a kept-alive connection that passed, by its
+ * "scheme://authority" as mod_proxy wrote it: the next request to it
+ * (a browser's, through the same RewriteRule [P]) is not read again. */
+#define PG_BACKEND_MEMO_MAX 96
+
+typedef struct pg_backend_memo {
+    const pg_vhost_conf *conf;  /* NULL: nothing remembered */
+    apr_size_t len;
+    char prefix[PG_BACKEND_MEMO_MAX];
+} pg_backend_memo;
+
 /* The decision on the backend url that mod_proxy is about to connect to
  * for r through worker: a reverse-proxy backend that neither a configured
  * worker, the configuration's literal backends nor
- * ProxyGuardDynamicBackends names is a hit (dynamic-backend). */
+ * ProxyGuardDynamicBackends names is a hit (dynamic-backend).  memo: the
+ * connection's (NULL on an HTTP/2 stream). */
 pg_decision pg_backend_decide(request_rec *r, const pg_vhost_conf *conf,
                               const proxy_worker *worker,
                               const proxy_server_conf *proxy_conf,
-                              const char *url);
+                              const char *url, pg_backend_memo *memo);
 
 #endif /* MOD_PROXYGUARD_BACKEND_H */

@@ -72,6 +72,19 @@ static size_t pg_find_authority_mark(pg_span s)
     return s.len;
 }
 
+size_t pg_backend_prefix_len(pg_span url)
+{
+    size_t mark = pg_find_authority_mark(url);
+    size_t end;
+
+    if (url.ptr == NULL || mark == url.len) {
+        return 0;
+    }
+    for (end = mark + 3; end < url.len && url.ptr[end] != '/'; end++) {
+    }
+    return end;
+}
+
 pg_target_kind pg_target_kind_of(pg_span target)
 {
     pg_span t = pg_skip_unix_socket(target);

@@ -67,6 +67,11 @@ size_t pg_backend_key(const pg_backend *b, char *out, size_t size);
 int pg_backend_listed(const pg_backend_pat *pats, size_t n,
                       const pg_backend *b);
 
+/* The length of url's "scheme://authority" (up to the first '/' after
+ * "://", or the end), 0 when it has no "://".  Two URLs with the same such
+ * prefix name the same backend: what a memo of a decided backend keys on. */
+size_t pg_backend_prefix_len(pg_span url);
+
 /* What the target of a proxy rule says of its backend. */
 typedef enum pg_target_kind {
     PG_TARGET_NONE = 0,         /* no backend ("!", a local path) */

@@ -51,17 +51,20 @@ my %raw = (
     browser  => "GET / HTTP/1.1\r\nHost: www.example.com\r\n$browser_headers\r\n",
     foreign  => "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\nUser-Agent: bench\r\n\r\n",
     absolute => "GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n",
+    proxied  => "GET /p/x HTTP/1.1\r\nHost: www.example.com\r\nAccept: */*\r\nUser-Agent: bench\r\n\r\n",
 );
 
 # A configuration: n vhosts (the first, www.example.com, is the default
-# and the one asked for), optional extra text, with or without the module.
+# and the one asked for), optional extra text (server config, and inside
+# the first vhost), with or without the module.
 sub config {
-    my ($s, $n, $extra) = @_;
+    my ($s, $n, $extra, $vextra) = @_;
     my $port = $s->port;
     my $root = "$s->{dir}/htdocs/site";
     $s->write_file('htdocs/site/index.html', 'x' x 130 . "\n");
     my $text = "LogLevel warn\nMaxKeepAliveRequests 0\nKeepAliveTimeout 30\n" . ($extra // '')
-             . "<VirtualHost *:$port>\n    ServerName www.example.com\n    DocumentRoot \"$root\"\n</VirtualHost>\n";
+             . "<VirtualHost *:$port>\n    ServerName www.example.com\n    DocumentRoot \"$root\"\n"
+             . ($vextra // '') . "</VirtualHost>\n";
     $text .= "<VirtualHost *:$port>\n    ServerName v$_.example.com\n    DocumentRoot \"$root\"\n</VirtualHost>\n"
         for 2 .. $n;
     return $text;
@@ -120,7 +123,7 @@ sub measure {
     my (%o) = @_;
     my $srv = $o{srv};
     $srv->{load_module} = $o{module};
-    $srv->{conf} = sub { config($_[0], $o{vhosts}, $o{extra}) };
+    $srv->{conf} = sub { config($_[0], $o{vhosts}, $o{extra}, $o{vextra}) };
     $srv->write_config;
     my $dir = $srv->dir;
     system('chown', '-R', 'www-data:www-data', $dir) == 0 or die 'chown';
@@ -176,6 +179,28 @@ my @cases = grep { $_->[0] =~ $only } (
     [ 'absolute-URI probe, 2 vhosts',               'absolute', 2 ],
     [ 'absolute-URI probe, 10,000 vhosts',          'absolute', 10000 ],
 );
+# reverse-proxied requests, which the scheme_handler hook decides (a
+# loopback listener is the backend): a named worker (ProxyPass), and
+# mod_proxy's default worker (RewriteRule [P] to a fixed backend: the URL
+# is read and looked up among the configuration's literal backends)
+my @proxy_cases = grep { $_ =~ $only } ('reverse proxy, ProxyPass to a named backend',
+                                       'reverse proxy, RewriteRule [P] to a fixed backend');
+my $backend;
+if (@proxy_cases) {
+    require PGListener;
+    $backend = PGListener->new(addr => '127.0.0.3', kind => 'http');
+    my $load = "LoadModule proxy_module $MODULES/mod_proxy.so\n"
+             . "LoadModule proxy_http_module $MODULES/mod_proxy_http.so\n";
+    my $to = 'http://' . $backend->hostport . '/';
+    my %proxy = (
+        'reverse proxy, ProxyPass to a named backend' =>
+            [ $load, "    ProxyPass \"/p/\" \"$to\"\n" ],
+        'reverse proxy, RewriteRule [P] to a fixed backend' =>
+            [ $load . "LoadModule rewrite_module $MODULES/mod_rewrite.so\n",
+              "    RewriteEngine On\n    RewriteRule \"^/p/(.*)\$\" \"$to\$1\" [P]\n" ],
+    );
+    push @cases, map { [ $_, 'proxied', 2, $proxy{$_}[0], undef, $proxy{$_}[1] ] } @proxy_cases;
+}
 # a shared store: the request reads what the agent noted, never the network
 my %store;
 for my $kind (PGDaemon->kinds) {
@@ -196,7 +221,7 @@ my $null;
 
 my @rows;
 for my $c (@cases) {
-    my ($what, $kind, $n, $extra, $needs) = @$c;
+    my ($what, $kind, $n, $extra, $needs, $vextra) = @$c;
     if (($extra // '') =~ /^STORE:(\w+)$/) {
         my $d = $store{$1};
         $d->start unless $d->{pid};
@@ -206,13 +231,14 @@ for my $c (@cases) {
     my $srv = PGTest->new(plain_logs => 1, name => 'cg', user => 0, loglevel => 'warn',
                           mpm_conf => "StartServers 1\nMaxRequestWorkers 1\n");
     my $stock = measure(srv => $srv, label => 'stock', module => 0, vhosts => $n, kind => $kind,
-                        extra => $stock_extra);
+                        extra => $stock_extra, vextra => $vextra);
     my $mod = measure(srv => $srv, label => 'module', module => 1, vhosts => $n, kind => $kind,
-                      extra => $extra);
+                      extra => $extra, vextra => $vextra);
     push @rows, [ $what, $stock, $mod, $n, $kind ];
     if (!$null) {
         my $m = measure(srv => $srv, label => 'empty', module => 0, vhosts => $n, kind => $kind,
-                        extra => "LoadModule pgnull_module $null_so\n" . $stock_extra);
+                        extra => "LoadModule pgnull_module $null_so\n" . $stock_extra,
+                        vextra => $vextra);
         $null = [ $what, $m->{per} - $stock->{per}, $mod->{per} - $stock->{per}, $stock->{per} ];
     }
     printf "  %-48s stock %10.0f  module %10.0f  (%+.0f, %+.2f %%)  [%s/%s]\n", $what,
@@ -228,7 +254,7 @@ for my $r (@rows) {
     my $adds = $m->{per} - $s->{per};
     printf "| %s | %.0f | %.0f | %+.0f | %.2f %% | %s |\n", $what, $s->{per}, $m->{per}, $adds,
            100 * $adds / $s->{per}, $m->{status};
-    if ($kind eq 'legit' || $kind eq 'browser') {
+    if ($kind eq 'legit' || $kind eq 'browser' || $kind eq 'proxied') {
         push @targets, sprintf('%-4s %s: the module adds %.2f %% (target <= 1 %%)',
                                $adds / $s->{per} <= 0.01 ? 'PASS' : 'FAIL', $what, 100 * $adds / $s->{per});
     }

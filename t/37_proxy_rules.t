@@ -191,6 +191,16 @@ for my $path ('/php/x.php', '/fpm/x.php') {
 is($fcgi->connections(0.5), 1, '... the FastCGI backend by TCP was reached');
 ok(-s "$uds.seen", '... and the one on a Unix socket');
 is(hits() - $before, @paths + 3, 'none of these counted');
+# a kept-alive connection remembers the last backend that passed, and
+# nothing else: the next request to another backend is decided afresh
+$site->reset;
+my $two = $srv->request("GET /rwfixed/x HTTP/1.1\r\nHost: rules.test\r\n\r\n"
+                        . "GET /rw/$f/x HTTP/1.1\r\nHost: rules.test\r\n\r\n"
+                        . "GET /rw/localhost:$backend/x HTTP/1.1\r\nHost: rules.test\r\nConnection: close\r\n\r\n",
+                        from => $stranger);
+my @statuses = $two->{raw} =~ m{^HTTP/1\.1 (\d+)}mg;
+is("@statuses", '200 403 200', 'one connection: a fixed backend, a foreign one, the fixed one again');
+is($site->connections(0.5), 0, '... and the foreign one was not reached');
 # a listed pattern names its hosts, not their other ports
 is(get("/pm/127.0.0.1:1/x", from => $stranger)->{status}, 403,
    'a port the configuration does not name: 403');

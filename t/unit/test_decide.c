@@ -875,6 +875,12 @@ static void test_backend(void)
        && pg_backend_key(&b, key, 8) == 0 && pg_backend_key(&b, key, 18) == 9,
        "backend: a key that does not fit is refused");
 
+    ok(pg_backend_prefix_len(S("http://backend:8080/x/y")) == 19
+       && pg_backend_prefix_len(S("http://backend")) == 14
+       && pg_backend_prefix_len(S("unix:/run/a.sock|fcgi://localhost/x")) == 33
+       && pg_backend_prefix_len(S("/local")) == 0
+       && pg_backend_prefix_len((pg_span){ NULL, 0 }) == 0,
+       "prefix: scheme://authority, up to the first '/'");
     ok(pg_backend_pat_parse("img.example.com", &pats[0]) == NULL
        && pats[0].port == 0, "pattern: a name alone");
     ok(pg_backend_pat_parse("*.cdn.example:8080", &pats[1]) == NULL
