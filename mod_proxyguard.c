@@ -530,7 +530,7 @@ static void pg_count(request_rec *r, const pg_vhost_conf *conf,
                       PG_MUTEX_TYPE);
     }
     if (res->ban_hits) {
-        pg_ban_started(r, conf->global, &hit->addr, res);
+        pg_ban_started(r, conf->global, res);
     }
     else if (res->ban_refused) {
         pg_ban_refused(r);

@@ -19,6 +19,8 @@
  */
 
 #include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -43,10 +45,24 @@
 #define PG_AGENT_POLL     apr_time_from_msec(100)
 #define PG_AGENT_EXIT_HUNG 75           /* the agent's status: a call hung */
 #define PG_AGENT_EXIT_SETUP 76          /* ... it could not become a child */
+#define PG_AGENT_EXIT_MEMORY 77         /* ... it ran out of its memory */
 
-/* The ban agent, in the parent: its process, and where to start another. */
+/* Address space the agent may take beyond what it had at its fork.  A
+ * call needs little (measured by t/36_hostile_store.t: VmPeak 44 kB above
+ * the fork's VmSize of 7.4 MB after heartbeats, lookups and a ban found,
+ * memcache, event MPM); a
+ * hostile store's huge value (apr_memcache_getp and apr_redis_getp buffer
+ * a value whole before the provider compares its length with our buffer)
+ * then fails an allocation at this bound instead of taking hundreds of MB,
+ * and the agent ends (PG_AGENT_EXIT_MEMORY). */
+#define PG_AGENT_MEMORY_MARGIN (32L * 1024 * 1024)
+
+/* The ban agent, in the parent: its process, and where to start another;
+ * the longest ban this configuration makes (ProxyGuardBan), the most a
+ * store's answer is believed. */
 static apr_pool_t *pg_agent_pool;
 static server_rec *pg_agent_server;
+static apr_uint32_t pg_agent_ban_duration;
 
 /* ------------------------------------------------------------------ */
 /* The ban agent (a shared store only)                                  */
@@ -154,6 +170,7 @@ static int pg_agent_ask(server_rec *s, apr_pool_t *p, const pg_addr *addr,
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         return 0;
     }
+    until = pg_ban_until_clamp(until, now, pg_agent_ban_duration);
     if (pg_shm_lock() == APR_SUCCESS) {
         pg_table_check_answer(pg_shm_table(), addr, now,
                               rv == APR_SUCCESS ? until : 0);
@@ -295,8 +312,76 @@ static void pg_agent_loop(server_rec *s, pid_t parent)
     _exit(0);                   /* the parent is gone */
 }
 
+/* A failed allocation in the agent is its memory bound reached: APR's
+ * pools answer it with abort(), and apr-util's bucket code, which does not
+ * check, with a fault (seen: SIGSEGV at a 300 MB value).  Either is said
+ * to the parent by the exit status, which counts a store failure (the
+ * back-off, no restart loop) rather than a crash; a fault that is a bug
+ * ends the agent the same way, and is reported the same way.  On a stack
+ * of its own: a fault may come from a stack that cannot grow. */
+static void pg_agent_out_of_memory(int sig)
+{
+    (void)sig;
+    _exit(PG_AGENT_EXIT_MEMORY);
+}
+
+static void pg_agent_catch_faults(void)
+{
+    static char stack[16384];
+    static const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS };
+    struct sigaction sa;
+    stack_t ss;
+    size_t i;
+
+    ss.ss_sp = stack;
+    ss.ss_size = sizeof(stack);
+    ss.ss_flags = 0;
+    sigaltstack(&ss, NULL);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = pg_agent_out_of_memory;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* The agent's address space now, in bytes (Linux: /proc/self/statm); 0
+ * when unknown. */
+static rlim_t pg_agent_vm_size(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%lu", &pages) != 1) {
+        pages = 0;
+    }
+    fclose(f);
+    return (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Bounds the agent's memory: what it has (the parent's pools, modules and
+ * the shared table are all in its address space already) and
+ * PG_AGENT_MEMORY_MARGIN more, for a store's answers.  Without a size,
+ * nothing is bounded, and said. */
+static void pg_agent_limit_memory(server_rec *s)
+{
+    struct rlimit rl;
+    rlim_t size = pg_agent_vm_size();
+
+    rl.rlim_cur = rl.rlim_max = size + PG_AGENT_MEMORY_MARGIN;
+    if (size == 0 || setrlimit(RLIMIT_AS, &rl) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, PG_TAG_BAN_CACHE
+                     ": the ban agent cannot bound its memory (RLIMIT_AS); "
+                     "a hostile ban store could make it grow");
+    }
+}
+
 /* The agent process: no listeners, the children's identity, default
- * signals but for the alarm that bounds a call. */
+ * signals but for the alarm that bounds a call, and bounded memory. */
 static void pg_agent_main(server_rec *s, pid_t parent, apr_pool_t *pool)
 {
     apr_signal(SIGTERM, SIG_DFL);
@@ -306,6 +391,7 @@ static void pg_agent_main(server_rec *s, pid_t parent, apr_pool_t *pool)
     apr_signal(SIGCHLD, SIG_DFL);
     apr_signal(SIGPIPE, SIG_IGN);
     apr_signal(SIGALRM, pg_agent_hung);
+    pg_agent_catch_faults();
     ap_close_listeners();
     if (ap_unixd_setup_child() != 0
         || pg_shm_reopen_mutex(pool) != APR_SUCCESS) {
@@ -314,6 +400,7 @@ static void pg_agent_main(server_rec *s, pid_t parent, apr_pool_t *pool)
                      "or the table's mutex");
         _exit(PG_AGENT_EXIT_SETUP);
     }
+    pg_agent_limit_memory(s);
     pg_agent_loop(s, parent);
 }
 
@@ -350,6 +437,11 @@ static void pg_agent_maintenance(int reason, void *data, apr_wait_t status)
     if (status == PG_AGENT_EXIT_HUNG) {
         pg_store_failed(pg_agent_server, APR_TIMEUP, "a call (no answer "
                         "within " APR_STRINGIFY(PG_STORE_TIMEOUT) " s)");
+    }
+    if (status == PG_AGENT_EXIT_MEMORY) {
+        pg_store_failed(pg_agent_server, APR_ENOMEM, "a call (the ban agent "
+                        "ran out of its memory bound: an answer too large, "
+                        "or it faulted)");
     }
     if (status == PG_AGENT_EXIT_SETUP) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, pg_agent_server,
@@ -391,9 +483,11 @@ static void pg_agent_fork(void)
                                   NULL, pool);
 }
 
-void pg_agent_start(server_rec *s, apr_pool_t *pconf)
+void pg_agent_start(server_rec *s, apr_pool_t *pconf,
+                    apr_uint32_t ban_duration)
 {
     pg_agent_pool = pconf;
+    pg_agent_ban_duration = ban_duration;
     pg_agent_server = s;
     pg_agent_fork();
 }

@@ -23,7 +23,9 @@
 
 /* post_config, with a shared store: the agent of this generation (pconf),
  * forked from the parent, started again whenever it ends until httpd
- * stops or restarts. */
-void pg_agent_start(server_rec *s, apr_pool_t *pconf);
+ * stops or restarts.  ban_duration: ProxyGuardBan's, the longest ban a
+ * store's answer may give (pg_ban_until_clamp). */
+void pg_agent_start(server_rec *s, apr_pool_t *pconf,
+                    apr_uint32_t ban_duration);
 
 #endif /* MOD_PROXYGUARD_AGENT_H */

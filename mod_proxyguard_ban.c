@@ -81,9 +81,8 @@ static int pg_ban_lookup(pg_table *t, const pg_addr *addr, apr_uint32_t now,
         row = pg_table_ban_find(t, addr, now);
         *clear_until = row ? 0 : PG_CLEAR_FOR_GOOD;
     }
-    else if (pg_table_ban_state(t, addr, now, PG_STORE_TTL, &row,
-                                clear_until) == PG_BAN_STATE_UNKNOWN) {
-        pg_table_check_request(t, addr);
+    else if (pg_table_client_ban_state(t, addr, now, PG_STORE_TTL, &row,
+                                       clear_until) == PG_BAN_STATE_UNKNOWN) {
         *clear_until = now + 1;
     }
     if (row) {
@@ -144,15 +143,28 @@ int pg_is_banned(request_rec *r, const pg_global_conf *g, pg_ban_memo *memo)
 
 /* A ban has started here (pg_table_record listed it): a local store gets
  * it now; a shared one from the agent, which pg_table_record has told.
- * Logged once. */
+ * Logged once: an address's ban as PG0010, the client's /64's as PG0016
+ * (a line of its own, which names the network: the fail2ban filter takes
+ * the client of PG0010 lines only, and must not ban this one address for
+ * the network's ban). */
 void pg_ban_started(request_rec *r, const pg_global_conf *g,
-                    const pg_addr *addr, const pg_record_result *res)
+                    const pg_record_result *res)
 {
+    char net[PG_CLIENT_TEXT_MAX];
     apr_status_t rv;
 
     if (pg_store_is_local()
-        && (rv = pg_store_put(addr, res->ban_until, r->pool)) != APR_SUCCESS) {
+        && (rv = pg_store_put(&res->ban_key, res->ban_until, r->pool))
+           != APR_SUCCESS) {
         pg_store_failed(r->server, rv, "store");
+    }
+    if (pg_addr_is_net(&res->ban_key)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_BAN_NET
+                      ": network ban start: %s (ProxyGuardBanNet6 %d), "
+                      "banned for %d s",
+                      pg_addr_format(net, sizeof(net), &res->ban_key),
+                      g->ban_net6, g->ban_duration);
+        return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_BAN
                   ": ban start: %u hits in %d s, banned for %d s",
@@ -234,6 +246,9 @@ int pg_ban_post_config(server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp)
     if (!pg_bans_configured(g)) {
         return OK;
     }
+    /* the parent, before any child: the table outlives restarts, the
+     * setting is this generation's */
+    pg_ban_table->ban_net6 = (apr_uint32_t)g->ban_net6;
     if (pg_store_start(s, g->ban_cache, pconf, ptemp) != OK) {
         return !OK;
     }
@@ -241,7 +256,7 @@ int pg_ban_post_config(server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp)
         pg_store_refill(ptemp);
     }
     else {
-        pg_agent_start(s, pconf);
+        pg_agent_start(s, pconf, (apr_uint32_t)g->ban_duration);
     }
     return OK;
 }

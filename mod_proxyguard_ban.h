@@ -50,10 +50,10 @@ void pg_ban_terms(const request_rec *r, const pg_global_conf *g,
                   const pg_decision *v, pg_hit *hit);
 
 /* The table's answer to a hit (pg_record_result): a ban started (kept in
- * a local store, logged as PG0010), or refused for want of a row (PG0013,
- * at most once a minute). */
+ * a local store, logged as PG0010, or PG0016 when it bans the client's
+ * /64), or refused for want of a row (PG0013, at most once a minute). */
 void pg_ban_started(request_rec *r, const pg_global_conf *g,
-                    const pg_addr *addr, const pg_record_result *res);
+                    const pg_record_result *res);
 void pg_ban_refused(request_rec *r);
 
 /* An operator lifts a ban (the status page's form). */

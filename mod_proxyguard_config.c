@@ -47,6 +47,9 @@
 #define PG_LOG_LINES_DEFAULT  10
 #define PG_LOG_WINDOW_DEFAULT 60
 #define PG_BAN_CACHE_DEFAULT  "shmcb"
+#define PG_BAN_NET6_DEFAULT   4   /* a /64 holds at most 3 address bans + 1 */
+#define PG_BAN_NET6_MIN       2
+#define PG_BAN_NET6_MAX       64
 static const pg_port_range pg_default_connect_ports[] = { { 443, 443 } };
 static const pg_port_range pg_default_proxy_ports[] = { { 80, 80 },
                                                         { 443, 443 } };
@@ -65,6 +68,7 @@ static pg_global_conf *pg_global_of(apr_pool_t *pool)
         g->ban_hits = PG_UNSET;
         g->ban_window = PG_UNSET;
         g->ban_duration = PG_UNSET;
+        g->ban_net6 = PG_UNSET;
         g->ban_exempt = NULL;
         g->ban_cache = NULL;
         g->ban_cache_given = 0;
@@ -350,6 +354,23 @@ static const char *pg_cmd_ban(cmd_parms *cmd, void *dummy, const char *hits,
     return NULL;
 }
 
+/* A number of the whole server's (server config only). */
+static const char *pg_global_number(cmd_parms *cmd, const char *arg, int min,
+                                    int max, int *out)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    return err ? err : pg_parse_number(cmd, arg, min, max, out);
+}
+
+static const char *pg_cmd_ban_net6(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    (void)dummy;
+    return pg_global_number(cmd, arg, PG_BAN_NET6_MIN, PG_BAN_NET6_MAX,
+                            &pg_conf_of(cmd->server)->global->ban_net6);
+}
+
 static const char *pg_cmd_ban_exempt(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
@@ -392,13 +413,9 @@ static const char *pg_cmd_log_limit(cmd_parms *cmd, void *dummy,
 static const char *pg_cmd_table_size(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
     (void)dummy;
-    return err ? err : pg_parse_number(cmd, arg, PG_TABLE_SIZE_MIN,
-                                       PG_TABLE_SIZE_MAX,
-                                       &pg_conf_of(cmd->server)->global
-                                            ->table_size);
+    return pg_global_number(cmd, arg, PG_TABLE_SIZE_MIN, PG_TABLE_SIZE_MAX,
+                            &pg_conf_of(cmd->server)->global->table_size);
 }
 
 const command_rec pg_cmds[] = {
@@ -437,6 +454,9 @@ const command_rec pg_cmds[] = {
     AP_INIT_TAKE3("ProxyGuardBan", pg_cmd_ban, NULL, RSRC_CONF,
                   "hits seconds duration: ban an address with that many hits "
                   "within that many seconds, for duration seconds"),
+    AP_INIT_TAKE1("ProxyGuardBanNet6", pg_cmd_ban_net6, NULL, RSRC_CONF,
+                  "N: when N addresses of one IPv6 /64 are banned, ban the "
+                  "/64 instead (2 to 64, default 4)"),
     AP_INIT_ITERATE("ProxyGuardBanExempt", pg_cmd_ban_exempt, NULL, RSRC_CONF,
                     "addresses or CIDR ranges that are never banned"),
     AP_INIT_TAKE1("ProxyGuardBanCache", pg_cmd_ban_cache, NULL, RSRC_CONF,
@@ -466,6 +486,9 @@ static void pg_global_finish(pg_global_conf *g)
     }
     if (g->ban_cache == NULL) {
         g->ban_cache = PG_BAN_CACHE_DEFAULT;
+    }
+    if (g->ban_net6 == PG_UNSET) {
+        g->ban_net6 = PG_BAN_NET6_DEFAULT;
     }
 }
 

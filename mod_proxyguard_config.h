@@ -34,6 +34,8 @@ typedef struct pg_global_conf {
     int ban_hits;                       /* ProxyGuardBan; PG_UNSET: no bans */
     int ban_window;                     /* seconds */
     int ban_duration;                   /* seconds */
+    int ban_net6;                       /* ProxyGuardBanNet6: addresses of
+                                         * one /64 that ban the /64 */
     apr_array_header_t *ban_exempt;     /* of apr_ipsubnet_t * */
     const char *ban_cache;              /* ProxyGuardBanCache provider[:args] */
     int ban_cache_given;                /* ... written, not the default */

@@ -84,6 +84,7 @@ APLOG_USE_MODULE(proxyguard);
 #define PG_TAG_BANS_FULL    "PG0013"   /* a ban could not start: list full */
 #define PG_TAG_UNBAN_REFUSED "PG0014"  /* an unban request was refused */
 #define PG_TAG_BAN_CACHE_BACK "PG0015" /* the ban store answers again */
+#define PG_TAG_BAN_NET      "PG0016"   /* a ban of an IPv6 /64 starts */
 
 #define PG_HANDLER "proxyguard-status"
 #define PG_MUTEX_TYPE "proxyguard-shm"

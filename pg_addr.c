@@ -34,19 +34,58 @@ pg_addr pg_addr_network(const pg_addr *addr)
     return net;
 }
 
-
-const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr)
+pg_addr pg_addr_net6(const pg_addr *addr)
 {
-    if (!inet_ntop(addr->family == 6 ? AF_INET6 : AF_INET, addr->bytes, buf,
+    pg_addr net = pg_addr_network(addr);
+
+    net.family = PG_ADDR_NET6;
+    return net;
+}
+
+const char *pg_addr_format_bare(char *buf, apr_size_t size,
+                                const pg_addr *addr)
+{
+    int ipv6 = addr->family == 6 || addr->family == PG_ADDR_NET6;
+
+    if (!inet_ntop(ipv6 ? AF_INET6 : AF_INET, addr->bytes, buf,
                    (socklen_t)size)) {
         apr_cpystrn(buf, "?", size);
     }
     return buf;
 }
 
+const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr)
+{
+    apr_size_t len = strlen(pg_addr_format_bare(buf, size, addr));
+
+    if (pg_addr_is_net(addr) && len + sizeof("/64") <= size) {
+        memcpy(buf + len, "/64", sizeof("/64"));
+    }
+    return buf;
+}
+
+/* "2001:db8:1:2::/64": the /64 ban key; anything else after a '/' is not
+ * a key (a /24, or another length, is never banned as a network). */
+static int pg_addr_parse_net6(pg_span text, pg_addr *addr)
+{
+    pg_addr ip;
+
+    memset(&ip, 0, sizeof(ip));
+    if (text.len <= 3 || memcmp(text.ptr + text.len - 3, "/64", 3) != 0
+        || pg_ip_parse((pg_span){ text.ptr, text.len - 3 }, ip.bytes) != 6) {
+        return 0;
+    }
+    ip.family = 6;
+    *addr = pg_addr_net6(&ip);
+    return 1;
+}
+
 int pg_addr_parse(pg_span text, pg_addr *addr)
 {
     memset(addr, 0, sizeof(*addr));
+    if (text.ptr && memchr(text.ptr, '/', text.len)) {
+        return pg_addr_parse_net6(text, addr);
+    }
     addr->family = (apr_uint32_t)pg_ip_parse(text, addr->bytes);
     return addr->family != 0;
 }

@@ -65,8 +65,13 @@ static APR_INLINE int pg_addr_equal(const pg_addr *a, const pg_addr *b)
 
 /* Address text, as inet_ntop writes it; and back (0 if not exactly an
  * address: a NUL inside the span, or anything after the address, is not).
- * An IPv4-mapped IPv6 address is that IPv4 address (pg_ip_parse). */
+ * An IPv4-mapped IPv6 address is that IPv4 address (pg_ip_parse).  A /64
+ * ban key is written and read as "2001:db8:1:2::/64" (parse: an IPv6
+ * address, then "/64"; its host bits are dropped); _bare writes its
+ * prefix without the "/64" (the JSON has the length in a field). */
 const char *pg_addr_format(char *buf, apr_size_t size, const pg_addr *addr);
+const char *pg_addr_format_bare(char *buf, apr_size_t size,
+                                const pg_addr *addr);
 int pg_addr_parse(pg_span text, pg_addr *addr);
 
 /* A binary address from a socket (APR_INET / APR_INET6 bytes), folded the
@@ -79,6 +84,34 @@ void pg_addr_of(const apr_sockaddr_t *sa, pg_addr *addr);
 
 /* The /24 or /64 an address belongs to. */
 pg_addr pg_addr_network(const pg_addr *addr);
+
+/* A ban key for an IPv6 /64 (a network ban, ProxyGuardBanNet6): a family
+ * of its own, so that it never equals an address (2001:db8::/64 is not the
+ * address 2001:db8::), the first 8 bytes the prefix, the rest zero.  Only
+ * ban rows, the ban store's keys and the pending slots hold such keys;
+ * client and network rows never do.  Its text is "2001:db8:1:2::/64". */
+#define PG_ADDR_NET6 64u
+
+static APR_INLINE int pg_addr_is_net(const pg_addr *a)
+{
+    return a->family == PG_ADDR_NET6;
+}
+
+/* The /64 ban key of an IPv6 address. */
+pg_addr pg_addr_net6(const pg_addr *addr);
+
+/* Are a and b IPv6 addresses of one /64? */
+static APR_INLINE int pg_addr_same_net6(const pg_addr *a, const pg_addr *b)
+{
+    return a->family == 6 && b->family == 6
+           && memcmp(a->bytes, b->bytes, 8) == 0;
+}
+
+/* The prefix length a key stands for: 32, 128, or 64 for a network. */
+static APR_INLINE unsigned pg_addr_prefix_len(const pg_addr *a)
+{
+    return a->family == PG_ADDR_NET6 ? 64u : a->family == 6 ? 128u : 32u;
+}
 
 
 #endif /* PG_ADDR_H */

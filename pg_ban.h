@@ -36,7 +36,12 @@ static APR_INLINE int pg_ban_running(const pg_ban_row *row, apr_uint32_t now)
 
 /* Bans.  A ban list of ProxyGuardTableSize rows in buckets of
  * PG_BAN_BUCKET; each address may use the rows of two buckets (chosen by
- * two seeded hashes), so a lookup reads at most 2 * PG_BAN_BUCKET rows.
+ * two seeded hashes; an IPv6 address by its /64's), so a lookup reads at
+ * most 2 * PG_BAN_BUCKET rows.  An IPv6 address is banned by its own ban
+ * or by its /64's (find: either).  add of an IPv6 address bans its /64
+ * instead when that makes t->ban_net6 addresses of it banned (or its
+ * rows are all taken, one by another address of the /64), freeing their
+ * rows; it returns the /64's ban when one already runs.
  * add and lift under the mutex; find without it (it reads fixed-size rows
  * and bumps an atomic counter).  add returns NULL, and counts the refusal,
  * when both buckets hold only running bans: a running ban is never
@@ -59,7 +64,9 @@ static APR_INLINE apr_uint32_t pg_table_ban_generation(const pg_table *t)
      * writers' apr_atomic_inc32 is a full barrier) */
     return __atomic_load_n(&t->ban_generation, __ATOMIC_ACQUIRE);
 }
-apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now);
+/* Running bans; *networks (may be NULL): of them, /64 networks. */
+apr_uint32_t pg_table_bans_active(const pg_table *t, apr_uint32_t now,
+                                  apr_uint32_t *networks);
 
 /* With a shared ban store.  Request path, no lock: what the list says of
  * addr (a running ban in *row), the store's answer counting as fresh for
@@ -71,6 +78,14 @@ pg_ban_state pg_table_ban_state(pg_table *t, const pg_addr *addr,
                                 apr_uint32_t now, apr_uint32_t ttl,
                                 pg_ban_row **row, apr_uint32_t *fresh_until);
 void pg_table_check_request(pg_table *t, const pg_addr *addr);
+/* The request path's call: what the list says of a client, its address
+ * and, for IPv6, its /64 (PG_ADDR_NET6) each the way pg_table_ban_state
+ * says (banned if either is; unknown if either is, and then asked for;
+ * a "not banned" fresh until the earlier end). */
+pg_ban_state pg_table_client_ban_state(pg_table *t, const pg_addr *addr,
+                                       apr_uint32_t now, apr_uint32_t ttl,
+                                       pg_ban_row **row,
+                                       apr_uint32_t *fresh_until);
 
 /* The agent's side (mod_proxyguard_ban.c walks the rows itself for what
  * to sync and to ask again): takes the next address waiting for an answer
@@ -90,9 +105,17 @@ void pg_table_ban_synced(pg_table *t, const pg_addr *addr, apr_uint32_t op);
  * the ban ends, in decimal), the same on every server sharing a store. */
 #define PG_BAN_KEY_MAX (6 + PG_CLIENT_TEXT_MAX)
 #define PG_BAN_VALUE_MAX 16         /* "4294967295" and then some */
+#define PG_BAN_VALUE_DIGITS 10      /* the longest value we write */
 apr_size_t pg_ban_key(char *buf, apr_size_t size, const pg_addr *addr);
 apr_size_t pg_ban_value(char *buf, apr_size_t size, apr_uint32_t until);
-/* 0 when value is not a ban value */
+/* 0 when value is not a ban value: not 1 to PG_BAN_VALUE_DIGITS digits
+ * (no sign, no space), or over 32 bits */
 apr_uint32_t pg_ban_value_until(const unsigned char *value, apr_size_t len);
+/* What a store's ban end is believed as: at most duration (this server's
+ * ProxyGuardBan) from now; a store that says more (up to 2106) is wrong or
+ * hostile, and a ban is never longer here than this server would make it.
+ * 0 stays 0 (no ban). */
+apr_uint32_t pg_ban_until_clamp(apr_uint32_t until, apr_uint32_t now,
+                                apr_uint32_t duration);
 
 #endif /* PG_BAN_H */

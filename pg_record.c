@@ -121,6 +121,7 @@ static void pg_ban_start(pg_table *t, pg_client_row *row, const pg_hit *hit,
     if (ban) {
         res->ban_hits = row->ban_window_hits;
         res->ban_until = ban->until;
+        res->ban_key = ban->addr;
         if (hit->ban_sync) {
             ban->sync = PG_SYNC_PUT;
             t->sync_pending = 1;

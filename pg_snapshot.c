@@ -205,7 +205,7 @@ int pg_table_snapshot(pg_table *dst, pg_table *src, apr_uint32_t kind,
     locker->unlock(locker->baton);
     dst->snapshot = kind;
     /* bans are read without the lock anyway (pg_table_ban_find) */
-    dst->bans_active = pg_table_bans_active(src, now);
+    dst->bans_active = pg_table_bans_active(src, now, &dst->bans_net_active);
     if (kind != PG_SNAPSHOT_DETAILS) {
         return 1;
     }

@@ -235,6 +235,9 @@ void pg_status_auto_lines(const pg_out *out, const pg_table *snap)
     pg_printf(out, "ProxyGuardBansStarted: %u\n", snap->bans_started);
     pg_printf(out, "ProxyGuardBansRefused: %u\n", snap->bans_refused);
     pg_printf(out, "ProxyGuardBansCapacity: %u\n", snap->capacity_bans);
+    pg_printf(out, "ProxyGuardNetworkBansActive: %u\n", snap->bans_net_active);
+    pg_printf(out, "ProxyGuardNetworkBansStarted: %u\n",
+              snap->bans_net_started);
     pg_printf(out, "ProxyGuardDetailsSkipped: %u\n", snap->details_skipped);
     pg_printf(out, "ProxyGuardStartTime: %" APR_TIME_T_FMT "\n",
               apr_time_sec(snap->started));
@@ -400,6 +403,8 @@ static void pg_json_bans(pg_json *doc, apr_pool_t *p, const pg_table *t,
     pg_json_uint(doc, "bans_refused", t->bans_refused);
     pg_json_uint(doc, "bans_active", t->bans_active);
     pg_json_uint(doc, "bans_capacity", t->capacity_bans);
+    pg_json_uint(doc, "network_bans_active", t->bans_net_active);
+    pg_json_uint(doc, "network_bans_started", t->bans_net_started);
     pg_json_key(doc, "bans");
     pg_json_begin(&list, doc->out, "[", PG_JSON_ROW_LEAD, PG_JSON_ROW_SEP);
     for (i = 0; i < n && i < PG_STATUS_TOP_BANS; i++) {
@@ -407,7 +412,9 @@ static void pg_json_bans(pg_json *doc, apr_pool_t *p, const pg_table *t,
 
         pg_json_object(&list, NULL, &row);
         pg_json_str(&row, "address",
-                    pg_addr_format(addr, sizeof(addr), &rows[i]->addr));
+                    pg_addr_format_bare(addr, sizeof(addr), &rows[i]->addr));
+        pg_json_bool(&row, "network", pg_addr_is_net(&rows[i]->addr));
+        pg_json_uint(&row, "prefix", pg_addr_prefix_len(&rows[i]->addr));
         pg_json_uint(&row, "started", rows[i]->started);
         pg_json_uint(&row, "until", rows[i]->until);
         pg_json_uint(&row, "remaining", (apr_uint32_t)(rows[i]->until - now));
@@ -540,6 +547,12 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
           t->bans_refused },
         { "proxyguard_bans_capacity", "gauge",
           "Rows of the ban list (ProxyGuardTableSize).", t->capacity_bans },
+        { "proxyguard_network_bans_active", "gauge",
+          "Of the bans running now, IPv6 /64 networks (ProxyGuardBanNet6).",
+          t->bans_net_active },
+        { "proxyguard_network_bans_started_total", "counter",
+          "Of the bans this server started, IPv6 /64 networks.",
+          t->bans_net_started },
         { "proxyguard_table_clients_capacity", "gauge",
           "Client addresses the table can track (ProxyGuardTableSize).",
           t->capacity_clients },
@@ -750,22 +763,25 @@ static void pg_html_bans(const pg_out *out, apr_pool_t *p, const pg_table *t,
     const pg_ban_row **rows = pg_active_bans(p, t, now, &n);
     char addr[PG_CLIENT_TEXT_MAX], when[32];
 
-    pg_printf(out, "<h2>Active bans</h2>\n<p>%u active of %u rows; %u started "
-              "here since the table was created.</p>\n", t->bans_active,
-              t->capacity_bans, t->bans_started);
+    pg_printf(out, "<h2>Active bans</h2>\n<p>%u active of %u rows (%u of "
+              "them IPv6 /64 networks); %u started here since the table was "
+              "created.</p>\n", t->bans_active, t->capacity_bans,
+              t->bans_net_active, t->bans_started);
     if (t->bans_refused) {
         pg_printf(out, "<p id=\"bans-full\"><strong>The ban list was full: %u "
                   "bans could not start</strong> (running bans are never "
                   "replaced; a larger ProxyGuardTableSize makes room).</p>\n",
                   t->bans_refused);
     }
-    pg_puts(out, "<table id=\"bans\"><tr><th>address</th>"
+    pg_puts(out, "<table id=\"bans\"><tr><th>address</th><th>kind</th>"
             "<th>started (UTC)</th><th>remaining</th><th>hits</th>"
             "<th>requests blocked</th></tr>\n");
     for (i = 0; i < n && i < PG_STATUS_TOP_BANS; i++) {
-        pg_printf(out, "<tr><td>%s</td><td>%s</td><td class=\"n\">%u s</td>"
+        pg_puts(out, "<tr><td>");
+        pg_put_html(out, pg_addr_format(addr, sizeof(addr), &rows[i]->addr));
+        pg_printf(out, "</td><td>%s</td><td>%s</td><td class=\"n\">%u s</td>"
                   "<td class=\"n\">%u</td><td class=\"n\">%u</td></tr>\n",
-                  pg_addr_format(addr, sizeof(addr), &rows[i]->addr),
+                  pg_addr_is_net(&rows[i]->addr) ? "network" : "address",
                   rows[i]->started
                   ? pg_time_text(when, sizeof(when),
                                  apr_time_from_sec(rows[i]->started))

@@ -38,7 +38,7 @@
 #include "pg_decide.h"
 
 #define PG_TABLE_MAGIC      0x50475442u     /* "PGTB" */
-#define PG_TABLE_VERSION    3u
+#define PG_TABLE_VERSION    4u     /* 4: /64 network bans */
 
 #define PG_VHOST_NAME_MAX   96      /* ServerName, cut */
 #define PG_PORT_SLOTS       64      /* distinct CONNECT ports tracked */
@@ -105,7 +105,8 @@ typedef struct pg_recent_row {
 
 /* A ban this server started, or found in the shared ban store; or, with a
  * shared store, what the store last said of an address (checked, until 0:
- * not banned).  A row whose ban runs (until > now, not lifted) is never
+ * not banned).  addr is an address or an IPv6 /64 (PG_ADDR_NET6: a network
+ * ban, ProxyGuardBanNet6).  A row whose ban runs (until > now, not lifted) is never
  * given to another address: a new ban is refused instead. */
 typedef struct pg_ban_row {
     pg_addr addr;                   /* family 0: never used */
@@ -159,11 +160,15 @@ typedef struct pg_table {
     apr_uint32_t recent_next;       /* total recorded; next slot = % MAX */
     apr_uint32_t bans_started;      /* bans this server started, ever */
     apr_uint32_t bans_refused;      /* bans not started: no row was free */
+    apr_uint32_t bans_net_started;  /* of bans_started, /64 networks */
+    apr_uint32_t ban_net6;          /* ProxyGuardBanNet6 (the parent sets
+                                     * it at each start); 0: never */
     apr_uint32_t n_bans;            /* ban rows: ProxyGuardTableSize */
     apr_uint32_t capacity_clients;  /* n_clients and n_bans of the table */
     apr_uint32_t capacity_bans;     /* (a copy has fewer rows) */
     apr_uint32_t snapshot;          /* in a copy: PG_SNAPSHOT_* it holds */
     apr_uint32_t bans_active;       /* in a copy: running bans when taken */
+    apr_uint32_t bans_net_active;   /* ... of them, /64 networks */
     volatile apr_uint32_t ban_horizon;  /* no ban listed lasts past this */
     volatile apr_uint32_t ban_generation;   /* + 1 at each ban that starts
                                              * or is lifted */
@@ -211,6 +216,9 @@ typedef struct pg_record_result {
     apr_uint32_t ban_hits;          /* > 0: this hit started a ban ... */
     apr_uint32_t ban_until;         /* ... that lasts until then */
     int ban_refused;                /* the ban was due, but no row was free */
+    pg_addr ban_key;                /* what is banned: the address, or its
+                                     * /64 (PG_ADDR_NET6) when the ban made
+                                     * it a network ban */
     int log;                        /* write this hit's log line */
     apr_uint32_t suppressed;        /* > 0: report that many unlogged hits
                                      * of the client's previous window */

@@ -24,12 +24,14 @@ my @AUTO_KEYS = (qw(ProxyGuardVersion ProxyGuardTotal ProxyGuardDenied ProxyGuar
                  (map { "ProxyGuardHits$CAMEL{$_}" } @REASONS),
                  qw(ProxyGuardClientsTracked ProxyGuardClientsCapacity ProxyGuardClientsEvicted
                     ProxyGuardNetworksTracked ProxyGuardBansActive ProxyGuardBansStarted
-                    ProxyGuardBansRefused ProxyGuardBansCapacity ProxyGuardDetailsSkipped
+                    ProxyGuardBansRefused ProxyGuardBansCapacity ProxyGuardNetworkBansActive
+                    ProxyGuardNetworkBansStarted ProxyGuardDetailsSkipped
                     ProxyGuardStartTime ProxyGuardRestarts));
 my %PROM_FAMILIES = (
     proxyguard_hits_total => 'counter', proxyguard_connect_port_hits_total => 'counter',
     proxyguard_bans_active => 'gauge', proxyguard_bans_started_total => 'counter',
     proxyguard_bans_refused_total => 'counter', proxyguard_bans_capacity => 'gauge',
+    proxyguard_network_bans_active => 'gauge', proxyguard_network_bans_started_total => 'counter',
     proxyguard_table_clients_capacity => 'gauge', proxyguard_table_clients_used => 'gauge',
     proxyguard_table_networks_used => 'gauge', proxyguard_table_evictions_total => 'counter',
     proxyguard_details_skipped_total => 'counter', proxyguard_ban_store_calls_total => 'counter',
@@ -227,6 +229,7 @@ my %want_samples = (
     'proxyguard_connect_port_hits_total{port="other"}' => 0,
     proxyguard_bans_active => 1, proxyguard_bans_started_total => 1, proxyguard_bans_refused_total => 0,
     proxyguard_bans_capacity => 16, proxyguard_table_clients_capacity => 16,
+    proxyguard_network_bans_active => 0, proxyguard_network_bans_started_total => 0,
     proxyguard_table_clients_used => 3, proxyguard_table_networks_used => 1,
     'proxyguard_table_evictions_total{table="clients"}' => 0,
     'proxyguard_table_evictions_total{table="networks"}' => 0,
@@ -260,9 +263,9 @@ like($html, qr{<tr><td>127\.0\.0\.40</td><td class="n">2</td>(?:<td class="n">\d
 like($html, qr{<tr><td>127\.0\.0\.0/24</td><td class="n">10</td><td class="n">3</td>}, 'HTML: the network row');
 like($html, qr{<table id="ports">.*<tr><td>25</td><td class="n">5</td></tr>.*</table>}s, 'HTML: port 25');
 like($html, qr{<table id="ports">.*<tr><td>587</td><td class="n">1</td></tr>.*</table>}s, 'HTML: port 587');
-like($html, qr{<table id="bans">.*<tr><td>127\.0\.0\.50</td><td>[-0-9: ]+</td><td class="n">\d+ s</td><td class="n">3</td><td class="n">2</td></tr>}s,
+like($html, qr{<table id="bans">.*<tr><td>127\.0\.0\.50</td><td>address</td><td>[-0-9: ]+</td><td class="n">\d+ s</td><td class="n">3</td><td class="n">2</td></tr>}s,
      'HTML: the ban with its hits and blocked requests');
-like($html, qr/<p>1 active of 16 rows; 1 started here since the table was created\.<\/p>/, 'HTML: bans summary');
+like($html, qr/<p>1 active of 16 rows \(0 of them IPv6 \/64 networks\); 1 started here since the table was created\.<\/p>/, 'HTML: bans summary');
 
 # --- more clients than rows: evictions ------------------------------------
 $srv->request($connect, from => "127.0.3.$_") for 1 .. 16;

@@ -99,8 +99,8 @@ static void test_layout(void)
     /* the sizes docs/directives.md (ProxyGuardTableSize) states */
     ok(pg_table_bytes_per_client() == 184,
        "layout: 184 bytes per ProxyGuardTableSize entry (client, network and ban row, two weights)");
-    ok(pg_table_bytes(20 + 16, TABLE_SIZE_DEFAULT) == 807376,
-       "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 807,376 bytes");
+    ok(pg_table_bytes(20 + 16, TABLE_SIZE_DEFAULT) == 807392,
+       "layout: the default table (4096 entries, 20 vhosts + 16 spare rows) is 807,392 bytes");
     ok(pg_table_bytes(4, 100) >= sizeof(pg_table) + 100 * pg_table_bytes_per_client(),
        "layout: the block holds header, vhost, client, network and ban rows");
     ok(t->n_bans == 104, "layout: ban rows: ProxyGuardTableSize in whole buckets of 8");
@@ -338,7 +338,7 @@ static void test_log_budget_and_bans(void)
        "ban window: 3 hits within 10 s start a ban, listed by the table, a new generation");
     ok(pg_table_ban_find(t, &h.addr, 1700000012) != NULL
        && pg_table_ban_find(t, &h.addr, 1700000071) == NULL
-       && pg_table_bans_active(t, 1700000012) == 1, "bans: active until 'until'");
+       && pg_table_bans_active(t, 1700000012, NULL) == 1, "bans: active until 'until'");
     hit(t, &h);
     ok(last.ban_hits == 0 && t->bans_started == 1,
        "bans: a hit already in flight does not start it again");
@@ -485,9 +485,10 @@ static void test_ban_capacity(void)
     a.family = 6;
     a.bytes[0] = 0x20;
     a.bytes[1] = 0x01;
-    /* addresses of one /64, as an attacker would have them */
+    /* addresses of as many /64s (one /64's addresses share its rows, and
+     * become a network ban: test_ban_net6) */
     for (n = 0; n < t->n_bans; n++) {
-        memcpy(a.bytes + 12, &n, sizeof(n));
+        memcpy(a.bytes + 4, &n, sizeof(n));
         if (pg_table_ban_add(t, &a, now, now, now + 600, 1) == NULL) {
             break;
         }
@@ -498,10 +499,10 @@ static void test_ban_capacity(void)
        "bans: more than 70 % of the rows fill before the first refusal");
     ok(t->bans_refused == 1, "bans: the refusal is counted");
     for (i = 0; i < n; i++) {
-        memcpy(a.bytes + 12, &i, sizeof(i));
+        memcpy(a.bytes + 4, &i, sizeof(i));
         lost += pg_table_ban_find(t, &a, now + 1) == NULL;
     }
-    ok(lost == 0 && pg_table_bans_active(t, now + 1) == n,
+    ok(lost == 0 && pg_table_bans_active(t, now + 1, NULL) == n,
        "bans: every running ban still holds after the refusal: none replaced");
     ok(pg_table_ban_add(t, &a, now + 601, now + 601, now + 1200, 1) != NULL,
        "bans: rows whose bans ran out are used again");
@@ -533,6 +534,155 @@ static void test_ban_capacity(void)
     ok(last.ban_hits && !last.ban_refused
        && pg_table_ban_find(t, &h.addr, now + 602) != NULL,
        "bans: ... and started once rows are free");
+    free(t);
+}
+
+static pg_addr addr_of(const char *text)
+{
+    pg_addr a;
+
+    pg_addr_parse((pg_span){ text, strlen(text) }, &a);
+    return a;
+}
+
+/* ProxyGuardBanNet6: a /64's addresses banned one by one become one ban
+ * of the /64, which frees their rows. */
+static void test_ban_net6(void)
+{
+    pg_table *t = new_table(1, 16);
+    apr_uint32_t now = 1700000000, nets, i, refused;
+    pg_addr a, net = addr_of("2001:db8:1:2::/64"), other;
+    pg_ban_row *row;
+    char text[80];
+
+    t->ban_net6 = 4;
+    for (i = 1; i <= 3; i++) {
+        snprintf(text, sizeof(text), "2001:db8:1:2::%u", i);
+        a = addr_of(text);
+        row = pg_table_ban_add(t, &a, now, now, now + 600, 5);
+    }
+    ok(row && !pg_addr_is_net(&row->addr)
+       && pg_table_bans_active(t, now, &nets) == 3 && nets == 0,
+       "net6: 3 addresses of a /64 (ProxyGuardBanNet6 4) are 3 address bans");
+    a = addr_of("2001:db8:1:2::4");
+    row = pg_table_ban_add(t, &a, now, now, now + 600, 5);
+    ok(row && pg_addr_equal(&row->addr, &net) && row->until == now + 600
+       && pg_table_bans_active(t, now, &nets) == 1 && nets == 1
+       && t->bans_net_started == 1 && t->bans_started == 4,
+       "net6: the 4th makes one ban of the /64, the address rows freed");
+    a = addr_of("2001:db8:1:2:ffff::99");
+    other = addr_of("2001:db8:1:3::1");
+    ok(pg_table_ban_find(t, &a, now + 1) == row
+       && pg_table_ban_find(t, &other, now + 1) == NULL
+       && pg_table_ban_find(t, &a, now + 600) == NULL,
+       "net6: any address of the /64 is banned, another /64's is not; it ends");
+    for (i = 0; i < 64; i++) {
+        snprintf(text, sizeof(text), "2001:db8:1:2:%x::1", i + 1);
+        a = addr_of(text);
+        pg_table_ban_add(t, &a, now, now, now + 600, 5);
+    }
+    ok(t->bans_refused == 0 && pg_table_bans_active(t, now, NULL) == 1,
+       "net6: 64 more addresses of the /64: nothing refused, still one row");
+    for (i = 1; i <= 4; i++) {
+        snprintf(text, sizeof(text), "2001:db8:1:3::%u", i);
+        a = addr_of(text);
+        pg_table_ban_add(t, &a, now, now, now + 600, 5);
+    }
+    for (i = 0, refused = 0; i < 15; i++) {
+        a = addr_of("192.0.2.1");
+        a.bytes[3] = (unsigned char)(i + 1);
+        refused += pg_table_ban_add(t, &a, now, now, now + 600, 1) == NULL;
+    }
+    ok(pg_table_ban_find(t, &other, now + 1) != NULL && refused == 1
+       && pg_table_bans_active(t, now, &nets) == 16 && nets == 2,
+       "net6: another /64 banned too; 14 rows left for others: the list keeps room");
+    ok(pg_table_ban_lift(t, &net)
+       && pg_table_ban_find(t, &(pg_addr){ 0 }, now) == NULL
+       && pg_table_ban_find(t, &a, now) != NULL
+       && pg_table_ban_find(t, &other, now + 1) != NULL,
+       "net6: a network ban is lifted by its /64");
+    a = addr_of("2001:db8:1:2::7");
+    ok(pg_table_ban_find(t, &a, now + 1) == NULL, "net6: ... its addresses pass");
+    free(t);
+
+    /* no room: a /64 holding a row gets its next ban as a network ban */
+    t = new_table(1, 16);
+    t->ban_net6 = 64;
+    a = addr_of("2001:db8:5::1");
+    pg_table_ban_add(t, &a, now, now, now + 600, 1);
+    for (i = 0; i < 200; i++) {     /* every row the /64 may use taken */
+        other = addr_of("192.0.2.1");
+        other.bytes[2] = (unsigned char)(i + 1);
+        pg_table_ban_add(t, &other, now, now, now + 600, 1);
+    }
+    refused = t->bans_refused;
+    a = addr_of("2001:db8:5::2");
+    row = pg_table_ban_add(t, &a, now, now, now + 600, 1);
+    ok(refused > 0 && row && pg_addr_is_net(&row->addr)
+       && t->bans_refused == refused
+       && pg_table_bans_active(t, now, &nets) == 16 && nets == 1,
+       "net6: a full list: the /64's next ban takes its address's row as a network ban");
+    free(t);
+
+    /* 0: never (a table the module has not configured) */
+    t = new_table(1, 16);
+    for (i = 1; i <= 6; i++) {
+        snprintf(text, sizeof(text), "2001:db8:1:2::%u", i);
+        a = addr_of(text);
+        pg_table_ban_add(t, &a, now, now, now + 600, 5);
+    }
+    ok(pg_table_bans_active(t, now, &nets) == 6 && nets == 0,
+       "net6: ban_net6 0: no network bans");
+    free(t);
+}
+
+/* A shared store: the /64 key asked for too, its answers noted. */
+static void test_ban_net6_store(void)
+{
+    pg_table *t = new_table(1, 16);
+    apr_uint32_t now = 1700000000, fresh, nets, i;
+    pg_addr a = addr_of("2001:db8:9::1"), net = pg_addr_net6(&a), got[2], other;
+    pg_ban_row *row;
+    char text[80];
+    pg_ban_state state;
+    int taken;
+
+    t->ban_net6 = 4;
+    state = pg_table_client_ban_state(t, &a, now, 5, &row, &fresh);
+    taken = pg_table_check_take(t, &got[0]) + pg_table_check_take(t, &got[1]);
+    ok(state == PG_BAN_STATE_UNKNOWN && taken == 2 && !pg_table_check_take(t, &other)
+       && ((pg_addr_equal(&got[0], &a) && pg_addr_equal(&got[1], &net))
+           || (pg_addr_equal(&got[1], &a) && pg_addr_equal(&got[0], &net))),
+       "net6 store: an IPv6 client unknown: its address and its /64 are asked for");
+    pg_table_check_answer(t, &a, now, 0);
+    ok(pg_table_client_ban_state(t, &a, now, 5, &row, &fresh) == PG_BAN_STATE_UNKNOWN,
+       "net6 store: ... unknown while the /64 has no answer");
+    pg_table_check_answer(t, &net, now + 1, 0);
+    ok(pg_table_client_ban_state(t, &a, now + 1, 5, &row, &fresh) == PG_BAN_STATE_CLEAR
+       && fresh == now + 5,
+       "net6 store: both clear: not banned until the older answer ages");
+    pg_table_check_answer(t, &net, now + 2, now + 300);
+    ok(pg_table_client_ban_state(t, &a, now + 2, 5, &row, &fresh) == PG_BAN_STATE_BANNED
+       && pg_addr_equal(&row->addr, &net),
+       "net6 store: the /64 banned in the store: the client is banned");
+    a = addr_of("2001:db8:9::2");
+    pg_table_check_answer(t, &a, now + 2, now + 300);
+    ok(pg_table_bans_active(t, now + 2, &nets) == 1 && nets == 1,
+       "net6 store: an address of a banned /64 found in the store takes no row");
+    free(t);
+
+    t = new_table(1, 16);
+    t->ban_net6 = 4;
+    for (i = 1; i <= 4; i++) {
+        snprintf(text, sizeof(text), "2001:db8:a::%u", i);
+        a = addr_of(text);
+        pg_table_check_answer(t, &a, now, now + 300);
+    }
+    net = pg_addr_net6(&a);
+    row = pg_table_ban_find(t, &a, now);
+    ok(row && pg_addr_equal(&row->addr, &net) && row->sync == PG_SYNC_PUT
+       && t->sync_pending && pg_table_bans_active(t, now, NULL) == 1,
+       "net6 store: 4 address bans found in the store make a network ban, told to the store");
     free(t);
 }
 
@@ -631,7 +781,7 @@ static void test_shared_store_rows(void)
     b.bytes[3] = 11;
     pg_table_ban_add(t, &b, now, now, now + 60, 3);
     pg_table_check_answer(t, &b, now + 1, now + 600);
-    ok(pg_table_bans_active(t, now + 100) >= 1 && pg_table_ban_find(t, &b, now + 100) != NULL,
+    ok(pg_table_bans_active(t, now + 100, NULL) >= 1 && pg_table_ban_find(t, &b, now + 100) != NULL,
        "store: a ban the store extends is still seen after its first end (the horizon moved)");
     free(t);
 
@@ -779,8 +929,20 @@ static void test_ban_store_encoding(void)
     ok(pg_ban_value_until((const unsigned char *)"12x", 3) == 0
        && pg_ban_value_until((const unsigned char *)"", 0) == 0
        && pg_ban_value_until((const unsigned char *)"99999999999", 11) == 0
-       && pg_ban_value_until((const unsigned char *)"4294967296", 10) == 0,
+       && pg_ban_value_until((const unsigned char *)"4294967296", 10) == 0
+       && pg_ban_value_until((const unsigned char *)"-1", 2) == 0
+       && pg_ban_value_until((const unsigned char *)" 17", 3) == 0,
        "ban store: a value that is not ours is no ban");
+    ok(pg_ban_value_until((const unsigned char *)"04000000000", 11) == 0,
+       "ban store: a value longer than any we write is no ban (leading zeros)");
+    pg_addr_parse((pg_span){ "2001:db8:1:2::/64", 17 }, &a);
+    ok(pg_ban_key(key, sizeof(key), &a) == 23 && !strcmp(key, "pgban:2001:db8:1:2::/64"),
+       "ban store: a /64's key");
+    ok(pg_ban_until_clamp(4000000000u, 1700000000, 3600) == 1700003600
+       && pg_ban_until_clamp(1700000010, 1700000000, 3600) == 1700000010
+       && pg_ban_until_clamp(1700003600, 1700000000, 3600) == 1700003600
+       && pg_ban_until_clamp(0, 1700000000, 3600) == 0,
+       "ban store: an end time past now + ban duration is clamped to it");
 }
 
 static void test_network_prefix(void)
@@ -821,6 +983,16 @@ static void test_addr_text(void)
        && !pg_addr_parse((pg_span){ "", 0 }, &a)
        && !pg_addr_parse((pg_span){ "192.0.2.1\0junk", 14 }, &a),
        "addr: not an address (CIDR, empty, a NUL and more)");
+    ok(pg_addr_parse((pg_span){ "2001:db8:1:2:3::5/64", 20 }, &a) && pg_addr_is_net(&a)
+       && strcmp(pg_addr_format(buf, sizeof(buf), &a), "2001:db8:1:2::/64") == 0
+       && strcmp(pg_addr_format_bare(buf, sizeof(buf), &a), "2001:db8:1:2::") == 0
+       && pg_addr_prefix_len(&a) == 64,
+       "addr: a /64 ban key: its text, bare text and prefix length");
+    ok(!pg_addr_parse((pg_span){ "192.0.2.0/64", 12 }, &a)
+       && !pg_addr_parse((pg_span){ "2001:db8::/48", 13 }, &a)
+       && !pg_addr_parse((pg_span){ "/64", 3 }, &a)
+       && !pg_addr_parse((pg_span){ "::ffff:192.0.2.1/64", 19 }, &a),
+       "addr: no other network is a ban key");
 }
 
 /* ------------------------------------------------------------------ */
@@ -926,6 +1098,8 @@ int main(void)
     test_record_known();
     test_record_known_races(p);
     test_ban_capacity();
+    test_ban_net6();
+    test_ban_net6_store();
     test_shared_store_rows();
     test_snapshot();
     test_ban_store_encoding();
