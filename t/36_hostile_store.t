@@ -96,12 +96,19 @@ diag(sprintf 'the agent after normal calls: VmPeak %d kB, VmHWM %d kB; %d kB abo
      $st->{VmPeak}, $st->{VmHWM}, $st->{VmPeak} - $base / 1024, $base / 1024);
 cmp_ok($st->{VmPeak} * 1024 - $base, '<', 4 * 1024 * 1024, 'normal calls grow the agent by less than 4 MB (the bound leaves 32)');
 
-# A value that never ends.
+# A value that never ends.  Not under valgrind: the allocation that fails
+# at the bound is one apr-util's bucket code does not check, and the read
+# into it that ends the agent is, rightly, a memcheck error.
+my ($agent2, $t0, @times) = ($agent);
+SKIP: {
+skip 'valgrind reports the unchecked allocation failure in apr-util that ends the agent', 9
+    if $ENV{PG_VALGRIND};
 my $mark = $srv->log_mark('logs/error_log');
 $mc->mode('huge');
 my ($status, $secs) = timed('127.0.0.46');
 is($status, 200, '127.0.0.46 (not yet asked about) passes: fail open');
-my ($hwm, $peak, $t0) = (0, 0, time);
+my ($hwm, $peak) = (0, 0);
+$t0 = time;
 while (time - $t0 < 10 && -e "/proc/$agent") {
     my $s = status_file($agent);
     $hwm = $s->{VmHWM} if ($s->{VmHWM} // 0) > $hwm;
@@ -120,11 +127,13 @@ for (1 .. 50) {
     sleep 0.1;
 }
 ok($found, 'PG0012: an answer larger than the memory bound; failing open');
-my ($agent2) = agent(5);
+($agent2) = agent(5);
 ok($agent2 && $agent2 != $agent, "another agent runs (pid @{[ $agent2 // '?' ]})");
-my @times = map { [ timed("127.0.0.5$_") ] } 0 .. 5;
+@times = map { [ timed("127.0.0.5$_") ] } 0 .. 5;
 is(scalar(grep { $_->[0] == 200 } @times), 6, 'httpd serves every request meanwhile');
 cmp_ok((sort { $b <=> $a } map { $_->[1] } @times)[0], '<', 0.5, '... each within 0.5 s');
+
+}
 
 # A value dripped: the alarm ends the call (the new agent waits out the
 # back-off, 10 s, before it asks).
