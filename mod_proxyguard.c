@@ -34,6 +34,11 @@
  *   a Host naming none of our vhosts           counted, "unknown-host"
  *   Proxy-Connection / Proxy-Authorization     counted, "proxy-header"
  *
+ * except that an unknown-host verdict on an origin-form request is
+ * settled at translate_name, once httpd's <Location> walk tells whether
+ * the proxyguard-status handler will answer it (a scrape by address is no
+ * hit; pg_req_state, docs/decision.md).
+ *
  * Each hit is logged (tag PG0001), published as PROXYGUARD in the
  * request's environment and notes, and counted in a table in shared memory
  * that the handler "proxyguard-status" shows as HTML, ?auto, ?json and
@@ -249,16 +254,23 @@ typedef struct pg_conn_state {
     pg_backend_memo backend;
 } pg_conn_state;
 
+/* The module's slot in a configuration vector (a connection's, a
+ * request's), zeroed from p the first time it is asked for. */
+static APR_INLINE void *pg_slot_of(ap_conf_vector_t *cv, apr_pool_t *p,
+                                   apr_size_t size)
+{
+    void *slot = ap_get_module_config(cv, &proxyguard_module);
+
+    if (slot == NULL) {
+        slot = apr_pcalloc(p, size);
+        ap_set_module_config(cv, &proxyguard_module, slot);
+    }
+    return slot;
+}
+
 static APR_INLINE pg_conn_state *pg_conn_state_of(conn_rec *c)
 {
-    pg_conn_state *st = ap_get_module_config(c->conn_config,
-                                             &proxyguard_module);
-
-    if (st == NULL) {
-        st = apr_pcalloc(c->pool, sizeof(*st));
-        ap_set_module_config(c->conn_config, &proxyguard_module, st);
-    }
-    return st;
+    return pg_slot_of(c->conn_config, c->pool, sizeof(pg_conn_state));
 }
 
 /* What a decision on an origin-form request depends on besides the vhost
@@ -269,6 +281,34 @@ typedef struct pg_head {
     int proxy_header;
     int proxy_client;
 } pg_head;
+
+/* What the module keeps per request, in r->request_config (only for a
+ * hit).  An unknown-host verdict on an origin-form request is left
+ * pending in post_read_request and settled at translate_name, where the
+ * <Location> the request falls in is known: a request for the
+ * proxyguard-status handler (a scrape by address, Host 127.0.0.1:9100) is
+ * then neither counted nor refused; the handler's access rules decide.  A
+ * request that ends before translate_name (a quick handler answered it,
+ * the URI was refused) is settled at log_transaction; so is one left
+ * unsettled for the handler that the handler did not take after all. */
+typedef enum pg_settle_state {
+    PG_SETTLED = 0,             /* nothing (left) to do */
+    PG_PENDING,                 /* verdict published, not yet counted */
+    PG_FOR_HANDLER              /* left to the handler; counted at
+                                 * log_transaction unless it answered */
+} pg_settle_state;
+
+typedef struct pg_req_state {
+    int status;                 /* what pg_quick_handler answers; 0: none */
+    pg_settle_state settle;
+    pg_decision decision;       /* the verdict waiting to be settled */
+    pg_head head;               /* what it was decided on */
+} pg_req_state;
+
+static pg_req_state *pg_req_state_of(request_rec *r)
+{
+    return pg_slot_of(r->request_config, r->pool, sizeof(pg_req_state));
+}
 
 /* The remembered decision, if this request repeats what it depends on. */
 static int pg_recall(const pg_remembered *m, const request_rec *r,
@@ -416,10 +456,12 @@ static void pg_request_of(request_rec *r, const pg_head *head,
     req->server_port = r->server->port;
 }
 
-/* pg_decide's decision on the request (and remembered in last, if given). */
+/* pg_decide's decision on the request (and remembered in last, if given),
+ * under the vhost's policy with ProxyGuardUnknownHost set to unknown. */
 static PG_NOINLINE pg_decision pg_decide_now(request_rec *r,
                                             const pg_vhost_conf *conf,
                                             const pg_head *head,
+                                            pg_unknown_host unknown,
                                             pg_remembered *last)
 {
     pg_request req;
@@ -428,6 +470,7 @@ static PG_NOINLINE pg_decision pg_decide_now(request_rec *r,
 
     pg_request_of(r, head, &req);
     policy = conf->policy;
+    policy.unknown_host = unknown;
     policy.is_own_host = pg_is_own_host;
     policy.baton = r;
     v = pg_decide(&req, &policy);
@@ -453,7 +496,7 @@ static pg_decision pg_decision_of(request_rec *r, const pg_vhost_conf *conf,
     if (last && pg_recall(last, r, head, &v)) {
         return v;
     }
-    return pg_decide_now(r, conf, head, last);
+    return pg_decide_now(r, conf, head, conf->policy.unknown_host, last);
 }
 
 /* The answer to a rejected request is given by pg_quick_handler, the first
@@ -465,7 +508,6 @@ static pg_decision pg_decision_of(request_rec *r, const pg_vhost_conf *conf,
 static int pg_reject_later(request_rec *r, const pg_decision *v)
 {
     const char *scheme = r->parsed_uri.scheme;
-    int *status;
 
     if (v->action != PG_ACTION_DENY) {
         return DECLINED;
@@ -477,9 +519,7 @@ static int pg_reject_later(request_rec *r, const pg_decision *v)
         && ap_cstr_casecmp(scheme, "https")) {
         return v->status;
     }
-    status = apr_palloc(r->pool, sizeof(*status));
-    *status = v->status;
-    ap_set_module_config(r->request_config, &proxyguard_module, status);
+    pg_req_state_of(r)->status = v->status;
     return DECLINED;
 }
 
@@ -537,11 +577,12 @@ static void pg_count(request_rec *r, const pg_vhost_conf *conf,
     }
 }
 
-/* Count and log a hit.  host: the Host header (NULL for a banned client's
- * request, whose hit is only counted); backend: as pg_log_hit. */
-static void pg_count_and_log(request_rec *r, const pg_vhost_conf *conf,
-                             const pg_decision *v, const char *host,
-                             const char *backend)
+/* Count and log a published hit.  host: the Host header (NULL for a
+ * banned client's request, whose hit is only counted); backend: as
+ * pg_log_hit. */
+static void pg_tally(request_rec *r, const pg_vhost_conf *conf,
+                     const pg_decision *v, const char *host,
+                     const char *backend)
 {
     int loggable = v->reason != PG_REASON_BANNED
                    && APLOG_R_IS_LEVEL(r, pg_log_level(v));
@@ -558,12 +599,10 @@ static void pg_count_and_log(request_rec *r, const pg_vhost_conf *conf,
     }
 }
 
-/* Publish, count, log, and answer later if it rejects.  host: the Host
- * header, as pg_head_of found it (NULL for a banned client's request). */
-static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
-                     const pg_decision *v, const char *host)
+/* Count, log, and answer later if it rejects, a hit already published. */
+static int pg_act(request_rec *r, const pg_vhost_conf *conf,
+                  const pg_decision *v, const char *host)
 {
-    pg_publish(r, pg_reason_name(v->reason), pg_action_name(v->action));
     if (pg_is_upgraded_stream(r)) {
         return pg_reject_later(r, v);   /* counted as the HTTP/1.1 request */
     }
@@ -571,8 +610,66 @@ static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
         && pg_asks_h2c(r)) {
         pg_mark_upgrade(r);
     }
-    pg_count_and_log(r, conf, v, host, NULL);
+    pg_tally(r, conf, v, host, NULL);
     return pg_reject_later(r, v);
+}
+
+/* Publish, count, log, and answer later if it rejects.  host: the Host
+ * header, as pg_head_of found it (NULL for a banned client's request, whose
+ * hit is only counted). */
+static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
+                     const pg_decision *v, const char *host)
+{
+    pg_publish(r, pg_reason_name(v->reason), pg_action_name(v->action));
+    return pg_act(r, conf, v, host);
+}
+
+/* Only this verdict waits for translate_name (pg_req_state): every other
+ * one is settled before anything else runs, as the request arrived. */
+static int pg_may_wait(const request_rec *r, const pg_decision *v)
+{
+    return v->reason == PG_REASON_UNKNOWN_HOST && r->unparsed_uri
+           && r->unparsed_uri[0] == '/' && r->method_number != M_CONNECT;
+}
+
+/* Published now, so that server-wide SetEnvIf and mod_rewrite see it as
+ * they see every other verdict; counted when settled. */
+static int pg_wait(request_rec *r, const pg_decision *v, const pg_head *head)
+{
+    pg_req_state *rs = pg_req_state_of(r);
+
+    pg_publish(r, pg_reason_name(v->reason), pg_action_name(v->action));
+    rs->settle = PG_PENDING;
+    rs->decision = *v;
+    rs->head = *head;
+    return DECLINED;
+}
+
+static void pg_unpublish(request_rec *r)
+{
+    apr_table_unset(r->subprocess_env, "PROXYGUARD");
+    apr_table_unset(r->subprocess_env, "PROXYGUARD_ACTION");
+    apr_table_unset(r->notes, "PROXYGUARD");
+    apr_table_unset(r->notes, "PROXYGUARD_ACTION");
+}
+
+/* A request for the status handler: its Host does not matter, the rest of
+ * the decision does (the verdict with every Host taken for ours: a proxy
+ * header is still a hit).  Counted at log_transaction if the handler did
+ * not take it after all. */
+static int pg_leave_to_handler(request_rec *r, const pg_vhost_conf *conf,
+                               pg_req_state *rs)
+{
+    pg_decision v = pg_decide_now(r, conf, &rs->head, PG_UNKNOWN_ALLOW, NULL);
+
+    pg_unpublish(r);
+    if (v.reason == PG_REASON_NONE) {
+        rs->settle = PG_FOR_HANDLER;
+        return DECLINED;
+    }
+    rs->settle = PG_SETTLED;
+    pg_on_hit(r, conf, &v, rs->head.host);
+    return DECLINED;            /* a hit that only counts: a proxy header */
 }
 
 static int pg_post_read_request(request_rec *r)
@@ -605,8 +702,73 @@ static int pg_post_read_request(request_rec *r)
         return pg_on_hit(r, conf, &v, NULL);
     }
     v = pg_decision_of(r, conf, st, &head);
-    return v.reason == PG_REASON_NONE ? DECLINED
-                                      : pg_on_hit(r, conf, &v, head.host);
+    if (v.reason == PG_REASON_NONE) {
+        return DECLINED;
+    }
+    return pg_may_wait(r, &v) ? pg_wait(r, &v, &head)
+                              : pg_on_hit(r, conf, &v, head.host);
+}
+
+/* Runs first at translate_name, after httpd's <Location> walk: settles a
+ * pending unknown-host verdict (pg_req_state).  A refusal is returned
+ * from here, before any other module translates (mod_proxy's ProxyPass,
+ * mod_rewrite), the connection kept alive. */
+static int pg_translate_name(request_rec *r)
+{
+    pg_req_state *rs = ap_get_module_config(r->request_config,
+                                            &proxyguard_module);
+    const pg_vhost_conf *conf;
+
+    if (rs == NULL || rs->settle != PG_PENDING) {
+        return DECLINED;
+    }
+    conf = pg_conf_of(r->server);
+    if (pg_status_location(r)) {
+        return pg_leave_to_handler(r, conf, rs);
+    }
+    rs->settle = PG_SETTLED;
+    pg_act(r, conf, &rs->decision, rs->head.host);
+    return rs->decision.action == PG_ACTION_DENY ? rs->decision.status
+                                                 : DECLINED;
+}
+
+/* A verdict published late, on the request and on the one that gets
+ * logged (the last of its internal redirects). */
+static void pg_publish_settled(request_rec *r, const pg_decision *v)
+{
+    request_rec *last = r;
+
+    pg_publish(r, pg_reason_name(v->reason), pg_action_name(v->action));
+    while (last->next) {
+        last = last->next;
+    }
+    if (last != r) {
+        pg_publish(last, pg_reason_name(v->reason), pg_action_name(v->action));
+    }
+}
+
+/* The last chance to count a pending verdict: the request ended before
+ * translate_name, or was left to the status handler, which did not take
+ * it (its access rules refused it; a rewrite sent it elsewhere).  Nothing
+ * can be refused any more; no h2c upgrade is marked (none is to come). */
+static int pg_log_transaction(request_rec *r)
+{
+    pg_req_state *rs = ap_get_module_config(r->request_config,
+                                            &proxyguard_module);
+
+    if (rs == NULL || rs->settle == PG_SETTLED
+        || (rs->settle == PG_FOR_HANDLER && pg_status_answered(r))) {
+        return DECLINED;
+    }
+    if (rs->settle == PG_FOR_HANDLER) {
+        pg_publish_settled(r, &rs->decision);
+    }
+    rs->settle = PG_SETTLED;
+    if (!pg_is_upgraded_stream(r)) {
+        pg_tally(r, pg_conf_of(r->server), &rs->decision, rs->head.host,
+                 NULL);
+    }
+    return DECLINED;
 }
 
 /* mod_proxy's scheme_handler hook, run first (pg_backend_hook): the URL
@@ -633,29 +795,28 @@ static int pg_proxy_scheme_handler(request_rec *r, proxy_worker *worker,
     if (!apr_table_get(r->notes, PG_NOTE_BACKEND)) {
         apr_table_setn(r->notes, PG_NOTE_BACKEND, "1");
         pg_publish(r, pg_reason_name(v.reason), pg_action_name(v.action));
-        pg_count_and_log(r, conf, &v, apr_table_get(r->headers_in, "Host"),
-                         url);
+        pg_tally(r, conf, &v, apr_table_get(r->headers_in, "Host"), url);
     }
     return v.action == PG_ACTION_DENY ? v.status : DECLINED;
 }
 
 static int pg_quick_handler(request_rec *r, int lookup_uri)
 {
-    const int *status;
+    const pg_req_state *rs;
 
     if (lookup_uri) {
         return DECLINED;        /* a subrequest's lookup: nothing decided */
     }
-    status = ap_get_module_config(r->request_config, &proxyguard_module);
-    if (status == NULL) {
+    rs = ap_get_module_config(r->request_config, &proxyguard_module);
+    if (rs == NULL || rs->status == 0) {
         return DECLINED;
     }
-    if (*status == HTTP_METHOD_NOT_ALLOWED) {
+    if (rs->status == HTTP_METHOD_NOT_ALLOWED) {
         /* ap_send_error_response builds Allow from r->allowed_methods */
         ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", "OPTIONS",
                          NULL);
     }
-    return *status;
+    return rs->status;
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,6 +879,13 @@ static void pg_register_hooks(apr_pool_t *p)
                               APR_HOOK_FIRST);
     /* answers what pg_post_read_request rejected, before anything else */
     ap_hook_quick_handler(pg_quick_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* settles a pending unknown-host verdict (pg_req_state) before any
+     * other module translates the URI, and counts it at the latest when
+     * the request is logged, before mod_log_config writes it */
+    ap_hook_translate_name(pg_translate_name, NULL, NULL,
+                           APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(pg_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
     ap_hook_pre_config(pg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(pg_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pg_post_config, NULL, NULL, APR_HOOK_MIDDLE);

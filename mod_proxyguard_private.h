@@ -42,7 +42,8 @@
  *
  * The calls go one way: the hub calls the others; ban calls store, agent
  * and table; agent calls store and table; store calls table; status calls
- * ban and table; config, table and backend call no other glue file.  The pure files
+ * ban, table and config; config, table and backend call no other glue
+ * file.  The pure files
  * (pg_*.c: also linked by the unit tests, the fuzzer and the proxyguard
  * program) call no glue.  t/27_structure.t checks both from the objects.
  */

@@ -28,6 +28,7 @@
 #include "apr_strings.h"
 
 #include "mod_proxyguard_private.h"
+#include "mod_proxyguard_config.h"
 #include "mod_proxyguard_table.h"
 #include "mod_proxyguard_ban.h"
 #include "mod_proxyguard_status.h"
@@ -96,10 +97,46 @@ static const char *pg_cross_origin(request_rec *r)
     return NULL;
 }
 
+/* The Host of a state change must name this server: a ServerName or
+ * ServerAlias of the vhost, or the address the connection arrived on (any
+ * port: a NAT or a tunnel may have changed it, and no web page can make a
+ * browser send an address it did not connect to).  pg_cross_origin alone
+ * is beaten by DNS rebinding: a page of rebind.attacker.example, once the
+ * name points at this server, posts with Host and Origin both its own
+ * name, same-origin to the browser. */
+static int pg_host_names_us(const request_rec *r)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *local = r->connection->local_ip;
+    pg_span name;
+
+    if (host == NULL
+        || !pg_parse_host_header((pg_span){ host, strlen(host) }, &name)) {
+        return 0;
+    }
+    return pg_server_has_name(r->server, name)
+           || pg_ip_same(name, (pg_span){ local, strlen(local) });
+}
+
+/* Why a state change is refused (for the log), or NULL. */
+static const char *pg_unban_refusal(request_rec *r)
+{
+    const char *header = pg_cross_origin(r);
+
+    if (header) {
+        return apr_pstrcat(r->pool, "a cross-origin request (", header, ")",
+                           NULL);
+    }
+    if (!pg_host_names_us(r)) {
+        return "its Host names neither this vhost nor this server's address";
+    }
+    return NULL;
+}
+
 /* POST unban=ADDRESS: lift a ban without a restart. */
 static int pg_status_unban(request_rec *r)
 {
-    const char *refused = pg_cross_origin(r);
+    const char *refused = pg_unban_refusal(r);
     const char *text;
     apr_size_t len = 0;
     pg_addr addr;
@@ -111,7 +148,7 @@ static int pg_status_unban(request_rec *r)
     }
     if (refused) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PG_TAG_UNBAN_REFUSED
-                      ": unban refused: a cross-origin request (%s)", refused);
+                      ": unban refused: %s", refused);
         return HTTP_FORBIDDEN;
     }
     text = pg_form_field(r, "unban", &len);
@@ -170,12 +207,39 @@ static PG_NOINLINE int pg_status_page(request_rec *r)
     return OK;
 }
 
+/* Will the handler answer r, as far as the <Location> walk that precedes
+ * translate_name can tell?  What core's fixups will set r->handler to
+ * (core_override_type): SetHandler, which httpd 2.4 keeps as a string
+ * expression even when it is a plain word, evaluated and lower-cased; else
+ * a handler forced by another module.  A SetHandler in <Directory>,
+ * <Files> or .htaccess is not seen this early. */
+int pg_status_location(request_rec *r)
+{
+    const core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL;
+    const char *handler;
+
+    if (d->expr_handler) {
+        handler = ap_expr_str_exec(r, d->expr_handler, &err);
+        return err == NULL && handler && !ap_cstr_casecmp(handler, PG_HANDLER);
+    }
+    return d->handler && !strcmp(d->handler, PG_HANDLER);
+}
+
+/* Did the handler take r (fixups named it: the access rules admitted
+ * the request)? */
+int pg_status_answered(const request_rec *r)
+{
+    return r->handler && r->handler[0] == PG_HANDLER[0]
+           && !strcmp(r->handler, PG_HANDLER);
+}
+
 /* Every request of the server passes here: the first byte of the handler
  * settles almost all of them, in a function small enough to cost nothing
  * else. */
 int pg_status_handler(request_rec *r)
 {
-    if (r->handler[0] != PG_HANDLER[0] || strcmp(r->handler, PG_HANDLER)) {
+    if (!pg_status_answered(r)) {
         return DECLINED;
     }
     return pg_status_page(r);

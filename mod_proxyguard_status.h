@@ -23,6 +23,12 @@
 #include "httpd.h"
 
 int pg_status_handler(request_rec *r);
+
+/* Is r for the handler, as the <Location> walk before translate_name
+ * says?  And did the handler take it (at log time)?  The hub leaves such
+ * requests' unknown-host verdicts unsettled until then (docs/decision.md). */
+int pg_status_location(request_rec *r);
+int pg_status_answered(const request_rec *r);
 int pg_server_status_hook(request_rec *r, int flags);
 
 

@@ -685,15 +685,20 @@ static int pg_is_ours(const pg_policy *policy, pg_span host)
     return 0;
 }
 
+int pg_ip_same(pg_span a, pg_span b)
+{
+    unsigned char x[16], y[16];
+    int family = pg_ip_parse(a, x);
+
+    return family && family == pg_ip_parse(b, y)
+           && memcmp(x, y, family == 4 ? 4 : 16) == 0;
+}
+
 /* The address the connection arrived on: RFC 9112 3.2.2, a server
  * recognises its own numeric address. */
 static int pg_is_own_address(const pg_request *req, pg_span host)
 {
-    unsigned char a[16], b[16];
-    int family = pg_ip_parse(host, a);
-
-    return family && family == pg_ip_parse(req->local_addr, b)
-           && memcmp(a, b, family == 4 ? 4 : 16) == 0;
+    return pg_ip_same(host, req->local_addr);
 }
 
 /* Does an absolute URI name this server?  Its host must be a name of the

@@ -260,6 +260,11 @@ int pg_name_matches(const char *pattern, pg_span host);
  * that IPv4 address, as a dual-stack listener sees IPv4 clients. */
 int pg_ip_parse(pg_span text, unsigned char bytes[16]);
 
+/* Are a and b the same IP address literal (as pg_ip_parse reads them, an
+ * IPv4-mapped address and its IPv4 address alike)?  0 when either is no
+ * address. */
+int pg_ip_same(pg_span a, pg_span b);
+
 /* The same folding for an address already in binary: returns the family
  * (4 or 6) it is, moving a mapped IPv4 address to the first 4 bytes. */
 int pg_ip_fold(int family, unsigned char bytes[16]);

@@ -926,6 +926,17 @@ static int pg_refresh_value(const char *s, size_t len)
     return pg_parse_uint(s, len, 3600, &n) && n >= 1 ? (int)n : 0;
 }
 
+/* Is the query field (len bytes) the word, alone or with an empty value?
+ * "?prometheus=" is what Prometheus sends for params: {prometheus: [""]},
+ * the scrape config of docs/status.md. */
+static int pg_query_word(const char *field, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+
+    return (len == n || (len == n + 1 && field[n] == '='))
+           && !strncmp(field, word, n);
+}
+
 pg_format pg_status_parse_query(const char *args, int *refresh)
 {
     pg_format format = PG_FORMAT_HTML;
@@ -934,13 +945,13 @@ pg_format pg_status_parse_query(const char *args, int *refresh)
     while (args && *args) {
         size_t len = strcspn(args, "&");
 
-        if (len == 4 && !strncmp(args, "auto", 4)) {
+        if (pg_query_word(args, len, "auto")) {
             format = PG_FORMAT_AUTO;
         }
-        else if (len == 4 && !strncmp(args, "json", 4)) {
+        else if (pg_query_word(args, len, "json")) {
             format = PG_FORMAT_JSON;
         }
-        else if (len == 10 && !strncmp(args, "prometheus", 10)) {
+        else if (pg_query_word(args, len, "prometheus")) {
             format = PG_FORMAT_PROMETHEUS;
         }
         else if (len > 8 && !strncmp(args, "refresh=", 8)) {

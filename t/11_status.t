@@ -97,6 +97,13 @@ is($auto{ProxyGuardTotal}, 7, '?auto: ProxyGuardTotal');
 is($auto{ProxyGuardHitsConnect}, 4, '?auto: ProxyGuardHitsConnect');
 is($auto{ProxyGuardHitsAbsoluteUri}, 1, '?auto: ProxyGuardHitsAbsoluteUri');
 
+# ?prometheus= (an empty value: what Prometheus sends for the documented
+# params: {prometheus: [""]}) is the same format
+like($srv->status('prometheus=')->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4},
+     '?prometheus= (empty value): the Prometheus format');
+like($srv->status('json=')->{headers}{'content-type'}, qr{^application/json}, '?json=: JSON');
+like($srv->status('prometheusx=')->{headers}{'content-type'}, qr{^text/html}, '?prometheusx=: not a format word');
+
 # ?prometheus
 $res = $srv->status('prometheus');
 like($res->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4}, '?prometheus: 0.0.4 content type');

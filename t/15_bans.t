@@ -86,14 +86,14 @@ is(status_of("GET / HTTP/1.1\r\nHost: www.example.com\r\nX-Forwarded-For: 203.0.
 status_of($connect, from => '127.0.0.6') for 1 .. 5;
 is(status_of($page, from => '127.0.0.6'), 403, '127.0.0.6 banned');
 my $body = "unban=127.0.0.6";
-my $res = $srv->request("POST /proxyguard-status HTTP/1.1\r\nHost: localhost\r\n"
+my $res = $srv->request("POST /proxyguard-status HTTP/1.1\r\nHost: default.test\r\n"
                         . "Content-Type: application/x-www-form-urlencoded\r\n"
                         . "Content-Length: " . length($body) . "\r\n\r\n$body");
 is($res->{status}, 200, 'POST unban=127.0.0.6: 200');
 like($res->{body}, qr/^ban on 127\.0\.0\.6 lifted$/m, '... says so');
 is(status_of($page, from => '127.0.0.6'), 200, 'the lifted address is served again');
 like($srv->slurp('logs/error_log'), qr/PG0011: ban on 127\.0\.0\.6 lifted by an operator/, 'the lift is logged');
-$res = $srv->request("POST /proxyguard-status HTTP/1.1\r\nHost: localhost\r\n"
+$res = $srv->request("POST /proxyguard-status HTTP/1.1\r\nHost: default.test\r\n"
                      . "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 15\r\n\r\nunban=not-an-ip");
 is($res->{status}, 400, 'POST unban=not-an-ip: 400');
 

@@ -65,7 +65,7 @@ sub until_status {
     my $other = PGHttp::Conn->new($srv->port, '127.0.0.22');
     is($other->request($page)->{status}, 200, 'local store, kept alive: another client is served');
     my $body = 'unban=127.0.0.21';
-    $srv->request("POST /proxyguard-status HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    $srv->request("POST /proxyguard-status HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                   . "Content-Length: " . length($body) . "\r\n\r\n$body");
     is($c->request($page)->{status}, 200, 'local store, kept alive: lifted: served again at once');
     is($other->request($page)->{status}, 200, 'local store, kept alive: ... and the other still is');
@@ -128,7 +128,7 @@ for my $kind (PGDaemon::kinds()) {
 
     # Lifting on B: at once on B, within the bound on A.
     my $body = 'unban=127.0.0.7';
-    $srv[1]->request("POST /proxyguard-status HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    $srv[1]->request("POST /proxyguard-status HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                      . "Content-Length: " . length($body) . "\r\n\r\n$body");
     is($srv[1]->request($page, from => '127.0.0.7')->{status}, 200, "$kind: lifted on B: at once on B");
     $took = until_status($srv[0], '127.0.0.7', 200, $TTL + 3);

@@ -1,0 +1,265 @@
+#!/usr/bin/perl
+# Scraping by address (issue 18, 2): Prometheus sends Host: 127.0.0.1:PORT,
+# which names no vhost of a <VirtualHost *:PORT> server.  A request the
+# proxyguard-status handler answers, for a client its access rules admit,
+# is never counted or refused, under every ProxyGuardUnknownHost mode; a
+# stranger's by-address request elsewhere still is; a by-address request
+# for the status page from a client the access rules refuse gets their
+# 403 (and is counted: the handler did not take it).
+#
+# A real Prometheus (Debian's prometheus) scrapes with the scrape config
+# of docs/status.md, taken from the document, under Detect and Deny.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Test::More;
+use Time::HiRes qw(time sleep);
+use PGTest;
+use PGHttp;
+
+my $prometheus = `command -v prometheus 2>/dev/null`;
+chomp $prometheus;
+if (!$prometheus) {
+    fail('prometheus is installed') if $ENV{PG_REQUIRE_TOOLS};
+    plan skip_all => 'prometheus not installed (make test installs it)';
+}
+my $have_node = `command -v node 2>/dev/null` ? 1 : 0;
+fail('node is installed (HTTP/2 scrape)') if !$have_node && $ENV{PG_REQUIRE_TOOLS};
+
+# The scrape config exactly as docs/status.md documents it.
+my $doc = do { local (@ARGV, $/) = "$PGTest::TOP/docs/status.md"; <> };
+my ($scrape_doc) = $doc =~ /```yaml\n(scrape_configs:.*?)```/s
+    or BAIL_OUT('docs/status.md has no scrape_configs block');
+like($scrape_doc, qr/targets: \["127\.0\.0\.1:80"\]/, 'docs/status.md scrapes by address (127.0.0.1:80)');
+
+# Default-style: the first <VirtualHost *:PORT> answers every Host, and
+# the status page admits 127.0.0.1 only (Require local would admit every
+# 127.x address, which this test's strangers come from).
+sub server {
+    my ($mode, $extra) = @_;
+    my $srv = PGTest->new(name => "scrape-" . lc $mode, conf => sub {
+        my ($s) = @_;
+        my $port = $s->port;
+        my $h2 = PGTest::mpm() eq 'prefork' ? ''
+               : "LoadModule http2_module $PGTest::MODULES/mod_http2.so\nProtocols h2c http/1.1\n";
+        "LoadModule socache_shmcb_module $PGTest::MODULES/mod_socache_shmcb.so\n$h2"
+        . "ProxyGuardBan 3 60 600\n" . ($extra // '')
+        . "<VirtualHost *:$port>\n    ServerName default.test\n"
+        . "    ProxyGuardUnknownHost $mode\n"
+        . "    <Location \"/proxyguard-status\">\n        SetHandler proxyguard-status\n"
+        . "        Require ip 127.0.0.1\n    </Location>\n</VirtualHost>\n";
+    });
+    $srv->start;
+    return $srv;
+}
+
+sub unknown_hosts { ($_[0]->json->{hits} || {})->{'unknown-host'} }
+
+sub by_address {
+    my ($srv, $path, $from, %h) = @_;
+    my $port = $srv->port;
+    my $extra = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
+    return $srv->request("GET $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n${extra}Connection: close\r\n\r\n",
+                         from => $from);
+}
+
+sub pg0001 { my @l = $_[0]->slurp('logs/error_log') =~ /PG0001: .*/g; scalar @l }
+
+# --- a real Prometheus --------------------------------------------------
+sub http_get {
+    my ($port, $path) = @_;
+    # Prometheus may not listen yet
+    my $res = eval { PGHttp::raw_request($port, "GET $path HTTP/1.0\r\nHost: 127.0.0.1:$port\r\n\r\n") };
+    return $res && eval { JSON::PP->new->decode($res->{body}) };
+}
+
+sub prometheus_run {
+    my ($target_port) = @_;
+    my $dir = tempdir('pgt-prometheus-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    (my $scrape = $scrape_doc) =~ s/127\.0\.0\.1:80"/127.0.0.1:$target_port"/;
+    open my $fh, '>', "$dir/prometheus.yml" or die $!;
+    print $fh "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n$scrape";
+    close $fh;
+    my $port = PGTest::free_port();
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', "$dir/prometheus.log" or die;
+        open STDERR, '>&', \*STDOUT or die;
+        exec($prometheus, "--config.file=$dir/prometheus.yml", "--storage.tsdb.path=$dir/data",
+             "--web.listen-address=127.0.0.1:$port") or die "exec: $!";
+    }
+    return { pid => $pid, port => $port, dir => $dir };
+}
+
+sub prometheus_stop {
+    my ($p) = @_;
+    kill 'TERM', $p->{pid};
+    my $deadline = time + 20;
+    while (waitpid($p->{pid}, WNOHANG) == 0) {
+        if (time > $deadline) { kill 'KILL', $p->{pid}; waitpid($p->{pid}, 0); last }
+        sleep 0.1;
+    }
+}
+
+# Polls until code returns true or 30 s pass.
+sub poll {
+    my ($code) = @_;
+    my $deadline = time + 30;
+    while (time < $deadline) {
+        my $v = $code->();
+        return $v if $v;
+        sleep 0.25;
+    }
+    return undef;
+}
+
+for my $mode (qw(Detect Deny)) {
+    my $srv = server($mode);
+    my $port = $srv->port;
+    my $prom = prometheus_run($port);
+    my $up = poll(sub {
+        my $t = http_get($prom->{port}, '/api/v1/targets');
+        my ($target) = grep { $_->{labels}{job} eq 'proxyguard' } @{ $t->{data}{activeTargets} || [] };
+        return $target && $target->{health} eq 'up' ? $target : undef;
+    });
+    ok($up, "$mode: Prometheus's target is up")
+        or diag explain(http_get($prom->{port}, '/api/v1/targets')), $srv->slurp_abs("$prom->{dir}/prometheus.log");
+    is($up && $up->{scrapeUrl}, "http://127.0.0.1:$port/proxyguard-status?prometheus=",
+       "$mode: ... scraped by address, as documented");
+    my $samples = poll(sub {
+        my $q = http_get($prom->{port}, '/api/v1/query?query=count_over_time(proxyguard_bans_capacity%5B1m%5D)');
+        my $n = $q->{data}{result}[0]{value}[1] // 0;
+        return $n >= 3 ? $n : undef;
+    });
+    ok($samples, "$mode: /api/v1/query has proxyguard_bans_capacity from 3 scrapes or more ("
+                 . ($samples // 0) . ')');
+    prometheus_stop($prom);
+    my $log = $srv->slurp('logs/access_log');
+    my @scrapes = $log =~ m{^127\.0\.0\.1 "GET /proxyguard-status\?prometheus= HTTP/1\.1" (\d+) pg=(\S+) .*$}mg;
+    ok(@scrapes >= 6, "$mode: the scrapes are in the access log (" . @scrapes / 2 . ')');
+    my %seen;
+    while (my ($st, $pg) = splice @scrapes, 0, 2) { $seen{"$st $pg"}++ }
+    is_deeply([ keys %seen ], [ '200 -/-' ], "$mode: every scrape answered 200, PROXYGUARD unset");
+    is(unknown_hosts($srv), 0, "$mode: no scrape counted as unknown-host");
+    is(pg0001($srv), 0, "$mode: no PG0001 line for the scrapes");
+    ok(!@{ $srv->json->{bans} || [] }, "$mode: nobody banned by the scrapes (ProxyGuardBan 3)");
+
+    # by address, kept alive: the status page, another URL, the page again
+    my $c = PGHttp::Conn->new($port, '127.0.0.1');
+    my $get = sub { $c->request("GET $_[0] HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n\r\n")->{status} };
+    is($get->('/proxyguard-status?auto'), 200, "$mode, kept alive: the status page by address: 200");
+    is($get->('/'), $mode eq 'Deny' ? 403 : 200, "$mode, kept alive: / by address: "
+                                                . ($mode eq 'Deny' ? 'refused' : 'served'));
+    is($get->('/proxyguard-status?auto'), 200, "$mode, kept alive: the status page again (decision remembered): 200");
+    is($c->{reconnects}, 0, "$mode, kept alive: one connection");
+    $c->close;
+    is(unknown_hosts($srv), 1, "$mode, kept alive: only / counted");
+
+    # a stranger by address elsewhere: counted (Detect), refused (Deny)
+    my $res = by_address($srv, '/', '127.0.0.9');
+    is($res->{status}, $mode eq 'Deny' ? 403 : 200, "$mode: a stranger's / by address: "
+                                                   . ($mode eq 'Deny' ? '403' : '200'));
+    is(unknown_hosts($srv), 2, "$mode: ... counted as unknown-host");
+    like($srv->slurp('logs/error_log'),
+         qr/\[client 127\.0\.0\.9:\d+\] PG0001: action=\Q@{[ $mode eq 'Deny' ? 'deny' : 'detect' ]}\E reason=unknown-host .*host="127\.0\.0\.1:$port"/,
+         "$mode: ... and logged (PG0001)");
+    like($srv->slurp('logs/access_log'),
+         qr/^127\.0\.0\.9 "GET \/ HTTP\/1\.1" \d+ pg=unknown-host\/\Q@{[ $mode eq 'Deny' ? 'deny' : 'detect' ]}\E /m,
+         "$mode: ... with PROXYGUARD in the access log");
+
+    # the status page by address, from a client the access rules refuse
+    my $mark = $srv->log_mark('logs/error_log');
+    $res = by_address($srv, '/proxyguard-status?prometheus', '127.0.0.10');
+    is($res->{status}, 403, "$mode: the status page by address from a refused client: 403");
+    like($srv->log_since('logs/error_log', $mark), qr/AH01630: client denied by server configuration/,
+         "$mode: ... refused by authz (AH01630)");
+    unlike($res->{body} // '', qr/proxyguard_/, "$mode: ... nothing of the page");
+    is(unknown_hosts($srv), 3, "$mode: ... counted: the handler did not take it");
+
+    # a request that ends before translate_name (httpd's 400 for a path
+    # above the root) is counted all the same
+    $res = by_address($srv, '/../etc/passwd', '127.0.0.11');
+    is($res->{status}, 400, "$mode: a path above the root by address: httpd's 400");
+    is(unknown_hosts($srv), 4, "$mode: ... counted at log time");
+
+    # ProxyGuardBan counts deferred hits: 3 refused by-address requests of
+    # a stranger ban it (under Detect they are not refusals, and ban nobody)
+    by_address($srv, '/', '127.0.0.12') for 1 .. 3;
+    my $named = $srv->request("GET / HTTP/1.1\r\nHost: default.test\r\n\r\n", from => '127.0.0.12');
+    my ($ban) = grep { $_->{address} eq '127.0.0.12' } @{ $srv->json->{bans} || [] };
+    if ($mode eq 'Deny') {
+        is($named->{status}, 403, "$mode: 3 refused by-address hits of a stranger: banned");
+        ok($ban, "$mode: ... listed in ?json's bans");
+    }
+    else {
+        is($named->{status}, 200, "$mode: 3 counted by-address hits of a stranger: not banned");
+        ok(!$ban, "$mode: ... no ban listed");
+    }
+    is(by_address($srv, '/proxyguard-status?auto', '127.0.0.1')->{status}, 200,
+       "$mode: the monitoring address is not banned however often it scraped");
+
+    # HTTP/2 (h2c prior knowledge): a stream for the status page by
+    # address is not counted; one for / is
+    SKIP: {
+        skip 'prefork: mod_http2 inactive', 3 if PGTest::mpm() eq 'prefork';
+        skip 'node not installed', 3 unless $have_node;
+        my $before = unknown_hosts($srv);
+        my $out = `node '$FindBin::Bin/h2request.js' $port GET 127.0.0.1:$port '/proxyguard-status?auto' 2>&1`;
+        like($out, qr/^status 200/, "$mode, HTTP/2: the status page by address: 200");
+        is(unknown_hosts($srv), $before, "$mode, HTTP/2: ... not counted");
+        $out = `node '$FindBin::Bin/h2request.js' $port GET 127.0.0.1:$port / 2>&1`;
+        is(unknown_hosts($srv), $before + 1, "$mode, HTTP/2: / by address: counted");
+    }
+    $srv->stop;
+}
+
+# Allow: nothing by address is counted, the page is served.
+{
+    my $srv = server('Allow');
+    is(by_address($srv, '/proxyguard-status?auto', '127.0.0.1')->{status}, 200, 'Allow: the page by address: 200');
+    is(by_address($srv, '/', '127.0.0.9')->{status}, 200, 'Allow: / by address: 200');
+    is(unknown_hosts($srv), 0, 'Allow: nothing counted');
+    $srv->stop;
+}
+
+# A proxy header is still a hit on the status page (only the Host is
+# forgiven), and a SetHandler written as an expression is evaluated.
+{
+    my $srv = server('Deny');
+    my $res = by_address($srv, '/proxyguard-status?auto', '127.0.0.1', 'Proxy-Connection' => 'keep-alive');
+    is($res->{status}, 200, 'a proxy header on the page by address: served');
+    is($srv->json->{hits}{'proxy-header'}, 1, '... counted as proxy-header');
+    is($srv->json->{hits}{'unknown-host'}, 0, '... not as unknown-host');
+    # no other verdict waits for the handler
+    my $port = $srv->port;
+    is($srv->request("GET http://foreign.test/proxyguard-status?auto HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n\r\n")->{status},
+       403, 'an absolute URI for the status page naming another host: 403 at once');
+    is($srv->request("CONNECT 127.0.0.1:$port HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n\r\n")->{status},
+       405, 'CONNECT to the status page\'s server: 405');
+    my $hits = $srv->json->{hits};
+    is_deeply([ @$hits{qw(absolute-uri connect unknown-host)} ], [ 1, 1, 0 ], '... each counted under its own reason');
+    $srv->stop;
+}
+{
+    my $srv = PGTest->new(name => 'scrape-expr', conf => sub {
+        my $port = $_[0]->port;
+        "<VirtualHost *:$port>\n    ServerName default.test\n    ProxyGuardUnknownHost Deny\n"
+        . "    <Location \"/pg\">\n        SetHandler \"%{tolower:PROXYGUARD-STATUS}\"\n"
+        . "        Require ip 127.0.0.1\n    </Location>\n"
+        . "    <Location \"/dh\">\n        SetHandler default-handler\n    </Location>\n</VirtualHost>\n";
+    });
+    $srv->start;
+    is(by_address($srv, '/pg?auto', '127.0.0.1')->{status}, 200,
+       'SetHandler as an expression (evaluated): the page by address, Deny: 200');
+    is(by_address($srv, '/', '127.0.0.1')->{status}, 403, '... / by address: 403');
+    is(by_address($srv, '/dh', '127.0.0.1')->{status}, 403,
+       'a <Location> with another SetHandler, by address, Deny: 403');
+    $srv->stop;
+}
+
+done_testing;
