@@ -289,13 +289,13 @@ typedef struct pg_head {
  * proxyguard-status handler (a scrape by address, Host 127.0.0.1:9100) is
  * then neither counted nor refused; the handler's access rules decide.  A
  * request that ends before translate_name (a quick handler answered it,
- * the URI was refused) is settled at log_transaction; so is one left
- * unsettled for the handler that the handler did not take after all. */
+ * the URI was refused) is settled when it ends (pg_settle_at_end); so is
+ * one left unsettled for the handler that the handler did not take. */
 typedef enum pg_settle_state {
     PG_SETTLED = 0,             /* nothing (left) to do */
     PG_PENDING,                 /* verdict published, not yet counted */
-    PG_FOR_HANDLER              /* left to the handler; counted at
-                                 * log_transaction unless it answered */
+    PG_FOR_HANDLER              /* left to the handler; counted at the
+                                 * request's end unless it answered */
 } pg_settle_state;
 
 typedef struct pg_req_state {
@@ -624,6 +624,31 @@ static int pg_on_hit(request_rec *r, const pg_vhost_conf *conf,
     return pg_act(r, conf, v, host);
 }
 
+/* The last chance to count a pending verdict, when the request ends (a
+ * cleanup of its pool, registered by pg_wait, so that the requests
+ * without one pay nothing): the request ended before translate_name, or
+ * was left to the status handler, which did not take it (its access
+ * rules refused it; a rewrite sent it elsewhere).  Nothing can be refused
+ * any more, the access log is written; no h2c upgrade is marked (none is
+ * to come). */
+static apr_status_t pg_settle_at_end(void *data)
+{
+    request_rec *r = data;
+    pg_req_state *rs = ap_get_module_config(r->request_config,
+                                            &proxyguard_module);
+
+    if (rs->settle == PG_SETTLED
+        || (rs->settle == PG_FOR_HANDLER && pg_status_answered(r))) {
+        return APR_SUCCESS;
+    }
+    rs->settle = PG_SETTLED;
+    if (!pg_is_upgraded_stream(r)) {
+        pg_tally(r, pg_conf_of(r->server), &rs->decision, rs->head.host,
+                 NULL);
+    }
+    return APR_SUCCESS;
+}
+
 /* Only this verdict waits for translate_name (pg_req_state): every other
  * one is settled before anything else runs, as the request arrived. */
 static int pg_may_wait(const request_rec *r, const pg_decision *v)
@@ -642,6 +667,8 @@ static int pg_wait(request_rec *r, const pg_decision *v, const pg_head *head)
     rs->settle = PG_PENDING;
     rs->decision = *v;
     rs->head = *head;
+    /* a pre-cleanup: the request and its tables are still whole */
+    apr_pool_pre_cleanup_register(r->pool, r, pg_settle_at_end);
     return DECLINED;
 }
 
@@ -655,8 +682,8 @@ static void pg_unpublish(request_rec *r)
 
 /* A request for the status handler: its Host does not matter, the rest of
  * the decision does (the verdict with every Host taken for ours: a proxy
- * header is still a hit).  Counted at log_transaction if the handler did
- * not take it after all. */
+ * header is still a hit).  Counted at the request's end if the handler
+ * did not take it after all. */
 static int pg_leave_to_handler(request_rec *r, const pg_vhost_conf *conf,
                                pg_req_state *rs)
 {
@@ -709,20 +736,13 @@ static int pg_post_read_request(request_rec *r)
                               : pg_on_hit(r, conf, &v, head.host);
 }
 
-/* Runs first at translate_name, after httpd's <Location> walk: settles a
- * pending unknown-host verdict (pg_req_state).  A refusal is returned
- * from here, before any other module translates (mod_proxy's ProxyPass,
- * mod_rewrite), the connection kept alive. */
-static int pg_translate_name(request_rec *r)
+/* Settles a pending unknown-host verdict (pg_req_state) at translate_name.
+ * A refusal is returned from there, before any other module translates
+ * (mod_proxy's ProxyPass, mod_rewrite), the connection kept alive. */
+static PG_NOINLINE int pg_settle_pending(request_rec *r, pg_req_state *rs)
 {
-    pg_req_state *rs = ap_get_module_config(r->request_config,
-                                            &proxyguard_module);
-    const pg_vhost_conf *conf;
+    const pg_vhost_conf *conf = pg_conf_of(r->server);
 
-    if (rs == NULL || rs->settle != PG_PENDING) {
-        return DECLINED;
-    }
-    conf = pg_conf_of(r->server);
     if (pg_status_location(r)) {
         return pg_leave_to_handler(r, conf, rs);
     }
@@ -732,43 +752,15 @@ static int pg_translate_name(request_rec *r)
                                                  : DECLINED;
 }
 
-/* A verdict published late, on the request and on the one that gets
- * logged (the last of its internal redirects). */
-static void pg_publish_settled(request_rec *r, const pg_decision *v)
-{
-    request_rec *last = r;
-
-    pg_publish(r, pg_reason_name(v->reason), pg_action_name(v->action));
-    while (last->next) {
-        last = last->next;
-    }
-    if (last != r) {
-        pg_publish(last, pg_reason_name(v->reason), pg_action_name(v->action));
-    }
-}
-
-/* The last chance to count a pending verdict: the request ended before
- * translate_name, or was left to the status handler, which did not take
- * it (its access rules refused it; a rewrite sent it elsewhere).  Nothing
- * can be refused any more; no h2c upgrade is marked (none is to come). */
-static int pg_log_transaction(request_rec *r)
+/* Runs first at translate_name, after httpd's <Location> walk.  Every
+ * request (and subrequest) passes here: the test is all it pays. */
+static int pg_translate_name(request_rec *r)
 {
     pg_req_state *rs = ap_get_module_config(r->request_config,
                                             &proxyguard_module);
 
-    if (rs == NULL || rs->settle == PG_SETTLED
-        || (rs->settle == PG_FOR_HANDLER && pg_status_answered(r))) {
-        return DECLINED;
-    }
-    if (rs->settle == PG_FOR_HANDLER) {
-        pg_publish_settled(r, &rs->decision);
-    }
-    rs->settle = PG_SETTLED;
-    if (!pg_is_upgraded_stream(r)) {
-        pg_tally(r, pg_conf_of(r->server), &rs->decision, rs->head.host,
-                 NULL);
-    }
-    return DECLINED;
+    return rs && rs->settle == PG_PENDING ? pg_settle_pending(r, rs)
+                                          : DECLINED;
 }
 
 /* mod_proxy's scheme_handler hook, run first (pg_backend_hook): the URL
@@ -880,12 +872,9 @@ static void pg_register_hooks(apr_pool_t *p)
     /* answers what pg_post_read_request rejected, before anything else */
     ap_hook_quick_handler(pg_quick_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* settles a pending unknown-host verdict (pg_req_state) before any
-     * other module translates the URI, and counts it at the latest when
-     * the request is logged, before mod_log_config writes it */
+     * other module translates the URI */
     ap_hook_translate_name(pg_translate_name, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
-    ap_hook_log_transaction(pg_log_transaction, NULL, NULL,
-                            APR_HOOK_REALLY_FIRST);
     ap_hook_pre_config(pg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(pg_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pg_post_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -228,10 +228,14 @@ int pg_status_location(request_rec *r)
 
 /* Did the handler take r (fixups named it: the access rules admitted
  * the request)? */
+static APR_INLINE int pg_names_handler(const char *handler)
+{
+    return handler[0] == PG_HANDLER[0] && !strcmp(handler, PG_HANDLER);
+}
+
 int pg_status_answered(const request_rec *r)
 {
-    return r->handler && r->handler[0] == PG_HANDLER[0]
-           && !strcmp(r->handler, PG_HANDLER);
+    return r->handler && pg_names_handler(r->handler);
 }
 
 /* Every request of the server passes here: the first byte of the handler
@@ -239,7 +243,7 @@ int pg_status_answered(const request_rec *r)
  * else. */
 int pg_status_handler(request_rec *r)
 {
-    if (!pg_status_answered(r)) {
+    if (!pg_names_handler(r->handler)) {
         return DECLINED;
     }
     return pg_status_page(r);

@@ -246,6 +246,13 @@ static void test_ports_and_addresses(void)
     ok(!pg_ip_parse(S("10"), b) && !pg_ip_parse(S("1.2.3"), b)
        && !pg_ip_parse(SN("1.2.3.4\0x", 9), b) && !pg_ip_parse(SN(NULL, 0), b),
        "ip: partial addresses, NUL bytes, absence refused");
+    ok(pg_ip_same(S("127.0.0.1"), S("127.0.0.1"))
+       && pg_ip_same(S("::ffff:127.0.0.1"), S("127.0.0.1"))
+       && pg_ip_same(S("::1"), S("0:0::1")),
+       "ip_same: the same address, mapped and spelled otherwise included");
+    ok(!pg_ip_same(S("127.0.0.1"), S("127.0.0.2")) && !pg_ip_same(S("::1"), S("127.0.0.1"))
+       && !pg_ip_same(S("localhost"), S("localhost")) && !pg_ip_same(SN(NULL, 0), S("::1")),
+       "ip_same: other addresses, families, names and absence are not");
 }
 
 static void test_parse_host_header(void)

@@ -1081,6 +1081,23 @@ static void test_render_escaping(apr_pool_t *p)
     free(t);
 }
 
+/* The query words, alone or with an empty value (what Prometheus sends
+ * for the documented params: {prometheus: [""]}). */
+static void test_status_query(void)
+{
+    int refresh;
+
+    ok(pg_status_parse_query("prometheus", &refresh) == PG_FORMAT_PROMETHEUS
+       && pg_status_parse_query("prometheus=", &refresh) == PG_FORMAT_PROMETHEUS
+       && pg_status_parse_query("json=&refresh=5", &refresh) == PG_FORMAT_JSON
+       && refresh == 5 && pg_status_parse_query("auto=", &refresh) == PG_FORMAT_AUTO,
+       "query: a format word alone or with an empty value");
+    ok(pg_status_parse_query("prometheus=1", &refresh) == PG_FORMAT_HTML
+       && pg_status_parse_query("prometheusx", &refresh) == PG_FORMAT_HTML
+       && pg_status_parse_query("prometheu=", &refresh) == PG_FORMAT_HTML,
+       "query: a word with a value, or another word, is no format");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1106,6 +1123,7 @@ int main(void)
     test_addr_text();
     test_network_prefix();
     test_render_escaping(p);
+    test_status_query();
 
     apr_pool_destroy(p);
     apr_terminate();
