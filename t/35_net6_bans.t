@@ -186,8 +186,10 @@ for my $kind (PGDaemon::kinds()) {
        "$kind: B lists the network ban, from the shared store");
     is($via->($s[1], $page, '2001:db8:7:8::1'), 200, "$kind: B serves the next /64");
     my $body = 'unban=2001%3Adb8%3A7%3A7%3A%3A%2F64';
-    $s[1]->request("POST /proxyguard-status HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                   . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
+    # by the connection's own address: the form refuses a Host it does not serve
+    is($s[1]->request("POST /proxyguard-status HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                      . 'Content-Length: ' . length($body) . "\r\n\r\n$body")->{status}, 200,
+       "$kind: unban of the /64 on B: 200");
     is($via->($s[1], $page, '2001:db8:7:7:2::1'), 200, "$kind: lifted on B: at once on B");
     ($t0, $took) = (Time::HiRes::time(), undef);
     while (Time::HiRes::time() - $t0 <= 9) {
