@@ -180,8 +180,8 @@ static pg_rule pg_rule_of(apr_pool_t *p, const ap_directive_t *d)
     return rule;
 }
 
-static void pg_warn_rule(server_rec *s, const ap_directive_t *d,
-                         const pg_rule *rule)
+static void pg_warn_rule(apr_pool_t *p, server_rec *s,
+                         const ap_directive_t *d, const pg_rule *rule)
 {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PG_TAG_DYNAMIC_BACKEND
                  ": %s:%d: %s takes its backend from the request (%s): "
@@ -189,7 +189,7 @@ static void pg_warn_rule(server_rec *s, const ap_directive_t *d,
                  "backend it names that the configuration does not name "
                  "and ProxyGuardDynamicBackends does not list",
                  d->filename, d->line_num, rule->what,
-                 ap_escape_logitem(s->process->pconf, rule->target));
+                 ap_escape_logitem(p, rule->target));
 }
 
 static void pg_add_fixed(apr_pool_t *p, apr_hash_t *fixed, const char *url)
@@ -221,7 +221,7 @@ static void pg_scan(apr_pool_t *p, server_rec *s, apr_hash_t *fixed,
                 pg_add_fixed(p, fixed, rule.target);
                 break;
             case PG_TARGET_FROM_REQUEST:
-                pg_warn_rule(s, d, &rule);
+                pg_warn_rule(p, s, d, &rule);
                 break;
             default:
                 break;
