@@ -145,7 +145,9 @@ for my $case ([ $unsafe, 'HttpProtocolOptions Unsafe' ], [ $guard, 'default prot
     my $g = $j->{guard} || {};
     is($g->{error}, undef, "mod_proxyguard ($what): --status read the page") or diag explain $g;
     is($g->{unattributed}, 0, "mod_proxyguard ($what): every hit of the run is one of our requests");
-    is($g->{status_requests}, 1, "mod_proxyguard ($what): ... the status page's own read (Host localhost) among them");
+    # a request the status handler answers is no hit (issue 18), even by
+    # a Host that is none of the vhosts' names
+    is($g->{status_requests}, 0, "mod_proxyguard ($what): ... the status page's own read (Host localhost) not counted");
     # every probe that reached the module was counted; the others were
     # refused by httpd itself (400) before any module ran
     my @not_seen = @{ $g->{probes_not_seen} || [] };
