@@ -1,12 +1,14 @@
 #!/usr/bin/perl
 # Runs the whole suite in one TAP::Harness: the C unit tests once, then every
 # integration test (t/*.t) under each MPM (event, worker, prefork), the MPM
-# passed as the test's argument, then the tests of the proxyguard program
-# (t/cli/*.t) once, under the first MPM.  The last line is the harness's
+# passed as the test's argument, then, once each under the first MPM, the
+# tests of the proxyguard program (t/cli/*.t) and of the integration files
+# (t/integrations/*.t: conf/ checked by each file's own tool; what they
+# check does not depend on the MPM).  The last line is the harness's
 # "Result: PASS" or "Result: FAIL".
 #
-#   perl t/run-suite.pl [--mpm event,worker,prefork] [--dir t/soak] [--once t/cli]
-#                       [unit-binary ...]
+#   perl t/run-suite.pl [--mpm event,worker,prefork] [--dir t/soak]
+#                       [--once t/cli,t/integrations] [unit-binary ...]
 use strict;
 use warnings;
 use FindBin;
@@ -18,8 +20,8 @@ my $dir = $FindBin::Bin;
 my $once;
 GetOptions('mpm=s' => \$mpms, 'dir=s' => \$dir, 'once=s' => \$once)
     or die "usage: $0 [--mpm list] [--dir tests] [--once tests] [unit-binary ...]\n";
-# the program's tests belong to the whole suite, not to --dir runs
-$once //= $dir eq $FindBin::Bin ? "$FindBin::Bin/cli" : '';
+# the run-once tests belong to the whole suite, not to --dir runs
+$once //= $dir eq $FindBin::Bin ? "$FindBin::Bin/cli,$FindBin::Bin/integrations" : '';
 my @units = @ARGV;
 
 my (@tests, %args);
@@ -40,8 +42,8 @@ for my $mpm (split /,/, $mpms) {
 }
 
 my ($first_mpm) = split /,/, $mpms;
-for my $file ($once ? sort glob("$once/*.t") : ()) {
-    my $alias = "cli/" . ($file =~ s{.*/}{}r);
+for my $file (map { sort glob("$_/*.t") } grep { length } split /,/, $once) {
+    my $alias = $file =~ s{.*/([^/]+)/([^/]+)$}{$1/$2}r;
     push @tests, [ $file, $alias ];
     $args{$alias} = [ $first_mpm ];
 }
