@@ -531,11 +531,75 @@ static void pg_prom_scalars(const pg_out *out, const pg_prom_scalar *m,
     }
 }
 
+/* The labels of a reason x action pair; action index 0 is deny. */
+static const char *const pg_prom_actions[PG_ACTIONS] = { "deny", "detect" };
+
+/* An info metric, as the naming conventions ask: the value is always 1,
+ * the build is in the label, so that dashboards can join on it. */
+static void pg_prom_build_info(const pg_out *out, const char *version)
+{
+    pg_prom_family(out, "proxyguard_build_info", "gauge",
+                   "The running mod_proxyguard's version; always 1.");
+    pg_puts(out, "proxyguard_build_info{version=");
+    pg_put_label(out, version);
+    pg_puts(out, "} 1\n");
+}
+
+/* The totals over every vhost, every reason x action pair present, zeros
+ * included: rate() and alerts need a series before its first hit. */
+static void pg_prom_reason_hits(const pg_out *out, const pg_table *t)
+{
+    int r, a;
+
+    pg_prom_family(out, "proxyguard_reason_hits_total", "counter",
+                   "Requests mod_proxyguard counted, over every vhost, by "
+                   "reason and action.");
+    for (r = 1; r < PG_REASON_COUNT; r++) {
+        for (a = 0; a < PG_ACTIONS; a++) {
+            pg_printf(out,
+                      "proxyguard_reason_hits_total{reason=\"%s\","
+                      "action=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                      pg_reason_name((pg_reason)r), pg_prom_actions[a],
+                      pg_table_reason_action_total(
+                          t, (pg_reason)r,
+                          a == 0 ? PG_ACTION_DENY : PG_ACTION_DETECT));
+        }
+    }
+}
+
+/* Per vhost, only the pairs hit so far: with every pair, 10,000 vhosts
+ * would be 140,000 series per server, nearly all zeros.  A pair's series
+ * appears at its first hit (the totals above have every pair from the
+ * start). */
+static void pg_prom_vhost_hits(const pg_out *out, const pg_table *t)
+{
+    const pg_vhost_row *rows = pg_table_vhosts_c(t);
+    apr_uint32_t i;
+    int r, a;
+
+    pg_prom_family(
+        out, "proxyguard_hits_total", "counter",
+        "Requests mod_proxyguard counted, by vhost, reason and action "
+        "(pairs not hit yet are left out).");
+    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
+        for (r = 1; r < PG_REASON_COUNT; r++) {
+            for (a = 0; a < PG_ACTIONS; a++) {
+                if (rows[i].hits[r][a] == 0) {
+                    continue;
+                }
+                pg_puts(out, "proxyguard_hits_total{vhost=");
+                pg_put_label(out, rows[i].name);
+                pg_printf(out, ",reason=\"%s\",action=\"%s\"} %u\n",
+                          pg_reason_name((pg_reason)r), pg_prom_actions[a],
+                          rows[i].hits[r][a]);
+            }
+        }
+    }
+}
+
 static void pg_render_prometheus(const pg_out *out, const pg_table *t,
                                  const pg_status_opts *o)
 {
-    const pg_vhost_row *rows = pg_table_vhosts_c(t);
-    static const char *const actions[PG_ACTIONS] = { "deny", "detect" };
     const pg_prom_scalar before_evictions[] = {
         { "proxyguard_bans_active", "gauge",
           "Addresses banned now (ProxyGuardBan), as this server knows them.",
@@ -584,22 +648,10 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
           "httpd restarts the table has lived through.", t->restarts },
     };
     apr_uint32_t i;
-    int r, a;
 
-    pg_prom_family(
-        out, "proxyguard_hits_total", "counter",
-        "Requests mod_proxyguard counted, by vhost, reason and action.");
-    for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
-        for (r = 1; r < PG_REASON_COUNT; r++) {
-            for (a = 0; a < PG_ACTIONS; a++) {
-                pg_puts(out, "proxyguard_hits_total{vhost=");
-                pg_put_label(out, rows[i].name);
-                pg_printf(out, ",reason=\"%s\",action=\"%s\"} %u\n",
-                          pg_reason_name((pg_reason)r), actions[a],
-                          rows[i].hits[r][a]);
-            }
-        }
-    }
+    pg_prom_build_info(out, o->version);
+    pg_prom_reason_hits(out, t);
+    pg_prom_vhost_hits(out, t);
     pg_prom_family(out, "proxyguard_connect_port_hits_total", "counter",
                    "CONNECT requests by target port (\"other\": beyond the "
                    "tracked ports).");
@@ -634,14 +686,11 @@ static void pg_html_reason_table(const pg_out *out, const pg_table *t)
                  "<tr><th>reason</th><th>deny</th><th>detect</th><th>total</"
                  "th></tr>\n");
     for (r = 1; r < PG_REASON_COUNT; r++) {
-        const pg_vhost_row *rows = pg_table_vhosts_c(t);
-        apr_uint64_t deny = 0, detect = 0;
-        apr_uint32_t i;
+        apr_uint64_t deny =
+            pg_table_reason_action_total(t, (pg_reason)r, PG_ACTION_DENY);
+        apr_uint64_t detect =
+            pg_table_reason_action_total(t, (pg_reason)r, PG_ACTION_DETECT);
 
-        for (i = 0; i < t->vhosts_used && i < t->n_vhosts; i++) {
-            deny += rows[i].hits[r][0];
-            detect += rows[i].hits[r][1];
-        }
         pg_printf(out,
                   "<tr><td><span class=\"swatch\" style=\"background:%s\">"
                   "</span>%s</td><td class=\"n\">%" APR_UINT64_T_FMT

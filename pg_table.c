@@ -306,6 +306,12 @@ apr_uint64_t pg_table_reason_total(const pg_table *t, pg_reason reason)
     return pg_sum(t, pg_reason_index(reason), -1);
 }
 
+apr_uint64_t pg_table_reason_action_total(const pg_table *t, pg_reason reason,
+                                          pg_action action)
+{
+    return pg_sum(t, pg_reason_index(reason), pg_action_index(action));
+}
+
 apr_uint64_t pg_table_action_total(const pg_table *t, pg_action action)
 {
     return pg_sum(t, -1, pg_action_index(action));

@@ -275,6 +275,8 @@ int pg_table_record_known(pg_table *t, const pg_hit *hit);
 /* Sum of a vhost row, of one reason over all vhosts, of everything. */
 apr_uint64_t pg_table_reason_total(const pg_table *t, pg_reason reason);
 apr_uint64_t pg_table_action_total(const pg_table *t, pg_action action);
+apr_uint64_t pg_table_reason_action_total(const pg_table *t, pg_reason reason,
+                                          pg_action action);
 apr_uint64_t pg_table_total(const pg_table *t);
 
 #endif /* PG_TABLE_H */

@@ -28,6 +28,7 @@ my @AUTO_KEYS = (qw(ProxyGuardVersion ProxyGuardTotal ProxyGuardDenied ProxyGuar
                     ProxyGuardNetworkBansStarted ProxyGuardDetailsSkipped
                     ProxyGuardStartTime ProxyGuardRestarts));
 my %PROM_FAMILIES = (
+    proxyguard_build_info => 'gauge', proxyguard_reason_hits_total => 'counter',
     proxyguard_hits_total => 'counter', proxyguard_connect_port_hits_total => 'counter',
     proxyguard_bans_active => 'gauge', proxyguard_bans_started_total => 'counter',
     proxyguard_bans_refused_total => 'counter', proxyguard_bans_capacity => 'gauge',
@@ -83,6 +84,13 @@ is($a{ProxyGuardClientsCapacity}, 16, '?auto: ProxyGuardClientsCapacity is Proxy
 is($a{ProxyGuardBansCapacity}, 16, '?auto: ProxyGuardBansCapacity is ProxyGuardTableSize');
 ok($a{ProxyGuardStartTime} >= $t_start && $a{ProxyGuardStartTime} <= $t_up,
    "?auto: ProxyGuardStartTime is when the server started ($a{ProxyGuardStartTime})");
+
+{
+    my $s0 = prometheus()->{samples};
+    is(scalar(grep { /^proxyguard_hits_total\{/ } keys %$s0), 0, '?prometheus before any hit: no per-vhost series');
+    is(join(',', map { $s0->{$_} } grep { /^proxyguard_reason_hits_total\{/ } sort keys %$s0),
+       join(',', (0) x (2 * @REASONS)), '?prometheus before any hit: every reason x action total, 0');
+}
 
 # --- a known set of hits -------------------------------------------------
 my $connect = "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n";
@@ -209,17 +217,36 @@ like($srv->slurp('logs/error_log'), qr/PG0002: hit table of $j->{table}{bytes} b
 my $p = prometheus();
 is_deeply($p->{families}, \%PROM_FAMILIES, '?prometheus: exactly the documented metric families and types');
 my $s = $p->{samples};
-my @wrong;
+is($s->{"proxyguard_build_info{version=\"$version\"}"}, 1, "?prometheus: proxyguard_build_info{version=\"$version\"} 1");
+# Per vhost, only the pairs hit (the cardinality bound of docs/status.md);
+# over all vhosts, every pair, zeros included.
+my (@wrong, %want_total);
 for my $vh (sort keys %by_vhost) {
     for my $r (@REASONS) {
         for my $ai (0, 1) {
             my $key = sprintf 'proxyguard_hits_total{vhost="%s",reason="%s",action="%s"}', $vh, $r, qw(deny detect)[$ai];
             my $want = $by_vhost{$vh}{$r} ? $by_vhost{$vh}{$r}[$ai] : 0;
-            push @wrong, "$key: got " . ($s->{$key} // 'none') . ", want $want" unless ($s->{$key} // -1) == $want;
+            $want_total{$r}[$ai] += $want;
+            if ($want) {
+                push @wrong, "$key: got " . ($s->{$key} // 'none') . ", want $want" unless ($s->{$key} // -1) == $want;
+            } else {
+                push @wrong, "$key: got $s->{$key}, want no series" if exists $s->{$key};
+            }
         }
     }
 }
-is_deeply(\@wrong, [], '?prometheus: proxyguard_hits_total, every vhost x reason x action');
+is_deeply(\@wrong, [], '?prometheus: proxyguard_hits_total, every vhost x reason x action hit, no zero series');
+@wrong = ();
+for my $r (@REASONS) {
+    for my $ai (0, 1) {
+        my $key = sprintf 'proxyguard_reason_hits_total{reason="%s",action="%s"}', $r, qw(deny detect)[$ai];
+        my $want = $want_total{$r}[$ai] // 0;
+        push @wrong, "$key: got " . ($s->{$key} // 'none') . ", want $want" unless ($s->{$key} // -1) == $want;
+    }
+}
+is_deeply(\@wrong, [], '?prometheus: proxyguard_reason_hits_total, every reason x action, zeros included');
+is(scalar(grep { /^proxyguard_reason_hits_total\{/ } keys %$s), 2 * @REASONS,
+   '?prometheus: proxyguard_reason_hits_total has ' . 2 * @REASONS . ' series');
 my $sum = 0;
 $sum += $s->{$_} for grep { /^proxyguard_hits_total\{/ } keys %$s;
 is($sum, 12, '?prometheus: proxyguard_hits_total sums to the total');

@@ -1038,6 +1038,74 @@ static int has_raw_bytes(const char *s)
     return 0;
 }
 
+/* The cardinality bound of docs/status.md: per vhost only the pairs hit;
+ * over all vhosts every reason x action pair, zeros included. */
+static int count_lines(const char *doc, const char *prefix)
+{
+    const char *line;
+    int n = 0;
+
+    for (line = doc; line && *line; line = strchr(line, '\n')) {
+        if (*line == '\n') {
+            line++;
+        }
+        if (strncmp(line, prefix, strlen(prefix)) == 0) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static void test_render_prometheus_series(apr_pool_t *p)
+{
+    pg_table *t = new_table(1000, 16);
+    pg_hit h = hit_from(0x7F000001u, PG_REASON_ABSOLUTE_URI,
+                        apr_time_from_sec(1700000000));
+    char name[32];
+    const char *doc;
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        snprintf(name, sizeof(name), "v%d.test", i);
+        pg_table_vhost_row(t, name);
+    }
+    doc = render(p, PG_FORMAT_PROMETHEUS, t);
+    ok(count_lines(doc, "proxyguard_hits_total{") == 0,
+       "Prometheus: 1000 vhosts, no hit: no per-vhost series");
+    ok(count_lines(doc, "proxyguard_reason_hits_total{")
+           == 2 * (PG_REASON_COUNT - 1),
+       "Prometheus: every reason x action total, before any hit");
+    ok(strstr(doc, "proxyguard_reason_hits_total{reason=\"connect\","
+                   "action=\"detect\"} 0\n") != NULL,
+       "Prometheus: a total of 0 is a series");
+    ok(strstr(doc, "# TYPE proxyguard_build_info gauge\n"
+                   "proxyguard_build_info{version=\"test\"} 1\n") != NULL,
+       "Prometheus: proxyguard_build_info{version} 1");
+
+    hit(t, &h);
+    hit(t, &h);
+    h.vhost = 999;
+    h.reason = PG_REASON_CONNECT;
+    h.action = PG_ACTION_DETECT;
+    hit(t, &h);
+    doc = render(p, PG_FORMAT_PROMETHEUS, t);
+    ok(count_lines(doc, "proxyguard_hits_total{") == 2,
+       "Prometheus: 1000 vhosts, 2 pairs hit: 2 per-vhost series");
+    ok(strstr(doc, "proxyguard_hits_total{vhost=\"v0.test\",reason=\"absolute-uri\","
+                   "action=\"deny\"} 2\n") != NULL
+       && strstr(doc, "proxyguard_hits_total{vhost=\"v999.test\",reason=\"connect\","
+                      "action=\"detect\"} 1\n") != NULL,
+       "Prometheus: the pairs hit, with their counts");
+    ok(strstr(doc, "proxyguard_reason_hits_total{reason=\"absolute-uri\","
+                   "action=\"deny\"} 2\n") != NULL
+       && strstr(doc, "proxyguard_reason_hits_total{reason=\"connect\","
+                      "action=\"detect\"} 1\n") != NULL
+       && strstr(doc, "proxyguard_reason_hits_total{reason=\"connect\","
+                      "action=\"deny\"} 0\n") != NULL,
+       "Prometheus: the totals over all vhosts");
+    free(t);
+}
+
 static void test_render_escaping(apr_pool_t *p)
 {
     pg_table *t = new_table(2, 16);     /* its only vhost row: below */
@@ -1123,6 +1191,7 @@ int main(void)
     test_addr_text();
     test_network_prefix();
     test_render_escaping(p);
+    test_render_prometheus_series(p);
     test_status_query();
 
     apr_pool_destroy(p);
