@@ -4,14 +4,18 @@
 // CONNECT requests carry only :method and :authority (RFC 9113 8.5).
 // H2_TLS=SNI-NAME: h2 over TLS (ALPN h2) with that SNI instead, the
 // certificate not verified (the tests make their own).
+// H2_ADDR=ADDRESS: connect to that loopback address instead of 127.0.0.1
+// (::1 for HTTP/2 over IPv6).
 'use strict';
 const http2 = require('http2');
 
 const [port, method, authority, path] = process.argv.slice(2);
 const sni = process.env.H2_TLS;
+const addr = process.env.H2_ADDR || '127.0.0.1';
+const hostport = `${addr.includes(':') ? `[${addr}]` : addr}:${port}`;
 const session = sni
-  ? http2.connect(`https://127.0.0.1:${port}`, { servername: sni, rejectUnauthorized: false })
-  : http2.connect(`http://127.0.0.1:${port}`);
+  ? http2.connect(`https://${hostport}`, { servername: sni, rejectUnauthorized: false })
+  : http2.connect(`http://${hostport}`);
 session.on('error', (e) => { console.log(`error ${e.code || e.message}`); process.exit(2); });
 
 const headers = { ':method': method, ':authority': authority };
