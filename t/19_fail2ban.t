@@ -137,10 +137,12 @@ ok(!$got{'127.0.0.11'}, 'DetectOnly lines (action=detect) are not matched');
 my $matched = sum0(values %got);
 is($matched, $deny_lines + $ban_lines - 0, "matched lines ($matched) = deny lines + ban start lines");
 
-# The jail: off by default, parses, and reads Debian's error.log.
+# The jail: off by default, parses, and reads the error logs fail2ban's
+# paths-<distribution>.conf name (t/integrations/fail2ban_sample.t
+# resolves them).
 my $jail = do { local (@ARGV, $/) = "$top/conf/fail2ban/jail.d/apache-proxyguard.conf"; <> };
 like($jail, qr/^enabled\s*=\s*false$/m, 'the jail is off until enabled');
-like($jail, qr{^logpath\s*=\s*/var/log/apache2/error\.log$}m, "it reads Debian's /var/log/apache2/error.log");
+like($jail, qr/^logpath\s*=\s*%\(apache_error_log\)s$/m, "it reads fail2ban's %(apache_error_log)s");
 # enable it in the copy, point it at our log, dump the configuration
 open my $local, '>', "$cfg/jail.d/zz-test.local" or die $!;
 print $local "[apache-proxyguard]\nenabled = true\nlogpath = $logfile\n";
