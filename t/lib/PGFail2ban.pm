@@ -41,16 +41,32 @@ sub check_deny_lines {
 sub matches {
     my ($srv, $rel) = @_;
     return () unless available();
-    my $cfg = $srv->dir . '/fail2ban-filter';
-    make_path("$cfg/filter.d");
-    system('cp', '-r', '/etc/fail2ban/.', $cfg) == 0 or die 'copy /etc/fail2ban';
-    copy("$PGTest::TOP/conf/fail2ban/filter.d/apache-proxyguard.conf", "$cfg/filter.d/")
-        or die "filter: $!";
-    my $log = $srv->dir . "/$rel";
     my %got;
-    $got{$_}++ for grep { /^[\d.:a-f]+$/ }
-                   split /\n/, `fail2ban-regex -c '$cfg' -o ip '$log' apache-proxyguard 2>&1`;
+    $got{ $_->[0] }++ for matched_lines(config($srv->dir . '/fail2ban-filter'), $srv->dir . "/$rel");
     return %got;
+}
+
+# A copy of fail2ban's configuration (/etc/fail2ban) in $cfg with the
+# shipped filter added (jail => 1: and the shipped jail), or the filter
+# file given as filter => PATH instead.
+sub config {
+    my ($cfg, %opt) = @_;
+    make_path($cfg);
+    system('cp', '-r', '/etc/fail2ban/.', $cfg) == 0 or die 'copy /etc/fail2ban';
+    my $conf = "$PGTest::TOP/conf/fail2ban";
+    copy($opt{filter} // "$conf/filter.d/apache-proxyguard.conf", "$cfg/filter.d/apache-proxyguard.conf")
+        or die "filter: $!";
+    copy("$conf/jail.d/apache-proxyguard.conf", "$cfg/jail.d/") or die "jail: $!" if $opt{jail};
+    return $cfg;
+}
+
+# fail2ban-regex with the filter of configuration $cfg over $log: one
+# [address, line] for every line it matched, in the log's order.
+sub matched_lines {
+    my ($cfg, $log) = @_;
+    my $out = `fail2ban-regex -c '$cfg' -o '<ip>\t<msg>' '$log' apache-proxyguard 2>&1`;
+    die "fail2ban-regex failed:\n$out" if $?;
+    return map { [ split /\t/, $_, 2 ] } grep { /^[\d.:a-f]+\t/ } split /\n/, $out;
 }
 
 1;
