@@ -210,14 +210,7 @@ sub read_sample {
 }
 
 # The sample with what changes from run to run masked.
-sub shape {
-    my ($text) = @_;
-    $text =~ s/"time": "[^"]+"/"time": "T"/g;
-    $text =~ s/^\[[^]]+\] (\[[^]]+\]) \[pid [^]]+\] \[(client|remote) (\S+):\d+\]/[T] $1 [pid P] [$2 $3:P]/mg;
-    $text =~ s/(PG0006: \d+ more hits from this client in the last )\d+/${1}S/g;
-    $text =~ s/(PG0010: ban start: \d+ hits in )\d+/${1}S/g;
-    return $text;
-}
+sub shape { PGLogLines::shape($_[0] =~ s/"time": "[^"]+"/"time": "T"/gr) }
 
 # fail2ban-regex over a sample: (the match lines' hosts, what it matched),
 # both { line => address }.

@@ -18,6 +18,7 @@ package PGLogLines;
 #       $l->{ban}               # 1: fail2ban must take $l->{from} from it
 #       $l->{desc}              # what it is
 #   }
+#   PGLogLines::shape($text)    # the text with times, pids and ports masked
 #
 # Requests go one at a time and the lines each one wrote are collected
 # before the next, so every line is tied to what was sent.  HTTP/2 needs
@@ -170,6 +171,16 @@ sub run {
     }
     $srv->stop;
     return { srv => $srv, log => $srv->slurp('logs/error_log'), lines => \@lines, no_h2 => $no_h2 };
+}
+
+# Log text with what changes from run to run masked: the time, pid and
+# tid, the client's port, and the seconds in PG0006 and PG0010 lines.
+sub shape {
+    my ($text) = @_;
+    $text =~ s/^\[[^]]+\] (\[[^]]+\]) \[pid [^]]+\] \[(client|remote) (\S+):\d+\]/[T] $1 [pid P] [$2 $3:P]/mg;
+    $text =~ s/(PG0006: \d+ more hits from this client in the last )\d+/${1}S/g;
+    $text =~ s/(PG0010: ban start: \d+ hits in )\d+/${1}S/g;
+    return $text;
 }
 
 # What httpd must have written for the expected line $l, to the letter but
