@@ -177,7 +177,8 @@ sub run {
 # tid, the client's port, and the seconds in PG0006 and PG0010 lines.
 sub shape {
     my ($text) = @_;
-    $text =~ s/^\[[^]]+\] (\[[^]]+\]) \[pid [^]]+\] \[(client|remote) (\S+):\d+\]/[T] $1 [pid P] [$2 $3:P]/mg;
+    $text =~ s/^\[[^]]+\] (\[[^]]+\]) \[pid [^]]+\]/[T] $1 [pid P]/mg;
+    $text =~ s/^(\[T\] \[[^]]+\] \[pid P\] \[(?:client|remote) \S+):\d+\]/$1:P]/mg;
     $text =~ s/(PG0006: \d+ more hits from this client in the last )\d+/${1}S/g;
     $text =~ s/(PG0010: ban start: \d+ hits in )\d+/${1}S/g;
     return $text;
