@@ -13,18 +13,13 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
-use JSON::PP;
-use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(time sleep);
 use PGTest;
 use PGHttp;
+use PGPrometheus;
 
-my $prometheus = `command -v prometheus 2>/dev/null`;
-chomp $prometheus;
-if (!$prometheus) {
+if (!PGPrometheus::installed()) {
     fail('prometheus is installed') if $ENV{PG_REQUIRE_TOOLS};
     plan skip_all => 'prometheus not installed (make test installs it)';
 }
@@ -32,9 +27,7 @@ my $have_node = `command -v node 2>/dev/null` ? 1 : 0;
 fail('node is installed (HTTP/2 scrape)') if !$have_node && $ENV{PG_REQUIRE_TOOLS};
 
 # The scrape config exactly as docs/status.md documents it.
-my $doc = do { local (@ARGV, $/) = "$PGTest::TOP/docs/status.md"; <> };
-my ($scrape_doc) = $doc =~ /```yaml\n(scrape_configs:.*?)```/s
-    or BAIL_OUT('docs/status.md has no scrape_configs block');
+my $scrape_doc = eval { PGPrometheus::doc_scrape_config() } or BAIL_OUT($@);
 like($scrape_doc, qr/targets: \["127\.0\.0\.1:80"\]/, 'docs/status.md scrapes by address (127.0.0.1:80)');
 
 # Default-style: the first <VirtualHost *:PORT> answers every Host, and
@@ -70,81 +63,32 @@ sub by_address {
 
 sub pg0001 { my @l = $_[0]->slurp('logs/error_log') =~ /PG0001: .*/g; scalar @l }
 
-# --- a real Prometheus --------------------------------------------------
-sub http_get {
-    my ($port, $path) = @_;
-    # Prometheus may not listen yet
-    my $res = eval { PGHttp::raw_request($port, "GET $path HTTP/1.0\r\nHost: 127.0.0.1:$port\r\n\r\n") };
-    return $res && eval { JSON::PP->new->decode($res->{body}) };
-}
-
-sub prometheus_run {
-    my ($target_port) = @_;
-    my $dir = tempdir('pgt-prometheus-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    (my $scrape = $scrape_doc) =~ s/127\.0\.0\.1:80"/127.0.0.1:$target_port"/;
-    open my $fh, '>', "$dir/prometheus.yml" or die $!;
-    # short, but not so short that a loaded machine times the scrapes out
-    print $fh "global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\n$scrape";
-    close $fh;
-    my $port = PGTest::free_port();
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        open STDOUT, '>', "$dir/prometheus.log" or die;
-        open STDERR, '>&', \*STDOUT or die;
-        exec($prometheus, "--config.file=$dir/prometheus.yml", "--storage.tsdb.path=$dir/data",
-             "--web.listen-address=127.0.0.1:$port") or die "exec: $!";
-    }
-    return { pid => $pid, port => $port, dir => $dir };
-}
-
-sub prometheus_stop {
-    my ($p) = @_;
-    kill 'TERM', $p->{pid};
-    my $deadline = time + 20;
-    while (waitpid($p->{pid}, WNOHANG) == 0) {
-        if (time > $deadline) { kill 'KILL', $p->{pid}; waitpid($p->{pid}, 0); last }
-        sleep 0.1;
-    }
-}
-
-# Polls until code returns true or 60 s pass.
-sub poll {
-    my ($code) = @_;
-    my $deadline = time + 60;
-    while (time < $deadline) {
-        my $v = $code->();
-        return $v if $v;
-        sleep 0.25;
-    }
-    return undef;
-}
-
 for my $mode (qw(Detect Deny)) {
     my $srv = server($mode);
     my $port = $srv->port;
-    my $prom = prometheus_run($port);
-    my $up = poll(sub {
-        my $t = http_get($prom->{port}, '/api/v1/targets');
-        my ($target) = grep { $_->{labels}{job} eq 'proxyguard' } @{ $t->{data}{activeTargets} || [] };
+    # short, but not so short that a loaded machine times the scrapes out
+    my $prom = PGPrometheus->start(config => PGPrometheus::scrape_config($port), interval => '2s');
+    my $up = PGPrometheus::poll(sub {
+        my ($target) = @{ $prom->targets('proxyguard') };
         return $target && $target->{health} eq 'up' ? $target : undef;
     });
     ok($up, "$mode: Prometheus's target is up")
-        or diag explain(http_get($prom->{port}, '/api/v1/targets')), $srv->slurp_abs("$prom->{dir}/prometheus.log");
+        or diag explain($prom->targets('proxyguard')), $prom->log_text;
     is($up && $up->{scrapeUrl}, "http://127.0.0.1:$port/proxyguard-status?prometheus=",
        "$mode: ... scraped by address, as documented");
-    my $samples = poll(sub {
-        my $q = http_get($prom->{port}, '/api/v1/query?query=count_over_time(proxyguard_bans_capacity%5B5m%5D)');
+    my $samples = PGPrometheus::poll(sub {
+        my $q = $prom->query('count_over_time(proxyguard_bans_capacity[5m])');
         my $n = $q->{data}{result}[0]{value}[1] // 0;
         return $n >= 3 ? $n : undef;
     });
     ok($samples, "$mode: /api/v1/query has proxyguard_bans_capacity from 3 scrapes or more ("
                  . ($samples // 0) . ')')
-        or diag explain(http_get($prom->{port}, '/api/v1/targets'));
-    prometheus_stop($prom);
+        or diag explain($prom->targets('proxyguard'));
+    $prom->stop;
     my $log = $srv->slurp('logs/access_log');
     my @scrapes = $log =~ m{^127\.0\.0\.1 "GET /proxyguard-status\?prometheus= HTTP/1\.1" (\d+) pg=(\S+) .*$}mg;
     ok(@scrapes >= 6, "$mode: the scrapes are in the access log (" . @scrapes / 2 . ')')
-        or diag $srv->slurp_abs("$prom->{dir}/prometheus.log");
+        or diag $prom->log_text;
     my %seen;
     while (my ($st, $pg) = splice @scrapes, 0, 2) { $seen{"$st $pg"}++ }
     is_deeply([ keys %seen ], [ '200 -/-' ], "$mode: every scrape answered 200, PROXYGUARD unset");
