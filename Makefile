@@ -48,7 +48,7 @@ comma    := ,
 DEB_BUILD := apache2-dev apache2-bin make gcc
 DEB_TEST  := $(DEB_BUILD) media-types perl libapr1-dev libaprutil1-dev nodejs \
              prometheus chromium fonts-dejavu-core memcached redis-server fail2ban curl \
-             libio-socket-ssl-perl openssl gdb lnav libyaml-libyaml-perl
+             libio-socket-ssl-perl openssl gdb lnav libyaml-libyaml-perl crowdsec
 DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table
