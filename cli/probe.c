@@ -35,6 +35,7 @@
 #include "cli.h"
 #include "pg_out.h"
 #include "probe.h"
+#include "probe_bounds.h"
 #include "probe_canary.h"
 #include "probe_guard.h"
 #include "probe_jread.h"
@@ -44,8 +45,6 @@
 #include "probe_verdict.h"
 
 #define PROBE_DEFAULT_URL "http://localhost/"
-#define PROBE_DEFAULT_TIMEOUT 5.0
-#define PROBE_DEFAULT_MAX_TIME 120.0
 #define PROBE_TARGETS_MAX 64
 #define PROBE_FINAL_GRACE apr_time_from_msec(300)
 
@@ -61,9 +60,11 @@ static const cli_option probe_options[] = {
     { "address", 'a', 0, required_argument, "ADDR",
       "connect to ADDR instead of the URL's host", NULL },
     { "timeout", 't', 0, required_argument, "SECS",
-      "per request (default 5)", NULL },
+      "per request (default 5); with --plugin, the\n"
+      "whole run (default 10), ending in UNKNOWN", NULL },
     { "max-time", 'T', 0, required_argument, "SECS",
-      "the whole run (default 120)", NULL },
+      "the whole run (default 120); with --plugin,\n"
+      "as -t (the shorter of the two wins)", NULL },
     { "status", 'S', 0, required_argument, "URL",
       "mod_proxyguard's status page on the target:\n"
       "what it counted, by reason", NULL },
@@ -75,7 +76,8 @@ static const cli_option probe_options[] = {
     { "json", 'j', 0, no_argument, NULL,
       "one JSON object per target, one per line", NULL },
     { "plugin", 'p', 0, no_argument, NULL,
-      "one monitoring-plugin line with performance data", NULL },
+      "one monitoring-plugin line with performance data;\n"
+      "--help, --version and --list then exit 3", NULL },
     { "verbose", 'v', 0, no_argument, NULL,
       "every reply's status line, not only notable ones", NULL },
     { "help", 'h', 0, no_argument, NULL, "this help", NULL },
@@ -99,7 +101,9 @@ static void probe_usage(FILE *to)
           "own\n"
           "content: not a proxy, but scanners will list it), 2 CRITICAL "
           "(proxied or\n"
-          "tunneled: an open proxy, proven), 3 UNKNOWN (could not test).\n",
+          "tunneled: an open proxy, proven), 3 UNKNOWN (could not test, or a\n"
+          "usage error; with --plugin also: the run's time ran out, or --help,\n"
+          "--version, --list).\n",
           to);
 }
 
@@ -133,15 +137,43 @@ static void probe_list_probes(void)
     }
 }
 
+/* --help over --version over --list (0: none of them). */
+static int probe_info_rank(int what)
+{
+    return what == 'h' ? 3 : what == 'V' ? 2 : what == 'l' ? 1 : 0;
+}
+
+/* --help, --version or --list, once every option is read: --plugin may
+ * come after them, and a monitoring plugin exits UNKNOWN (3) when it
+ * checked nothing, as the monitoring plugins' interface guidelines ask
+ * (and their own plugins do); outside --plugin, 0 as any program.  --help
+ * wins over the other two, as the guidelines ask it to win over every
+ * option (a bad one is still reported: that, too, exits 3). */
+static int probe_info(int what, const probe_opts *opts)
+{
+    if (what == 'h') {
+        probe_usage(stdout);
+    }
+    else if (what == 'V') {
+        printf("proxyguard %s\n", PG_VERSION);
+    }
+    else {
+        probe_list_probes();
+    }
+    return opts->format == PROBE_FORMAT_PLUGIN ? PROXYGUARD_EXIT_UNKNOWN
+                                               : PROXYGUARD_EXIT_DONE;
+}
+
 /* Options into opts; -1 after an error message, 1 when done (--help,
  * --list, --version), 0 to run. */
 static int probe_parse_options(int argc, char **argv, apr_pool_t *p,
                                probe_opts *opts, int *exit_code)
 {
     probe_addr check;
+    probe_bounds given = { 0, 0 };
     const char *bad;
     cli_getopt g;
-    int ch;
+    int ch, info = 0;
 
     cli_options_getopt(probe_options, &g);
     opterr = 0;
@@ -176,7 +208,7 @@ static int probe_parse_options(int argc, char **argv, apr_pool_t *p,
         case 't':
         case 'T':
             if (probe_seconds(optarg,
-                              ch == 't' ? &opts->timeout : &opts->max_time)
+                              ch == 't' ? &given.timeout : &given.max_time)
                 < 0) {
                 *exit_code =
                     probe_usage_error("%s: not a number of seconds", optarg);
@@ -193,15 +225,14 @@ static int probe_parse_options(int argc, char **argv, apr_pool_t *p,
             }
             opts->only = optarg;
             break;
-        case 'l': probe_list_probes(); *exit_code = 0; return 1;
+        case 'h':
+        case 'V':
+        case 'l':
+            info = probe_info_rank(ch) > probe_info_rank(info) ? ch : info;
+            break;
         case 'j': opts->format = PROBE_FORMAT_JSON; break;
         case 'p': opts->format = PROBE_FORMAT_PLUGIN; break;
         case 'v': opts->verbose = 1; break;
-        case 'h': probe_usage(stdout); *exit_code = 0; return 1;
-        case 'V':
-            printf("proxyguard %s\n", PG_VERSION);
-            *exit_code = 0;
-            return 1;
         case ':':
             *exit_code = probe_usage_error("option %s needs an argument",
                                            argv[optind - 1]);
@@ -212,6 +243,11 @@ static int probe_parse_options(int argc, char **argv, apr_pool_t *p,
             return -1;
         }
     }
+    if (info) {
+        *exit_code = probe_info(info, opts);
+        return 1;
+    }
+    probe_bounds_apply(&given, opts);
     return 0;
 }
 
@@ -305,20 +341,42 @@ static void probe_run_probes(probe_run *run, probe_target *t)
 
         if (apr_time_now() >= run->deadline) {
             pr->request = pr->def->name;
-            pr->reply.error =
-                "not run: the run's time bound (--max-time) was reached";
+            pr->reply.error = apr_psprintf(
+                run->pool, "not run: the run's time bound (%s) was reached",
+                run->opts->max_time_from);
             continue;
         }
         probe_progress(t, i);
         probe_matrix_run(run, t, pr);
+        probe_bounds_note(run, "probe %s of %s", pr->def->name, t->url);
     }
     probe_progress(t, -1);
     /* late tokens still count: each names its probe */
     grace = apr_time_now() + PROBE_FINAL_GRACE;
     probe_net_pump(run->canary, grace < run->deadline ? grace : run->deadline);
+    probe_bounds_note(run, "the wait for late canary tokens from %s", t->url);
     for (i = 0; i < t->n_probes; i++) {
         probe_verdict_probe(run, t, &t->probes[i]);
     }
+}
+
+static void probe_run_baseline_and_probes(probe_run *run, probe_target *t,
+                                          probe_guard_state *guard)
+{
+    int based = probe_matrix_baseline(run, t) == 0;
+
+    probe_bounds_note(run, "the baseline of %s", t->url);
+    if (!based || probe_canary_up(run, t) < 0) {
+        return;
+    }
+    probe_matrix_plan(run, t);
+    probe_run_probes(run, t);
+    if (guard) {
+        probe_guard_after(run, guard, t);
+        probe_bounds_note(run, "reading %s", run->opts->status_url);
+    }
+    probe_canary_close(run->canary);
+    run->canary = NULL;
 }
 
 static void probe_run_target(probe_run *run, probe_target *t)
@@ -326,6 +384,12 @@ static void probe_run_target(probe_run *run, probe_target *t)
     probe_guard_state *guard = NULL;
 
     t->started = apr_time_now();
+    if (!t->error && t->started >= run->deadline) {
+        t->error = apr_psprintf(run->pool,
+                                "not tested: the run's time bound (%s) was"
+                                " reached",
+                                run->opts->max_time_from);
+    }
     if (!t->error && run->opts->status_url) {
         const char *why = NULL;
 
@@ -337,17 +401,11 @@ static void probe_run_target(probe_run *run, probe_target *t)
         }
         else {
             probe_guard_before(run, guard);
+            probe_bounds_note(run, "reading %s", run->opts->status_url);
         }
     }
-    if (!t->error && probe_matrix_baseline(run, t) == 0
-        && probe_canary_up(run, t) == 0) {
-        probe_matrix_plan(run, t);
-        probe_run_probes(run, t);
-        if (guard) {
-            probe_guard_after(run, guard, t);
-        }
-        probe_canary_close(run->canary);
-        run->canary = NULL;
+    if (!t->error) {
+        probe_run_baseline_and_probes(run, t, guard);
     }
     probe_verdict_target(t);
     t->seconds = (double)(apr_time_now() - t->started) / APR_USEC_PER_SEC;
@@ -369,10 +427,6 @@ int probe_main(int argc, char **argv)
         return PROXYGUARD_EXIT_UNKNOWN;
     }
     memset(&opts, 0, sizeof(opts));
-    opts.timeout =
-        (apr_interval_time_t)(PROBE_DEFAULT_TIMEOUT * APR_USEC_PER_SEC);
-    opts.max_time =
-        (apr_interval_time_t)(PROBE_DEFAULT_MAX_TIME * APR_USEC_PER_SEC);
     if (probe_parse_options(argc, argv, pool, &opts, &exit_code) != 0) {
         apr_terminate();
         return exit_code;
@@ -386,6 +440,9 @@ int probe_main(int argc, char **argv)
     run.pool = pool;
     run.opts = &opts;
     run.deadline = start + opts.max_time;
+    if (opts.format == PROBE_FORMAT_PLUGIN) {
+        probe_bounds_backstop_arm(&opts);
+    }
     if (opts.source) {
         probe_addr_numeric(opts.source, 0, &run.source);
     }
@@ -393,6 +450,7 @@ int probe_main(int argc, char **argv)
     for (i = 0; i < (n ? n : 1); i++) {
         probe_target_init(&run, &targets[i],
                           n ? argv[optind + i] : PROBE_DEFAULT_URL);
+        probe_bounds_note(&run, "resolving %s", targets[i].url);
         probe_run_target(&run, &targets[i]);
         exit_code =
             i ? probe_exit_worse(exit_code, targets[i].exit) : targets[i].exit;
@@ -406,7 +464,11 @@ int probe_main(int argc, char **argv)
         fflush(stdout);
     }
     if (opts.format == PROBE_FORMAT_PLUGIN) {
-        probe_report_plugin(&out, pool, targets, n ? n : 1, exit_code,
+        probe_bounds_backstop_disarm();
+        if (run.expired_in) {
+            exit_code = probe_bounds_expired_exit(exit_code);
+        }
+        probe_report_plugin(&out, pool, &run, targets, n ? n : 1, exit_code,
                             (double)(apr_time_now() - start)
                                 / APR_USEC_PER_SEC);
     }

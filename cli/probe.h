@@ -15,6 +15,8 @@
  * probe.h: the types `proxyguard probe` passes between its parts.
  *
  *   probe.c          options, one run per target, the exit code
+ *   probe_bounds.c   the per-request and whole-run bounds; --plugin's
+ *                    -t, and its backstop
  *   probe_net.c      addresses, bounded sockets; waiting pumps the canary
  *   probe_canary.c   the canary: an HTTP and an SMTP-like listener that
  *                    record which probe's token reached them, in whose
@@ -67,8 +69,10 @@ typedef struct probe_opts {
     unsigned canary_port;               /* 0: any free port */
     const char *source;                 /* bind client sockets here */
     const char *address;                /* connect here, not the URL's host */
-    apr_interval_time_t timeout;        /* per probe */
+    apr_interval_time_t timeout;        /* per request */
     apr_interval_time_t max_time;       /* the whole run */
+    const char *max_time_from;          /* the option that set it, for
+                                         * messages (probe_bounds.c) */
     probe_format format;
     int verbose;
     int h2c;
@@ -272,6 +276,7 @@ typedef struct probe_run {
     const probe_opts *opts;
     struct probe_canary *canary;
     apr_time_t deadline;        /* the whole run's bound */
+    const char *expired_in;     /* the step the run reached it in, or NULL */
     probe_addr source;             /* valid when opts->source */
 } probe_run;
 

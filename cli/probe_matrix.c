@@ -560,6 +560,9 @@ void probe_matrix_run(probe_run *run, probe_target *t, probe_item *pr)
     /* whatever the target opened to the canary finishes before the next
      * probe, so that windows (TLS) do not overlap */
     grace = apr_time_now() + PROBE_GRACE;
+    if (grace > run->deadline) {
+        grace = run->deadline;  /* the run's bound is the caller's: keep it */
+    }
     /* first a connection the kernel queued after our last poll: it came
      * while this window was open, and belongs to it */
     probe_net_pump(run->canary, apr_time_now() + apr_time_from_msec(1));

@@ -408,11 +408,19 @@ void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
 }
 
 void probe_report_plugin(const pg_out *out, apr_pool_t *p,
-                         const probe_target *t, int n, int exit, double seconds)
+                         const probe_run *run, const probe_target *t, int n,
+                         int exit, double seconds)
 {
     int counts[PROBE_PV_COUNT] = { 0 }, probes = 0, i, v;
 
     pg_printf(out, "PROXYGUARD %s - ", probe_upper(p, probe_exit_name(exit)));
+    if (run->expired_in) {
+        pg_printf(out, "timed out after %g s (%s), in ",
+                  (double)run->opts->max_time / APR_USEC_PER_SEC,
+                  run->opts->max_time_from);
+        pg_put_text(out, run->expired_in, "|");
+        pg_puts(out, "; ");
+    }
     for (i = 0; i < n; i++) {
         pg_puts(out, i ? "; " : "");
         pg_put_text(out, t[i].url, "|");

@@ -32,9 +32,10 @@ void probe_report_table(const pg_out *out, apr_pool_t *p, const probe_run *run,
 void probe_report_json(const pg_out *out, apr_pool_t *p, const probe_run *run,
                        const probe_target *t);
 
-/* The monitoring-plugin line for the whole run: status, text, perfdata. */
+/* The monitoring-plugin line for the whole run: status, text, perfdata;
+ * first, where the run reached its time bound, where that was. */
 void probe_report_plugin(const pg_out *out, apr_pool_t *p,
-                         const probe_target *t, int n, int exit,
-                         double seconds);
+                         const probe_run *run, const probe_target *t, int n,
+                         int exit, double seconds);
 
 #endif /* PROBE_REPORT_H */
