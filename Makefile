@@ -48,7 +48,8 @@ comma    := ,
 DEB_BUILD := apache2-dev apache2-bin make gcc
 DEB_TEST  := $(DEB_BUILD) media-types perl libapr1-dev libaprutil1-dev nodejs \
              prometheus chromium fonts-dejavu-core memcached redis-server fail2ban curl \
-             libio-socket-ssl-perl openssl gdb lnav libyaml-libyaml-perl crowdsec
+             libio-socket-ssl-perl openssl gdb lnav libyaml-libyaml-perl crowdsec \
+             icinga2-bin nagios-nrpe-server nagios-nrpe-plugin nagios4-core
 DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table

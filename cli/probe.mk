@@ -11,5 +11,6 @@ CLI_HEADERS  += cli/probe.h cli/probe_net.h cli/probe_canary.h cli/probe_mac.h \
 CLI_LIBS     += -lnghttp2
 CLI_DEB      += libnghttp2-dev
 # the tests: forward proxies (mod_proxy*, mod_http2 come with apache2-bin),
-# Squid, Perl's JSON::PP (perl-modules)
-CLI_TEST_DEB += squid apache2-bin perl
+# Squid, Perl's JSON::PP (perl-modules); iproute2 brings up loopback in
+# the network namespace of --plugin's name-lookup test
+CLI_TEST_DEB += squid apache2-bin perl iproute2
