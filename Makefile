@@ -43,6 +43,13 @@ HEADERS  := mod_proxyguard_private.h mod_proxyguard_config.h \
 TABLE_SOURCES := pg_table.c pg_record.c pg_ban.c pg_snapshot.c pg_addr.c
 STRICT   := -Wall -Wextra -Werror -std=gnu99
 comma    := ,
+# The builder's flags (dpkg-buildflags' hardening, rpm's %optflags), for
+# the module and the program alike, after STRICT so that they can add to
+# it; unset, the program is built with -g -O2 (and the module with what
+# apxs adds itself).
+CFLAGS   ?= -g -O2
+CPPFLAGS ?=
+LDFLAGS  ?=
 
 # What building, testing and the demo need on a fresh Debian 12.
 DEB_BUILD := apache2-dev apache2-bin make gcc
@@ -101,7 +108,9 @@ deps-fuzz:
 
 $(MODULE): $(SOURCES) $(HEADERS)
 	@mkdir -p $(BUILD)
-	$(APXS) -c -o $(BUILD)/mod_proxyguard.la $(foreach f,$(STRICT),-Wc$(comma)$(f)) $(SOURCES)
+	$(APXS) -c -o $(BUILD)/mod_proxyguard.la \
+	    $(foreach f,$(STRICT) $(CPPFLAGS) $(CFLAGS),-Wc$(comma)$(f)) \
+	    $(foreach f,$(LDFLAGS),-Wl$(comma)$(f)) $(SOURCES)
 
 # Unit tests link the pure decision code directly, plus APR for the
 # comparison with apr_uri_parse.

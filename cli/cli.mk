@@ -13,7 +13,7 @@ CLI_TEST_DEB :=
 
 $(CLI): $(CLI_SOURCES) $(CLI_HEADERS)
 	@mkdir -p $(BUILD)
-	$(CC) $(STRICT) -g -O2 -I. -Icli $$(apr-1-config --cppflags --includes) \
-	    -o $@ $(CLI_SOURCES) $(CLI_LIBS)
+	$(CC) $(STRICT) $(CPPFLAGS) $(CFLAGS) -I. -Icli $$(apr-1-config --cppflags --includes) \
+	    -o $@ $(CLI_SOURCES) $(LDFLAGS) $(CLI_LIBS)
 
 cli: $(CLI)
