@@ -177,16 +177,18 @@ bench: deps-test $(MODULE) $(CLI)
 	perl bench/scan-bench.pl
 
 # The Debian package libapache2-mod-proxyguard (debian/, dh + dh_apache2),
-# into build/deb/; and its test: install, a2enmod, a private httpd from the
-# installed files, a probe, a2dismod, purge, nothing left behind.
+# source and binary, into build/deb/; and its test: install, a2enmod, a
+# private httpd from the installed files, a probe, a2dismod, purge,
+# nothing left behind.
 DEB_PKG := debhelper dpkg-dev fakeroot apache2-dev
 deb:
 	@./tools/deps.sh $(DEB_PKG)
-	dpkg-buildpackage -us -uc -b
-	@mkdir -p $(BUILD)/deb
+	dpkg-buildpackage -us -uc
+	@rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
 	mv ../libapache2-mod-proxyguard*_*.deb ../libapache2-mod-proxyguard_*.buildinfo \
-	    ../libapache2-mod-proxyguard_*.changes $(BUILD)/deb/
-	@ls -l $(BUILD)/deb/*.deb
+	    ../libapache2-mod-proxyguard_*.changes ../libapache2-mod-proxyguard_*.dsc \
+	    ../libapache2-mod-proxyguard_*.tar.xz $(BUILD)/deb/
+	@ls -l $(BUILD)/deb/
 
 test-deb: deb
 	@./tools/deps.sh apache2 perl
