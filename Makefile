@@ -18,7 +18,8 @@
 #   make mutants    the mutation check (about 10 min; MUTANTS=a,b for some)
 #   make mutants-check  every mutant still applies (a second)
 #   make deb        the Debian package, into build/deb/
-#   make test-deb   build, install, enable, probe, disable and purge it
+#   make test-deb   lintian on it; install, enable, probe, disable, purge it;
+#                   its autopkgtest (debian/tests) on this machine
 #   make clean
 #
 # `make` and `make install` only build and copy.  The targets that need
@@ -177,9 +178,10 @@ bench: deps-test $(MODULE) $(CLI)
 	perl bench/scan-bench.pl
 
 # The Debian package libapache2-mod-proxyguard (debian/, dh + dh_apache2),
-# source and binary, into build/deb/; and its test: install, a2enmod, a
-# private httpd from the installed files, a probe, a2dismod, purge,
-# nothing left behind.
+# source and binary, into build/deb/; and its tests: lintian --pedantic
+# prints nothing; install, a2enmod, a private httpd from the installed
+# files, a probe, a2dismod, purge, nothing left behind; the autopkgtest
+# (debian/tests) on this machine.
 DEB_PKG := debhelper dpkg-dev fakeroot apache2-dev
 deb:
 	@./tools/deps.sh $(DEB_PKG)
@@ -191,8 +193,8 @@ deb:
 	@ls -l $(BUILD)/deb/
 
 test-deb: deb
-	@./tools/deps.sh apache2 perl
-	PG_REQUIRE_TOOLS=1 prove -v -I t/lib t/deb/deb.t
+	@./tools/deps.sh apache2 perl lintian autopkgtest
+	PG_REQUIRE_TOOLS=1 prove -v -I t/lib t/deb/lintian.t t/deb/deb.t t/deb/autopkgtest.t
 
 # libFuzzer over the pure decision code (t/fuzz/), FUZZ_SECS seconds; the
 # corpus grows in build/fuzz-corpus, crashes land in build/.
