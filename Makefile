@@ -20,6 +20,7 @@
 #   make deb        the Debian package, into build/deb/
 #   make test-deb   lintian on it; install, enable, probe, disable, purge it;
 #                   its autopkgtest (debian/tests) on this machine
+#   make rpm        the RPM (rpm/mod_proxyguard.spec), into build/rpm/
 #   make clean
 #
 # `make` and `make install` only build and copy.  The targets that need
@@ -57,7 +58,8 @@ DEB_BUILD := apache2-dev apache2-bin make gcc
 DEB_TEST  := $(DEB_BUILD) media-types perl libapr1-dev libaprutil1-dev nodejs \
              prometheus chromium fonts-dejavu-core memcached redis-server fail2ban curl \
              libio-socket-ssl-perl openssl gdb lnav libyaml-libyaml-perl crowdsec \
-             icinga2-bin nagios-nrpe-server nagios-nrpe-plugin nagios4-core
+             icinga2-bin nagios-nrpe-server nagios-nrpe-plugin nagios4-core \
+             rpm rpmlint cpio
 DEB_DEMO  := $(DEB_BUILD) perl
 
 UNIT_TESTS := $(BUILD)/unit/test_decide $(BUILD)/unit/test_table
@@ -82,7 +84,7 @@ DEB_DEMO += $(CLI_DEB)
 include tools/mutants.mk
 
 .PHONY: cli all install deps deps-build deps-test deps-demo deps-fuzz test unit demo demo-stop \
-        screenshot fuzz test-asan test-valgrind soak bench deb test-deb clean
+        screenshot fuzz test-asan test-valgrind soak bench deb test-deb rpm clean
 
 all: $(MODULE) $(CLI)
 
@@ -195,6 +197,13 @@ deb:
 test-deb: deb
 	@./tools/deps.sh apache2 perl lintian autopkgtest
 	PG_REQUIRE_TOOLS=1 prove -v -I t/lib t/deb/lintian.t t/deb/deb.t t/deb/autopkgtest.t
+
+# The RPM (rpm/mod_proxyguard.spec), built on this Debian machine as far as
+# it allows (rpm/build.sh: rpmbuild -ba --nodeps), into build/rpm/; the
+# suite's t/integrations/rpm.t checks it with rpmlint and rpm -qp.
+rpm:
+	@./tools/deps.sh rpm
+	rpm/build.sh
 
 # libFuzzer over the pure decision code (t/fuzz/), FUZZ_SECS seconds; the
 # corpus grows in build/fuzz-corpus, crashes land in build/.

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # The version is written once, in pg_version.h (PG_VERSION); everything
-# that states it must agree: the Debian changelog's latest entry, the man
-# pages, the examples of docs/status.md, the running module's status page
-# and the proxyguard program.  A "Compatibility: mod_proxyguard X and
+# that states it must agree: the Debian changelog's latest entry, the RPM
+# spec's Version and latest %changelog entry, the man pages, the examples
+# of docs/status.md, the running module's status page and the proxyguard
+# program.  A "Compatibility: mod_proxyguard X and
 # later" line in docs/directives.md may not name a version after it.
 use strict;
 use warnings;
@@ -36,6 +37,12 @@ $version //= '0.0.0';
 
 my ($deb) = slurp('debian/changelog') =~ /\A\S+ \(([^)]+)\)/;
 is($deb, $version, 'debian/changelog: the latest entry is this version');
+
+my $spec = slurp('rpm/mod_proxyguard.spec');
+my ($rpm) = $spec =~ /^Version:\s+(\S+)$/m;
+is($rpm, $version, 'rpm/mod_proxyguard.spec: Version is this version');
+my ($rpm_log) = $spec =~ /^%changelog\n\*[^\n]* - ([^-\s]+)-\d+\n/m;
+is($rpm_log, $version, 'rpm/mod_proxyguard.spec: the latest %changelog entry is this version');
 
 for my $man (sort glob("$top/cli/man/*.1")) {
     my ($th) = slurp($man =~ s{^\Q$top\E/}{}r) =~ /^\.TH (.*)$/m;
