@@ -19,6 +19,6 @@
 #ifndef PG_VERSION_H
 #define PG_VERSION_H
 
-#define PG_VERSION "0.4.0"
+#define PG_VERSION "0.5.0"
 
 #endif /* PG_VERSION_H */

@@ -155,6 +155,35 @@ like($r->{out}, qr/ \| probes=2 rejected=0 local=0 proxied=1 tunneled=0 suspect=
 cmp_ok($r->{seconds}, '<', 3 + $MARGIN, sprintf('proxy then silent: over in %.2f s', $r->{seconds}));
 PGProbe::stop_server($ppid);
 
+# --- a local answer for the first probe, then silent ---------------------------
+# The absolute-URI probe gets the server's own home page (200: "local", a
+# WARNING on its own), then the CONNECT is never answered: what was not run
+# could have been worse, so the run is UNKNOWN, not WARNING.
+sub local_then_silent {
+    return PGProbe::server(sub {
+        my ($c) = @_;
+        my $req = probe_request($c) // return;
+        if ($req =~ m{\AGET http://}) {
+            my $home = "<h1>home</h1>\n";
+            print $c "HTTP/1.1 200 OK\r\nContent-Length: " . length($home) . "\r\nConnection: close\r\n\r\n$home";
+            return;
+        }
+        sleep 60;
+    });
+}
+my ($local, $lopid) = local_then_silent();
+$url = "http://127.0.0.1:$local/";
+$r = PGProbe::run('--plugin', '-t', 3, '--only', 'get,connect', $url);
+is($r->{exit}, 3, 'local then silent, --plugin -t 3: UNKNOWN, not the WARNING of the probe that ran') or PGProbe::show($r);
+like($r->{out}, qr/ \| probes=2 rejected=0 local=1 proxied=0 tunneled=0 suspect=0 error=1 time=3\.\d{3}s\n\z/,
+     'local then silent: the perfdata');
+PGProbe::stop_server($lopid);
+# the same server, a fresh one (the silent CONNECT holds the first), in time
+($local, $lopid) = local_then_silent();
+$r = PGProbe::run('--plugin', '-t', 3, '--only', 'get', "http://127.0.0.1:$local/");
+is($r->{exit}, 1, 'local, --plugin, in time: WARNING') or PGProbe::show($r);
+PGProbe::stop_server($lopid);
+
 # --- a name lookup that never returns: the backstop ---------------------------
 # getaddrinfo takes no deadline.  In a network and mount namespace of its
 # own, /etc/resolv.conf names a loopback resolver that reads and never
