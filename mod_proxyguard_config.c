@@ -615,7 +615,7 @@ static void pg_warn_mail_ports(apr_pool_t *p, server_rec *s,
                                const char *directive,
                                const apr_array_header_t *list)
 {
-    static const unsigned mail_ports[] = { 25, 465, 587 };
+    static const unsigned mail_ports[] = PG_MAIL_PORTS;
     size_t i;
 
     for (i = 0; list && i < sizeof(mail_ports) / sizeof(mail_ports[0]); i++) {

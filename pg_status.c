@@ -354,7 +354,7 @@ static void pg_json_ports(pg_json *doc, const pg_table *t)
 
     pg_json_object(doc, "ports", &ports);
     for (i = 0; i < PG_PORT_SLOTS; i++) {
-        if (t->ports[i].port) {
+        if (t->ports[i].port && t->ports[i].hits) {
             apr_snprintf(port, sizeof(port), "%u", t->ports[i].port);
             pg_json_uint(&ports, port, t->ports[i].hits);
         }
@@ -653,8 +653,8 @@ static void pg_render_prometheus(const pg_out *out, const pg_table *t,
     pg_prom_reason_hits(out, t);
     pg_prom_vhost_hits(out, t);
     pg_prom_family(out, "proxyguard_connect_port_hits_total", "counter",
-                   "CONNECT requests by target port (\"other\": beyond the "
-                   "tracked ports).");
+                   "CONNECT requests by target port (25, 465 and 587 always "
+                   "there; \"other\": beyond the tracked ports).");
     for (i = 0; i < PG_PORT_SLOTS; i++) {
         if (t->ports[i].port) {
             pg_printf(out,
@@ -793,7 +793,7 @@ static void pg_html_ports(const pg_out *out, const pg_table *t)
     pg_puts(out, "<h2>CONNECT target ports</h2>\n<table id=\"ports\">"
             "<tr><th>port</th><th>hits</th></tr>\n");
     for (i = 0; i < PG_PORT_SLOTS; i++) {
-        if (t->ports[i].port) {
+        if (t->ports[i].port && t->ports[i].hits) {
             pg_printf(out, "<tr><td>%u</td><td class=\"n\">%u</td></tr>\n",
                       t->ports[i].port, t->ports[i].hits);
         }

@@ -142,6 +142,19 @@ const pg_network_row *pg_table_networks_c(const pg_table *t)
     return pg_table_networks((pg_table *)t);
 }
 
+static pg_port_row *pg_port_slot(pg_table *t, unsigned port);
+
+/* Before any hit, so that the mail ports' slots are always there. */
+static void pg_claim_mail_ports(pg_table *t)
+{
+    static const unsigned mail_ports[] = PG_MAIL_PORTS;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(mail_ports) / sizeof(mail_ports[0]); i++) {
+        pg_port_slot(t, mail_ports[i]);
+    }
+}
+
 void pg_table_init(pg_table *t, apr_uint32_t n_vhosts, apr_uint32_t n_clients,
                    apr_time_t now, apr_uint32_t seed)
 {
@@ -156,6 +169,7 @@ void pg_table_init(pg_table *t, apr_uint32_t n_vhosts, apr_uint32_t n_clients,
     t->capacity_bans = t->n_bans;
     t->seed = seed;
     t->started = now;
+    pg_claim_mail_ports(t);
 }
 
 int pg_table_fits(const pg_table *t, apr_size_t bytes, apr_uint32_t n_vhosts,
@@ -205,15 +219,12 @@ int pg_table_vhost_row(pg_table *t, const char *name)
 
 
 /* Lock-free open addressing: a slot is claimed by a CAS of its port from 0;
- * a racing claimer of the same port finds it there and counts in it. */
-static void pg_count_port(pg_table *t, unsigned port)
+ * a racing claimer of the same port finds it there and counts in it.
+ * NULL when every slot holds another port. */
+static pg_port_row *pg_port_slot(pg_table *t, unsigned port)
 {
     apr_uint32_t i;
 
-    if (port == 0 || port > 65535) {
-        apr_atomic_inc32(&t->ports_other);
-        return;
-    }
     for (i = 0; i < PG_PORT_SLOTS; i++) {
         pg_port_row *slot = &t->ports[(port + i) % PG_PORT_SLOTS];
         apr_uint32_t seen = apr_atomic_read32(&slot->port);
@@ -225,11 +236,18 @@ static void pg_count_port(pg_table *t, unsigned port)
             }
         }
         if (seen == port) {
-            apr_atomic_inc32(&slot->hits);
-            return;
+            return slot;
         }
     }
-    apr_atomic_inc32(&t->ports_other);
+    return NULL;
+}
+
+static void pg_count_port(pg_table *t, unsigned port)
+{
+    pg_port_row *slot =
+        port == 0 || port > 65535 ? NULL : pg_port_slot(t, port);
+
+    apr_atomic_inc32(slot ? &slot->hits : &t->ports_other);
 }
 
 void pg_table_count(pg_table *t, const pg_hit *hit)

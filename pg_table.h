@@ -42,6 +42,10 @@
 
 #define PG_VHOST_NAME_MAX   96      /* ServerName, cut */
 #define PG_PORT_SLOTS       64      /* distinct CONNECT ports tracked */
+/* The mail ports (SMTP, submissions, submission): their CONNECT counters
+ * are claimed when the table is made, so that no flood of other ports can
+ * push them into "other" (the mail-port alert reads them). */
+#define PG_MAIL_PORTS { 25, 465, 587 }
 #define PG_RECENT_MAX       64      /* most recent hits kept */
 #define PG_RECENT_TARGET_MAX 120    /* request-target bytes kept */
 #define PG_RECENT_HOST_MAX  64      /* Host header bytes kept */

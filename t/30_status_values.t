@@ -253,6 +253,7 @@ is($sum, 12, '?prometheus: proxyguard_hits_total sums to the total');
 my %want_samples = (
     'proxyguard_connect_port_hits_total{port="25"}' => 5,
     'proxyguard_connect_port_hits_total{port="587"}' => 1,
+    'proxyguard_connect_port_hits_total{port="465"}' => 0,
     'proxyguard_connect_port_hits_total{port="other"}' => 0,
     proxyguard_bans_active => 1, proxyguard_bans_started_total => 1, proxyguard_bans_refused_total => 0,
     proxyguard_bans_capacity => 16, proxyguard_table_clients_capacity => 16,
@@ -266,7 +267,8 @@ my %want_samples = (
     proxyguard_start_time_seconds => $start_time, proxyguard_table_restarts_total => 0,
 );
 is($s->{$_}, $want_samples{$_}, "?prometheus: $_ $want_samples{$_}") for sort keys %want_samples;
-is(scalar(grep { /^proxyguard_connect_port_hits_total/ } keys %$s), 3, '?prometheus: no other port');
+is(scalar(grep { /^proxyguard_connect_port_hits_total/ } keys %$s), 4,
+   '?prometheus: no other port (the mail ports always, 465 with 0)');
 
 # --- HTML ---------------------------------------------------------------
 my $html = $srv->status('')->{body};

@@ -197,6 +197,13 @@ static void test_eviction_keeps_heavy_hitters(void)
     free(t);
 }
 
+static int mail_slots;
+
+static void count_mail_slot(apr_uint32_t port)
+{
+    mail_slots += port == 25 || port == 465 || port == 587;
+}
+
 static void test_ports(void)
 {
     pg_table *t = new_table(1, 16);
@@ -214,8 +221,37 @@ static void test_ports(void)
     for (i = 0; i < PG_PORT_SLOTS; i++) {
         sum += t->ports[i].hits;
     }
-    ok(sum == PG_PORT_SLOTS && t->ports_other == 7,
-       "ports: 64 slots, the rest (and no port) counted as other");
+    /* 3 slots are the mail ports' from the start: of ports 1-70, 25 and
+     * 61 others have a slot, 8 (and no port) are other */
+    ok(sum == PG_PORT_SLOTS - 2 && t->ports_other == 9,
+       "ports: 64 slots, 3 of them the mail ports', the rest (and no port) "
+       "counted as other");
+    free(t);
+
+    /* a flood of other ports cannot push the mail ports into "other" */
+    t = new_table(1, 16);
+    for (i = 0; i < PG_PORT_SLOTS; i++) {
+        count_mail_slot(t->ports[i].port);
+    }
+    ok(mail_slots == 3, "ports: 25, 465 and 587 have a slot before any hit");
+    for (port = 1000; port < 1000 + 2 * PG_PORT_SLOTS; port++) {
+        h.connect_port = port;
+        pg_table_count(t, &h);
+    }
+    for (port = 0; port < 3; port++) {
+        static const unsigned mail[] = { 25, 465, 587 };
+
+        h.connect_port = mail[port];
+        pg_table_count(t, &h);
+    }
+    for (i = 0, sum = 0; i < PG_PORT_SLOTS; i++) {
+        if (t->ports[i].port == 25 || t->ports[i].port == 465
+            || t->ports[i].port == 587) {
+            sum += t->ports[i].hits;
+        }
+    }
+    ok(sum == 3 && t->ports_other == 2 * PG_PORT_SLOTS - (PG_PORT_SLOTS - 3),
+       "ports: after 128 other ports, each mail port still counted in its slot");
     free(t);
 
     /* a proxy client's refused CONNECT (connect-port) counts its port
@@ -229,7 +265,7 @@ static void test_ports(void)
     pg_table_count(t, &h);
     for (i = 0, sum = 0; i < PG_PORT_SLOTS; i++) {
         sum += t->ports[i].port == 587 ? t->ports[i].hits : 0;
-        sum += t->ports[i].port == 25 ? 100 : 0;
+        sum += t->ports[i].port == 25 ? 100 * t->ports[i].hits : 0;
     }
     ok(sum == 1 && t->ports_other == 0,
        "ports: a connect-port hit counts its port, an absolute-uri hit none");
