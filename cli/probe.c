@@ -116,12 +116,14 @@ static int probe_usage_error(const char *fmt, const char *arg)
     return PROXYGUARD_EXIT_UNKNOWN;
 }
 
-/* Seconds, fractions allowed (0.5): through the one fractional reader. */
+/* Seconds, fractions allowed (0.5): through the one fractional reader.
+ * At least a millisecond: a smaller value would truncate to 0, which reads
+ * as "not given" and so as the default. */
 static int probe_seconds(const char *arg, apr_interval_time_t *out)
 {
     double v;
 
-    if (!probe_parse_number(arg, &v) || !(v > 0) || v > 86400) {
+    if (!probe_parse_number(arg, &v) || !(v >= 0.001) || v > 86400) {
         return -1;
     }
     *out = (apr_interval_time_t)(v * APR_USEC_PER_SEC);
@@ -211,7 +213,8 @@ static int probe_parse_options(int argc, char **argv, apr_pool_t *p,
                               ch == 't' ? &given.timeout : &given.max_time)
                 < 0) {
                 *exit_code =
-                    probe_usage_error("%s: not a number of seconds", optarg);
+                    probe_usage_error("%s: not a number of seconds "
+                                      "from 0.001 to 86400", optarg);
                 return -1;
             }
             break;

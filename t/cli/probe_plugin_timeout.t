@@ -95,6 +95,13 @@ like($r->{json}{error}, qr/no HTTP answer to GET \/: timed out/, 'silent, no --p
 cmp_ok($r->{seconds}, '<', 1 + $MARGIN, sprintf('silent, no --plugin, -t 1: over in %.2f s', $r->{seconds}));
 PGProbe::stop_server($spid);
 
+# --- a bound the run cannot keep is refused, never read as the default --------
+for my $bad ('0', '0.0000001', '-1', '86401', 'nan', '5s') {
+    my $r = PGProbe::run('--plugin', '-t', $bad, 'http://127.0.0.1:1/');
+    is($r->{exit}, 3, "--plugin -t $bad: a usage error, exit 3");
+    like($r->{err}, qr/\Q$bad\E: not a number of seconds from 0\.001 to 86400/, "-t $bad: says what is allowed");
+}
+
 # --- a server that answers every probe, slowly ---------------------------------
 # The baseline at once; each probe a 400 after 0.7 s.  Six probes take about
 # 4 s: more than -t 3 as the whole run's bound, far less than -t 3 per request.
