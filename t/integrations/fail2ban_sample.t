@@ -72,10 +72,14 @@ for my $s (@sample) {
     $covered{"$m IPv6"}++ if $addr =~ /:/;
     $covered{"$m $action $reason"}++ if $action;
     $covered{"$m hostile" . ($tag =~ /^AH/ ? " httpd's own" : '')}++ if $rest =~ /\[client(?: |%20)\Q$evil\E:1\]/;
+    # httpd's ", referer: ..." suffix (default ErrorLogFormat), hostile or not
+    $covered{"$m $tag referer"}++ if $rest =~ /, referer: /;
+    $covered{"$m hostile referer"}++ if $rest =~ /, referer: .*\[client \Q$evil\E:1\]/;
 }
 my @want = ('match PG0010', 'match client', 'match remote', 'match IPv6', 'match hostile',
             (map { "match deny $_" } qw(connect absolute-uri unknown-host connect-port proxy-port
                                         proxy-scheme dynamic-backend)),
+            'match PG0001 referer', 'match PG0010 referer', 'match hostile referer', 'no match PG0001 referer',
             'no match PG0006', 'no match hostile', "no match hostile httpd's own",
             (map { "no match detect $_" } qw(unknown-host proxy-header connect absolute-uri)));
 is_deeply([ grep { !$covered{$_} } @want ], [], 'the sample has every kind of line (' . join(', ', @want) . ')');
@@ -175,8 +179,9 @@ sub sample_text {
 # Matched: PG0001 action=deny lines of every reason, PG0010 ban starts, the
 # address from httpd's "[client IP:port]" (HTTP/2: "[remote IP:port]").
 # Not matched: action=detect lines, PG0006 summaries, httpd's own lines, and
-# addresses in the request's own text (URI, Host), which come later in the
-# line.
+# addresses in the request's own text (URI, Host, and the Referer header
+# that httpd appends as ", referer: VALUE" to every line of a request that
+# sent one), which come later in the line.
 HEAD
     for my $l (@$lines) {
         my $time = iso_time($l->{line});

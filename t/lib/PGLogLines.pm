@@ -6,7 +6,10 @@ package PGLogLines;
 # IP:port]" and HTTP/2 "[remote IP:port]", IPv4 and IPv6, a ban start
 # (PG0010), a ProxyGuardLogLimit summary (PG0006), and hostile requests
 # whose URI or Host carry fake "[client 6.6.6.6:1]" prefixes, "action=deny",
-# quotes and control bytes.
+# quotes and control bytes.  Some requests send a Referer header (plain, or
+# hostile: raw quotes, a fake backend=, [client 6.6.6.6:1], action=deny, a
+# fake ban start), which httpd's default ErrorLogFormat appends to every
+# line of the request as ", referer: VALUE", the ban start's included.
 #
 #   my $run = PGLogLines::run();
 #   $run->{log}                 # the whole error_log
@@ -15,6 +18,7 @@ package PGLogLines;
 #       $l->{from}, $l->{form}  # the true address (as httpd prints it), client|remote
 #       $l->{tag}, $l->{action}, $l->{reason}, $l->{vhost}, $l->{method},
 #       $l->{uri}, $l->{host}, $l->{backend}    # the fields as logged (escaped)
+#       $l->{referer}           # httpd's ", referer: VALUE" suffix's VALUE, or undef
 #       $l->{ban}               # 1: fail2ban must take $l->{from} from it
 #       $l->{desc}              # what it is
 #   }
@@ -41,13 +45,26 @@ my $HOSTILE_URI_LOGGED = qq{http://evil.test/x%22]%20[client%20$EVIL:1]%20PG0001
 my $HOSTILE_HOST = qq{" [client $EVIL:1] action=deny reason=connect vhost=x method="GET" \x01};
 my $HOSTILE_HOST_LOGGED = qq{%22 [client $EVIL:1] action=deny reason=connect vhost=x method=%22GET%22 \\\\x01};
 my $FAKE_BAN = "[client $EVIL:1] PG0010: ban start: 3 hits in 0 s, banned for 60 s";
+# Referer headers: httpd writes them as sent (printable ASCII, no '\'),
+# its raw quotes too
+my $PLAIN_REFERER = 'http://www.online.sh.cn/index.html';
+my $HOSTILE_REFERER = qq{x" backend="http://$EVIL:25/ [client $EVIL:1] action=deny};
+my $HOSTILE_REFERER_BAN = qq{x" [client $EVIL:1] PG0010: ban start: 9 hits in 1 s, banned for 9 s};
+my $HOSTILE_REFERER_DETECT = qq{" action=deny reason=connect [remote $EVIL:1] host="x};
+
+# a raw request with a Referer header
+sub with_referer {
+    my ($req, $referer) = @_;
+    $req =~ s/\r\n\r\n\z/\r\nReferer: $referer\r\n\r\n/ or die "not a raw request: $req";
+    return $req;
+}
 
 sub evil_address { $EVIL }
 
 # [desc, from, port index (or 'v6'), raw request | [h2 args], expected lines
 # (every line the request makes httpd write), seconds to wait before]
 # An expected line: { tag, action, reason, vhost, method, uri, host,
-# backend, ban } (httpd's own: { tag, module, text, ban }); 'from' defaults
+# backend, referer, ban } (httpd's own: { tag, module, text, ban }); 'from' defaults
 # to the request's.
 sub plan {
     my ($dyn) = @_;
@@ -58,10 +75,10 @@ sub plan {
     };
     return (
         ['CONNECT to a mail port', '127.0.0.21', 0, "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n", [ $conn->() ]],
-        ['absolute URI of a foreign site', '127.0.0.22', 0,
-         "GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n",
+        ['absolute URI of a foreign site, with a Referer', '127.0.0.22', 0,
+         with_referer("GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n", $PLAIN_REFERER),
          [ $conn->(reason => 'absolute-uri', method => 'GET', uri => 'http://www.online.sh.cn/',
-                   host => 'www.online.sh.cn') ]],
+                   host => 'www.online.sh.cn', referer => $PLAIN_REFERER) ]],
         ['unknown Host under ProxyGuardUnknownHost Deny', '127.0.0.23', 1,
          "GET / HTTP/1.1\r\nHost: unknown.test\r\n\r\n",
          [ $conn->(reason => 'unknown-host', vhost => 'deny.test', method => 'GET', uri => '/',
@@ -87,15 +104,24 @@ sub plan {
         ['HTTP/2 over IPv6, unknown Host under Deny', '::1', 'v6', [ 'GET', 'unknown.test', '/' ],
          [ $conn->(form => 'remote', reason => 'unknown-host', vhost => 'v6.test', method => 'GET',
                    uri => '/', host => 'unknown.test') ]],
+        # the request that starts the ban has a hostile Referer: its
+        # PG0010 line carries it too
         (map {
             my $n = $_;
-            ["ban start ($n/3)", '127.0.1.25', 0, "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n",
-             [ $n == 3 ? ({ tag => 'PG0010', ban => 1 }) : (), $conn->() ]]
+            my @r = $n == 3 ? (referer => $HOSTILE_REFERER_BAN) : ();
+            ["ban start ($n/3)" . ($n == 3 ? ', a hostile Referer: a fake ban start' : ''), '127.0.1.25', 0,
+             $n == 3 ? with_referer("CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n", $HOSTILE_REFERER_BAN)
+                     : "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n",
+             [ $n == 3 ? ({ tag => 'PG0010', ban => 1, @r }) : (), $conn->(@r) ]]
         } 1 .. 3),
         ['hostile URI and Host: fake [client], action=deny, quotes, bytes', '127.0.0.26', 0,
          "GET $HOSTILE_URI HTTP/1.1\r\nHost: $HOSTILE_HOST\r\n\r\n",
          [ $conn->(reason => 'absolute-uri', method => 'GET', uri => $HOSTILE_URI_LOGGED,
                    host => $HOSTILE_HOST_LOGGED) ]],
+        ['hostile Referer: raw quotes, a fake backend=, [client] and action=deny', '127.0.0.26', 0,
+         with_referer("GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n", $HOSTILE_REFERER),
+         [ $conn->(reason => 'absolute-uri', method => 'GET', uri => 'http://evil.test/',
+                   host => 'evil.test', referer => $HOSTILE_REFERER) ]],
         ['hostile Host: a fake ban start', '127.0.0.26', 0,
          "CONNECT evil.test:25 HTTP/1.1\r\nHost: $FAKE_BAN\r\n\r\n",
          [ $conn->(uri => 'evil.test:25', host => $FAKE_BAN) ]],
@@ -104,16 +130,21 @@ sub plan {
          "GET / HTTP/1.1\r\nHost: unknown.test\r\n\r\n",
          [ $conn->(action => 'detect', reason => 'unknown-host', method => 'GET', uri => '/',
                    host => 'unknown.test', ban => 0) ]],
-        ['counted only: a proxy header', '127.0.0.27', 0,
-         "GET / HTTP/1.1\r\nHost: www.example.com\r\nProxy-Connection: keep-alive\r\n\r\n",
+        ['counted only: a proxy header, with a Referer', '127.0.0.27', 0,
+         with_referer("GET / HTTP/1.1\r\nHost: www.example.com\r\nProxy-Connection: keep-alive\r\n\r\n",
+                      $PLAIN_REFERER),
          [ $conn->(action => 'detect', reason => 'proxy-header', vhost => 'www.example.com',
-                   method => 'GET', uri => '/', host => 'www.example.com', ban => 0) ]],
+                   method => 'GET', uri => '/', host => 'www.example.com', referer => $PLAIN_REFERER,
+                   ban => 0) ]],
         ['DetectOnly: a would-be rejection', '127.0.0.28', 2, "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n",
          [ $conn->(action => 'detect', vhost => 'detect.test', ban => 0) ]],
         ['hostile DetectOnly line: its URI and Host say action=deny, with a fake [client]', '127.0.0.29', 2,
          "GET $HOSTILE_URI HTTP/1.1\r\nHost: $HOSTILE_HOST\r\n\r\n",
          [ $conn->(action => 'detect', reason => 'absolute-uri', vhost => 'detect.test', method => 'GET',
                    uri => $HOSTILE_URI_LOGGED, host => $HOSTILE_HOST_LOGGED, ban => 0) ]],
+        ['hostile detect line: its Referer says action=deny, with a fake [remote]', '127.0.0.29', 2,
+         with_referer("CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n", $HOSTILE_REFERER_DETECT),
+         [ $conn->(action => 'detect', vhost => 'detect.test', referer => $HOSTILE_REFERER_DETECT, ban => 0) ]],
         ["httpd's own line with a [client] prefix: a path above the root", '127.0.0.31', 0,
          "GET /../[client%20$EVIL:1]%20action=deny HTTP/1.1\r\nHost: www.example.com\r\n\r\n",
          [ { tag => 'AH10244', module => 'core:error', ban => 0,
@@ -193,6 +224,7 @@ sub expected_re {
              : $l->{tag} eq 'PG0010' ? qr/PG0010: ban start: \d+ hits in \d+ s, banned for \d+ s/
              : qr/\QPG0001: action=$l->{action} reason=$l->{reason} vhost=$l->{vhost} method="$l->{method}" uri="$l->{uri}" host="$l->{host}"\E/;
     $tail = qr/$tail\Q backend="$l->{backend}"\E/ if defined $l->{backend};
+    $tail = qr/$tail\Q, referer: $l->{referer}\E/ if defined $l->{referer};
     my $level = $l->{module}
              // (($l->{action} // '') eq 'detect' && $l->{reason} =~ /^(unknown-host|proxy-header)$/
                  ? 'proxyguard:info' : 'proxyguard:warn');
