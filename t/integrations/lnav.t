@@ -15,6 +15,8 @@
 #   lnav reads the real error log with the format, every line of it, and
 #   SQL on the proxyguard_log table gives each line's fields as the test
 #   sent them, the client from httpd's prefix (never the hostile text's),
+#   httpd's ", referer: ..." suffix (a hostile Referer's raw quotes, fake
+#   backend= and [client] included) in referer and nowhere else,
 #   and the hits by reason and action; a format that takes the line's last
 #   "[client ...]" instead (its samples still pass lnav's check) is caught
 #   reading the hostile Host's address.
@@ -92,13 +94,16 @@ for (@samples) {
 }
 is_deeply([ sort keys %forms ], [ 'client IPv4', 'client IPv6', 'remote IPv4', 'remote IPv6' ],
           'samples of PG0001 lines: [client] and [remote], IPv4 and IPv6');
+ok(grep({ $_->{line} =~ /\] PG0001: .*", referer: .*" backend="/ } @samples)
+   && grep({ $_->{line} =~ /\] PG0010: .*, referer: / } @samples),
+   'samples with httpd\'s ", referer: ..." suffix: a PG0001 line with a hostile one, a PG0010 line');
 
 # --- installed as an operator does, on the real error log ------------------
 ($rc, $out) = lnav('-i', $format);
 is($rc, 0, 'lnav -i installs the format') or diag $out;
 ok(-f "$ENV{HOME}/.lnav/formats/installed/proxyguard_log.json", '... into ~/.lnav/formats/installed (the test\'s HOME)');
 
-my @fields = qw(tag client_form client action reason vhost method uri host backend);
+my @fields = qw(tag client_form client action reason vhost method uri host backend referer);
 my %query = (
     file  => 'SELECT format, lines FROM lnav_file',
     lines => 'SELECT log_line, log_level, log_time, ' . join(', ', @fields) . ' FROM proxyguard_log ORDER BY log_line',
@@ -126,7 +131,7 @@ sub as_sent {
         my $r = $row{ $index{ $l->{line} } // -1 } || {};
         my $pg = $l->{tag} eq 'PG0001';
         push @want, { tag => $l->{tag} =~ /^PG/ ? $l->{tag} : undef, client_form => $l->{form}, client => $l->{from},
-                      (map { $_ => $pg ? $l->{$_} : undef } qw(action reason vhost method uri host backend)) };
+                      (map { $_ => $pg ? $l->{$_} : undef } qw(action reason vhost method uri host backend referer)) };
         push @got, { map { $_ => $r->{$_} } @fields };
     }
     return (\@got, \@want);
@@ -141,11 +146,17 @@ is_deeply($res{file}, [ { format => 'proxyguard_log', lines => scalar @file } ],
 is(scalar @{ $res{lines} }, scalar @file, 'every line is a message of its own (each matched a pattern: '
                                           . scalar(@file) . ' lines)');
 my ($got, $want) = as_sent(\%res);
-is_deeply($got, $want, 'SQL: each line\'s tag, client (httpd\'s prefix), action, reason, vhost, method, uri, host, backend'
+is_deeply($got, $want, 'SQL: each line\'s tag, client (httpd\'s prefix), action, reason, vhost, method, uri, host, backend, referer'
                        . ' as the test sent them (' . scalar(@$want) . ' lines)');
 my @hostile = grep { ($_->{uri} // '') =~ /\[client%20\Q$evil\E:1\]/ && ($_->{host} // '') =~ /\[client \Q$evil\E:1\] action=deny/ } @$got;
 is(scalar @hostile, 2, 'two hostile lines (deny, detect) read, their fake [client] and action=deny kept in uri and host');
 ok(!grep({ ($_->{client} // '') eq $evil } @{ $res{lines} }), "no line's client is $evil, the hostile text's");
+# httpd's ", referer: ..." suffix: a hostile Referer's quotes and fake
+# backend= stay in referer
+my @ref = grep { defined $_->{referer} } @$got;
+my @hostile_ref = grep { $_->{referer} =~ /" backend="http:\/\/\Q$evil\E:25\/ \[client \Q$evil\E:1\] action=deny$/ } @ref;
+ok(@ref >= 4 && @hostile_ref == 1 && !defined $hostile_ref[0]{backend} && $hostile_ref[0]{host} eq 'evil.test',
+   'lines with a Referer read (' . scalar(@ref) . '): the hostile one\'s fake backend= and [client] stay in referer');
 
 my %sent = map { $_->{from} => 1 } @{ $run->{lines} };
 my @clients = grep { defined } map { $_->{client} } @{ $res{lines} };
