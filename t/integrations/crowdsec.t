@@ -10,7 +10,11 @@
 # and counted-only hits (action=detect, which must not count), a module ban
 # (PG0010), an operator's unban (PG0011, no ban start), and hostile URIs and
 # Host headers holding "[client 6.6.6.6:1]", "action=deny" and "PG0010: ban
-# start".  The shipped .tests/proxyguard (its committed log) and the same
+# start"; and Referer headers, which httpd's default ErrorLogFormat appends
+# to every line of the request as ", referer: VALUE", raw quotes and all
+# (deny lines that must still feed the bucket, detect lines, the request
+# that starts a ban), hostile ones holding `" backend="`, "[client
+# 6.6.6.6:1]", "action=deny" and "PG0010: ban start".  The shipped .tests/proxyguard (its committed log) and the same
 # test on this run's lines must both pass, and the two logs must be the same
 # lines but for time, pid, tid and port (PG_REGEN_CROWDSEC_LOG=1 writes this
 # run's lines into conf/crowdsec/.tests/proxyguard/log).
@@ -19,7 +23,8 @@
 # lines of two probes, a foreign absolute URI (403) and a CONNECT (405),
 # gives 1 alert, for the CONNECT; crowdsecurity/apache2-logs leaves HTTP/2
 # lines without a source_ip.  And broken copies of the parser and of the
-# deny scenario make the hub test fail.
+# deny scenario make the hub test fail, and so does a parser without the
+# ", referer: ..." suffix.
 #
 # Debian's crowdsec is 1.4.6: it reads scenario labels as strings and
 # refuses the hub's `classification` list, so the scenarios are run after
@@ -134,26 +139,39 @@ my $srv = PGTest->new(name => 'crowdsec', ports => 2, conf => sub {
 $srv->start;
 
 my $connect = "CONNECT 59.124.98.13:25 HTTP/1.0\r\n\r\n";
+# Referer headers (httpd logs them as sent: printable, no '\')
+my $referer = 'http://www.online.sh.cn/index.html';
+my $hostile_referer = 'x" backend="http://6.6.6.6:25/ [client 6.6.6.6:1] action=deny';
+my $hostile_referer_ban = 'x" [client 6.6.6.6:1] PG0010: ban start: 9 hits in 1 s, banned for 9 s';
+my $hostile_referer_detect = '" action=deny reason=connect [client 6.6.6.6:1] host="x';
+sub with_referer {
+    my ($raw, $ref) = @_;
+    $raw =~ s/\r\n\r\n\z/\r\nReferer: $ref\r\n\r\n/ or die "not a raw request: $raw";
+    return $raw;
+}
 sub hit {
     my ($from, $raw, %opt) = @_;
     return $srv->request($raw, from => $from, %opt)->{status};
 }
-# 127.0.0.21: three deny reasons, one with a backend= field
+# 127.0.0.21: three deny reasons, one with a backend= field; two with a
+# Referer (one hostile), all three for the bucket
 is(hit('127.0.0.21', $connect), 405, '.21: CONNECT 405');
-is(hit('127.0.0.21', "GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n"), 403,
-   '.21: foreign absolute URI 403');
-is(hit('127.0.0.21', "GET /pm/127.0.0.9:25/x HTTP/1.1\r\nHost: www.example.com\r\n\r\n"), 403,
-   '.21: a ProxyPassMatch told to fetch 127.0.0.9:25: 403');
+is(hit('127.0.0.21', with_referer("GET http://www.online.sh.cn/ HTTP/1.1\r\nHost: www.online.sh.cn\r\n\r\n", $referer)),
+   403, '.21: foreign absolute URI 403');
+is(hit('127.0.0.21', with_referer("GET /pm/127.0.0.9:25/x HTTP/1.1\r\nHost: www.example.com\r\n\r\n", $hostile_referer)),
+   403, '.21: a ProxyPassMatch told to fetch 127.0.0.9:25: 403');
 # 127.0.0.22: two denies, not enough for the bucket
 hit('127.0.0.22', $connect) for 1 .. 2;
 # 127.0.0.23: detect only: a DetectOnly vhost's would-be rejections (warn)
 # and counted-only hits (info)
 # (httpd itself answers the CONNECT 405 there: no handler takes it)
 hit('127.0.0.23', $connect, port => 1) for 1 .. 3;
-hit('127.0.0.23', "GET / HTTP/1.1\r\nHost: unknown.test\r\n\r\n");
+hit('127.0.0.23', with_referer("GET / HTTP/1.1\r\nHost: unknown.test\r\n\r\n", $referer));
 hit('127.0.0.23', "GET / HTTP/1.1\r\nHost: www.example.com\r\nProxy-Connection: keep-alive\r\n\r\n");
-# 127.0.0.24: banned by the module at its second hit
-is(join(' ', map { hit('127.0.0.24', $connect) } 1 .. 3), '405 405 403', '.24: banned after 2 CONNECTs');
+# 127.0.0.24: banned by the module at its second hit, which has a hostile
+# Referer (its PG0010 line carries it too)
+is(join(' ', map { hit('127.0.0.24', $_) } $connect, with_referer($connect, $hostile_referer_ban), $connect),
+   '405 405 403', '.24: banned after 2 CONNECTs');
 # 127.0.0.25: hostile deny lines (a fake client and tag in the URI, a fake
 # ban start in the Host)
 hit('127.0.0.25', qq{GET http://evil.test/x"]%20[client%206.6.6.6:1]%20PG0001:%20action=deny HTTP/1.1\r\nHost: evil.test\r\n\r\n});
@@ -161,7 +179,10 @@ hit('127.0.0.25', "CONNECT evil.test:25 HTTP/1.1\r\nHost: [client 6.6.6.6:1] PG0
     for 1 .. 2;
 # 127.0.0.26: hostile detect lines (counted-only unknown-host) whose Host
 # says action=deny
-hit('127.0.0.26', qq{GET / HTTP/1.1\r\nHost: x" action=deny reason=connect [remote 6.6.6.7:2]\r\n\r\n}) for 1 .. 3;
+# (the last with a hostile Referer too)
+hit('127.0.0.26', qq{GET / HTTP/1.1\r\nHost: x" action=deny reason=connect [remote 6.6.6.7:2]\r\n\r\n}) for 1 .. 2;
+hit('127.0.0.26', with_referer(qq{GET / HTTP/1.1\r\nHost: x" action=deny reason=connect [remote 6.6.6.7:2]\r\n\r\n},
+                               $hostile_referer_detect));
 # ::1: three denies over IPv6
 for (1 .. 3) {
     my $s = IO::Socket::IP->new(PeerHost => '::1', PeerPort => $port6, Proto => 'tcp') or die "::1: $!";
@@ -206,6 +227,13 @@ like($errlog, qr/\[client 127\.0\.0\.25:\d+\] PG0001: action=deny reason=connect
 like($errlog, qr/\[client 127\.0\.0\.26:\d+\] PG0001: action=detect reason=unknown-host .* host="x%22 action=deny reason=connect \[remote 6\.6\.6\.7:2\]"$/m,
      'the error_log has the hostile Host inside a detect line');
 like($errlog, qr/\[client 127\.0\.0\.27:\d+\] PG0011: /, 'the error_log has the unban line');
+# httpd's ", referer: ..." suffix, the hostile Referers' raw quotes kept
+like($errlog, qr/\[client 127\.0\.0\.21:\d+\] PG0001: action=deny reason=dynamic-backend .* backend="http:\/\/127\.0\.0\.9:25\/x"\Q, referer: $hostile_referer\E$/m,
+     'the error_log has a deny line with a hostile Referer after its backend=');
+like($errlog, qr/\[client 127\.0\.0\.24:\d+\] PG0010: ban start: 2 hits in 60 s, banned for 60 s\Q, referer: $hostile_referer_ban\E$/m,
+     'the error_log has a ban start with the hostile Referer of the request that started it');
+like($errlog, qr/\[client 127\.0\.0\.26:\d+\] PG0001: action=detect .*"\Q, referer: $hostile_referer_detect\E$/m,
+     'the error_log has a detect line with a hostile Referer');
 is(scalar(@fresh), 29, 'the hub test log: 29 lines of requests') or diag join "\n", @fresh;
 my @access = grep { /^127\.0\.0\.3[12] / } split /\n/, $srv->slurp('logs/combined_log');
 like($access[0] // '', qr{^127\.0\.0\.31 .*"GET http://www\.online\.sh\.cn/ HTTP/1\.1" 403 }, 'access log: the absolute URI, 403');
@@ -417,6 +445,10 @@ my %hub = (
         "pattern: '.*\\[(?:client|remote) %{PROXYGUARD_ADDR:address}:%{POSINT:port}\\] %{PROXYGUARD_TAG:tag}'\n  apply_on: Line.Raw" ] } ],
     'detect-counts' => [ 'proxyguard', { convert => 1, edit => [ "$item{deny}.yaml",
         " && evt.Meta.proxyguard_action == 'deny'", '' ] } ],
+    # ... and the parser as it was before httpd's ", referer: ..." suffix
+    # was allowed (lines of requests with a Referer parse no more)
+    'no-referer' => [ 'proxyguard', { convert => 1, edit => [ $parser,
+        "PROXYGUARD_REFERER: '(?:, referer: %{GREEDYDATA:referer})?'", "PROXYGUARD_REFERER: '(?:)'" ] } ],
 );
 make_hub($_, %{ $hub{$_}[1] }) for sort keys %hub;
 my $runs = run_hubtests(map { ($_ => $hub{$_}[0]) } keys %hub);
@@ -456,6 +488,8 @@ passed('whitelists', 'crowdsecurity/whitelists, after our parser, sees the HTTP/
 failed('next-stage', 'a parser with onsuccess: next_stage (whitelists no longer run)',
        qr/len\(results\["s02-enrich"\]\["crowdsecurity\/whitelists"\]\) = '1'/);
 failed('detect-counts', 'a deny bucket fed by action=detect lines', qr/Scenario test '\S+' failed/);
+failed('no-referer', 'a parser that ends at the fields, without httpd\'s ", referer: ..." suffix',
+       qr/\[1\]\.Evt\.Meta\["log_type"\] = 'http_error-log'/);
 
 # Nothing of the system's crowdsec was touched, no daemon left running.
 my @touched = grep { length } split /\n/, `find /etc/crowdsec /var/lib/crowdsec -newer '$stamp' 2>/dev/null`;
