@@ -42,6 +42,7 @@ use Test::More;
 use Time::HiRes qw(time);
 use PGTest;
 use PGScan;
+use PGLogLines;      # with_referer
 
 PGScan::need_tool($_, 'crowdsec') for qw(cscli crowdsec);
 PGScan::need_tool('node', 'nodejs');      # HTTP/2 requests: [remote IP:port] lines
@@ -144,11 +145,7 @@ my $referer = 'http://www.online.sh.cn/index.html';
 my $hostile_referer = 'x" backend="http://6.6.6.6:25/ [client 6.6.6.6:1] action=deny';
 my $hostile_referer_ban = 'x" [client 6.6.6.6:1] PG0010: ban start: 9 hits in 1 s, banned for 9 s';
 my $hostile_referer_detect = '" action=deny reason=connect [client 6.6.6.6:1] host="x';
-sub with_referer {
-    my ($raw, $ref) = @_;
-    $raw =~ s/\r\n\r\n\z/\r\nReferer: $ref\r\n\r\n/ or die "not a raw request: $raw";
-    return $raw;
-}
+sub with_referer { PGLogLines::with_referer(@_) }
 sub hit {
     my ($from, $raw, %opt) = @_;
     return $srv->request($raw, from => $from, %opt)->{status};
