@@ -144,7 +144,8 @@ unlike($settings, qr/APACHE_LOG_DIR|Debian|apache2/, 'conf.d/proxyguard.conf: no
 like($settings, qr{^    #CustomLog logs/proxyguard\.log combined env=PROXYGUARD$}m,
      '... the abuse log in httpd\'s logs/');
 
-my $srv = PGTest->new(name => 'rpm', load_module => 0, conf => sub {
+# the RPM's own module, not this tree's (nor, under PG_ASAN, its ASan build)
+my $srv = PGTest->new(name => 'rpm', load_module => 0, packaged_module => 1, conf => sub {
     "Include $root/etc/httpd/conf.modules.d/10-proxyguard.conf\n"
     . "Include $root/etc/httpd/conf.d/proxyguard.conf\n"
     . $_[0]->standard_vhosts;
