@@ -155,7 +155,8 @@ object Service "defaults" {
 }
 object Host "v6-in-address" {
   check_command = "dummy"
-  address = "::2"
+  # loopback, written long: the default URL may only ever name loopback
+  address = "0:0:0:0:0:0:0:1"
   enable_active_checks = false
 }
 object Service "defaults" {
@@ -193,7 +194,7 @@ until (time - $t0 > 40) {
     $log = PGScan::slurp("$root/log/icinga2.log") // '';
     my $done = grep { $log =~ /terminated with exit code \d+\n/ && $log =~ /\('[^\n]*\Q$_\E'\) terminated/ } @urls;
     last if $done == @urls && $log =~ /\Q'http:\/\/[::1]\/'\E\) terminated/
-        && $log =~ /\Q'http:\/\/[::2]\/'\E\) terminated/ && $log =~ /'--h2c'[^\n]*terminated/;
+        && $log =~ /\Q'http:\/\/[0:0:0:0:0:0:0:1]\/'\E\) terminated/ && $log =~ /'--h2c'[^\n]*terminated/;
     sleep 0.2;
 }
 kill 'TERM', $pid;
@@ -229,7 +230,7 @@ ok(grep({ $_ eq 'proxied=14' || /^proxied=\d+$/ } @{ $result{critical}{performan
    "critical: Icinga parsed the plugin's perfdata (" . join(' ', @{ $result{critical}{performance_data} || [] }) . ')');
 like($log, qr{\('/usr/bin/proxyguard' 'probe' '--plugin' '--timeout' '8' 'http://\[::1\]/'\)},
      'defaults: /usr/bin/proxyguard, -t 8, http://[ADDRESS6]/ from the host');
-like($log, qr{\('/usr/bin/proxyguard' 'probe' '--plugin' '--timeout' '8' 'http://\[::2\]/'\)},
+like($log, qr{\('/usr/bin/proxyguard' 'probe' '--plugin' '--timeout' '8' 'http://\[0:0:0:0:0:0:0:1\]/'\)},
      'defaults: an IPv6 address in the host\'s address, in brackets');
 
 is(PGMonitor::snapshot(@system), $system_before, 'nothing under /etc, /var or /run of icinga2 was touched');
